@@ -1,0 +1,47 @@
+# Orchion build targets. `make test` is the test command CI runs (see README.md).
+SWIFT ?= swift
+PROTOC ?= protoc
+BIN_PATH = $(shell $(SWIFT) build --show-bin-path)
+RELEASE_BIN_PATH = $(shell $(SWIFT) build -c release --show-bin-path)
+
+.PHONY: all install-tools proto check-proto build release test fmt clean
+
+all: build
+
+# Builds the protoc plugins from the pinned swift-protobuf and grpc-swift-protobuf.
+# protoc itself comes from Debian's protobuf-compiler (apt-get install protobuf-compiler libprotobuf-dev grpc-proto).
+install-tools:
+	$(SWIFT) build --product protoc-gen-swift
+	$(SWIFT) build --product protoc-gen-grpc-swift-2
+
+# Regenerates Sources/OrchionAPI from api/ (and grpc.health.v1).
+proto: install-tools
+	scripts/generate-proto.sh Sources/OrchionAPI "$(BIN_PATH)"
+
+# Fails when the committed generated code differs from what `make proto` would produce.
+check-proto: install-tools
+	scripts/check-generated-code.sh "$(BIN_PATH)"
+
+build:
+	$(SWIFT) build --product orchion
+	mkdir -p bin
+	cp "$(BIN_PATH)/orchion" bin/orchion
+	cp "$(BIN_PATH)/orchion" bin/orchestrator
+
+release:
+	$(SWIFT) build -c release --product orchion
+	mkdir -p bin
+	cp "$(RELEASE_BIN_PATH)/orchion" bin/orchion
+	cp "$(RELEASE_BIN_PATH)/orchion" bin/orchestrator
+
+# Checks the generated code is current, builds once (tests and the binary the end-to-end tests
+# start), then runs every test without rebuilding.
+test: check-proto
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --parallel --num-workers 2
+
+fmt:
+	$(SWIFT) format --in-place --recursive Sources Tests Package.swift
+
+clean:
+	rm -rf .build bin

@@ -1,0 +1,128 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// One settings array for every target, as grpc-swift-2 does: Swift 6 mode and the upcoming
+/// features that keep imports and existentials explicit.
+let defaultSwiftSettings: [SwiftSetting] = [
+  .swiftLanguageMode(.v6),
+  .enableUpcomingFeature("ExistentialAny"),
+  .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let librarySwiftSettings: [SwiftSetting] =
+  defaultSwiftSettings + [.enableUpcomingFeature("InternalImportsByDefault")]
+
+let package = Package(
+  name: "orchion",
+  platforms: [.macOS(.v15)],
+  products: [
+    .executable(name: "orchion", targets: ["orchion"]),
+    .library(name: "OrchionClient", targets: ["OrchionClient"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+    .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
+    .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
+    .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0", traits: []),
+    .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+  ],
+  targets: [
+    // Generated from api/ by `make proto`; never edited by hand.
+    .target(
+      name: "OrchionAPI",
+      dependencies: [
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      ],
+      swiftSettings: defaultSwiftSettings
+    ),
+    // The domain: identifiers, nodes, resources, validation, errors, clocks. No I/O.
+    .target(
+      name: "OrchionCore",
+      swiftSettings: librarySwiftSettings
+    ),
+    .target(
+      name: "OrchionServer",
+      dependencies: [
+        "OrchionAPI",
+        "OrchionCore",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+        .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      ],
+      swiftSettings: librarySwiftSettings
+    ),
+    .target(
+      name: "OrchionClient",
+      dependencies: [
+        "OrchionAPI",
+        "OrchionCore",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      ],
+      swiftSettings: librarySwiftSettings
+    ),
+    .executableTarget(
+      name: "orchion",
+      dependencies: [
+        "OrchionAPI",
+        "OrchionCore",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        "OrchionServer",
+        "OrchionClient",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+      ],
+      swiftSettings: defaultSwiftSettings
+    ),
+    // Shared test helpers: a manual clock, an in-process server harness, process helpers.
+    .target(
+      name: "OrchionTestSupport",
+      dependencies: [
+        "OrchionCore",
+        "OrchionServer",
+        "OrchionClient",
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      path: "Tests/OrchionTestSupport",
+      swiftSettings: defaultSwiftSettings
+    ),
+    .testTarget(
+      name: "OrchionCoreTests",
+      dependencies: ["OrchionCore", "OrchionTestSupport"],
+      swiftSettings: defaultSwiftSettings
+    ),
+    .testTarget(
+      name: "OrchionServerTests",
+      dependencies: [
+        "OrchionServer", "OrchionClient", "OrchionAPI", "OrchionCore", "OrchionTestSupport",
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: defaultSwiftSettings
+    ),
+    .testTarget(
+      name: "orchionTests",
+      dependencies: [
+        "OrchionAPI", "OrchionClient", "OrchionCore", "OrchionTestSupport",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      ],
+      swiftSettings: defaultSwiftSettings
+    ),
+  ]
+)

@@ -1,0 +1,61 @@
+public import GRPCCore
+public import GRPCNIOTransportHTTP2
+public import OrchionAPI
+public import OrchionCore
+
+/// A typed client for an Orchion orchestrator.
+///
+/// ```swift
+/// try await withOrchionClient(server: ServerAddress(parsing: "127.0.0.1:50051")) { client in
+///   let nodes = try await client.nodes.listNodes(.init()).nodes
+/// }
+/// ```
+public struct OrchionClient: Sendable {
+  /// The underlying gRPC client.
+  public let grpc: GRPCClient<HTTP2ClientTransport.Posix>
+  /// `orchion.v1.NodeService`.
+  public var nodes: Orchion_V1_NodeService.Client<HTTP2ClientTransport.Posix> {
+    .init(wrapping: grpc)
+  }
+  /// `grpc.health.v1.Health`.
+  public var health: Grpc_Health_V1_Health.Client<HTTP2ClientTransport.Posix> {
+    .init(wrapping: grpc)
+  }
+
+  /// Wraps a running gRPC client.
+  public init(grpc: GRPCClient<HTTP2ClientTransport.Posix>) {
+    self.grpc = grpc
+  }
+
+  /// A gRPC client for `server`, not yet running: run its `runConnections()` in a task.
+  /// - Parameter server: The orchestrator's address.
+  public static func makeGRPCClient(
+    server: ServerAddress
+  ) throws -> GRPCClient<HTTP2ClientTransport.Posix> {
+    let target: any ResolvableTarget =
+      server.host.contains(":")
+      ? ResolvableTargets.IPv6.ipv6(address: server.host, port: server.port)
+      : ResolvableTargets.DNS.dns(host: server.host, port: server.port)
+    let transport = try HTTP2ClientTransport.Posix(
+      target: target,
+      transportSecurity: .plaintext
+    )
+    return GRPCClient(transport: transport)
+  }
+}
+
+/// Connects to `server`, runs `body` with a client, and closes the connection after it.
+/// - Parameters:
+///   - server: The orchestrator's address.
+///   - body: What to do with the client.
+public func withOrchionClient<Result: Sendable>(
+  server: ServerAddress,
+  _ body: (OrchionClient) async throws -> Result
+) async throws -> Result {
+  let grpc = try OrchionClient.makeGRPCClient(server: server)
+  return try await withThrowingTaskGroup(of: Void.self) { group in
+    group.addTask { try await grpc.runConnections() }
+    defer { grpc.beginGracefulShutdown() }
+    return try await body(OrchionClient(grpc: grpc))
+  }
+}

@@ -1,0 +1,62 @@
+import GRPCCore
+import OrchionAPI
+import OrchionCore
+import SwiftProtobuf
+
+/// `orchion.v1.NodeService`: registration, heartbeats and listing, over the ``NodeRegistry``.
+struct NodeServiceHandler: Orchion_V1_NodeService.SimpleServiceProtocol {
+  let registry: NodeRegistry
+  let usage: (any NodeUsageSource)?
+
+  func registerNode(
+    request: Orchion_V1_RegisterNodeRequest,
+    context: ServerContext
+  ) async throws -> Orchion_V1_RegisterNodeResponse {
+    let registration = try NodeRegistration(validating: request)
+    let (node, created) = try registry.register(registration)
+    return .with {
+      $0.node = makeNode(node)
+      $0.created = created
+      $0.heartbeatInterval = .init(registry.configuration.heartbeatInterval)
+    }
+  }
+
+  func heartbeat(
+    request: Orchion_V1_HeartbeatRequest,
+    context: ServerContext
+  ) async throws -> Orchion_V1_HeartbeatResponse {
+    let node = try registry.heartbeat(try NodeID(validating: request.nodeID))
+    return .with {
+      $0.status = .init(node.status)
+      $0.heartbeatInterval = .init(registry.configuration.heartbeatInterval)
+    }
+  }
+
+  func unregisterNode(
+    request: Orchion_V1_UnregisterNodeRequest,
+    context: ServerContext
+  ) async throws -> Orchion_V1_UnregisterNodeResponse {
+    let node = try registry.unregister(try NodeID(validating: request.nodeID))
+    return .with { $0.node = makeNode(node) }
+  }
+
+  func listNodes(
+    request: Orchion_V1_ListNodesRequest,
+    context: ServerContext
+  ) async throws -> Orchion_V1_ListNodesResponse {
+    let status = try NodeStatus.filter(request.status)
+    return .with { $0.nodes = registry.nodes(status: status).map(makeNode) }
+  }
+
+  func getNode(
+    request: Orchion_V1_GetNodeRequest,
+    context: ServerContext
+  ) async throws -> Orchion_V1_GetNodeResponse {
+    let node = try registry.node(try NodeID(validating: request.nodeID))
+    return .with { $0.node = makeNode(node) }
+  }
+
+  private func makeNode(_ node: Node) -> Orchion_V1_Node {
+    Orchion_V1_Node(node, usage: usage?.usage(of: node.id) ?? .none)
+  }
+}

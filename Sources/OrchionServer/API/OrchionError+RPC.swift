@@ -1,0 +1,22 @@
+public import GRPCCore
+public import OrchionCore
+
+// Handlers throw OrchionError; grpc-swift turns RPCErrorConvertible errors into the matching
+// status, so every condition Orchion can name reaches the client with its code and message.
+extension OrchionError: RPCErrorConvertible {
+  public var rpcErrorCode: RPCError.Code {
+    switch code {
+    case .invalidArgument: .invalidArgument
+    case .notFound: .notFound
+    case .alreadyExists: .alreadyExists
+    case .failedPrecondition: .failedPrecondition
+    case .unauthenticated: .unauthenticated
+    case .permissionDenied: .permissionDenied
+    case .resourceExhausted: .resourceExhausted
+    case .unavailable: .unavailable
+    default: .internalError
+    }
+  }
+
+  public var rpcErrorMessage: String { message }
+}

@@ -1,0 +1,31 @@
+import OrchionAPI
+import OrchionCore
+import SwiftProtobuf
+
+extension Google_Protobuf_Timestamp {
+  init(_ instant: UTCInstant) {
+    let (seconds, nanos) = instant.secondsAndNanos
+    self.init(seconds: seconds, nanos: nanos)
+  }
+}
+
+extension Google_Protobuf_Duration {
+  init(_ duration: Duration) {
+    let nanoseconds = duration.nanoseconds
+    self.init(seconds: nanoseconds / 1_000_000_000, nanos: Int32(nanoseconds % 1_000_000_000))
+  }
+}
+
+extension Duration {
+  /// The duration a protobuf `Duration` carries, refusing negative or malformed values.
+  /// - Parameter field: The field name for error messages.
+  init(validating proto: Google_Protobuf_Duration, field: String) throws(OrchionError) {
+    guard proto.seconds >= 0, proto.nanos >= 0, proto.nanos < 1_000_000_000 else {
+      throw .invalidArgument("\(field): must be a non-negative duration")
+    }
+    guard proto.seconds <= 100 * 365 * 86_400 else {
+      throw .invalidArgument("\(field): at most 100 years")
+    }
+    self = .seconds(proto.seconds) + .nanoseconds(Int64(proto.nanos))
+  }
+}

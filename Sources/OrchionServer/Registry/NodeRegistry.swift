@@ -1,0 +1,113 @@
+public import OrchionCore
+import Synchronization
+
+/// The orchestrator's concurrency-safe registry of nodes.
+///
+/// Wraps the ``NodeTable`` state machine in a lock and reads time from an injected clock.
+/// Observers hear about every status change, after the lock is released.
+///
+/// ```swift
+/// let registry = NodeRegistry(configuration: .defaults, clock: SystemClock())
+/// let (node, created) = try registry.register(NodeRegistration(address: "10.0.0.2"))
+/// ```
+public final class NodeRegistry: Sendable {
+  /// Called with status changes, in order, outside the registry's lock.
+  public typealias Observer = @Sendable ([NodeTransition]) -> Void
+
+  /// The clock the registry stamps and expires by.
+  public let clock: any WallClock
+  /// The timing rules.
+  public let configuration: NodeTable.Configuration
+  private let table: Mutex<NodeTable>
+  private let observers = Mutex<[Observer]>([])
+
+  /// Creates an empty registry.
+  /// - Parameters:
+  ///   - configuration: Heartbeat timeout, lost-after and forget-after.
+  ///   - clock: The clock to stamp and expire by.
+  public init(configuration: NodeTable.Configuration, clock: any WallClock) {
+    self.clock = clock
+    self.configuration = configuration
+    self.table = Mutex(NodeTable(configuration: configuration))
+  }
+
+  /// Adds an observer of status changes.
+  /// - Parameter observer: Called with each batch of changes.
+  public func observe(_ observer: @escaping Observer) {
+    observers.withLock { $0.append(observer) }
+  }
+
+  /// Registers a node or updates the one registered under its ID.
+  /// - Parameter registration: What the node says about itself.
+  /// - Returns: The node and whether it was new.
+  /// - Throws: `invalidArgument` when the registration breaks a documented limit.
+  public func register(
+    _ registration: NodeRegistration
+  ) throws(OrchionError) -> (node: Node, created: Bool) {
+    try registration.validate()
+    let now = clock.now
+    let result = table.withLock { table in
+      var generator = SystemRandomNumberGenerator()
+      return table.register(registration, now: now) { NodeID.random(using: &generator) }
+    }
+    notify([result.transition])
+    return (result.node, result.created)
+  }
+
+  /// Records a heartbeat from a node.
+  /// - Parameter id: The node.
+  /// - Returns: The node after the heartbeat.
+  /// - Throws: `notFound` for an unknown node; `failedPrecondition` for a disconnected one.
+  public func heartbeat(_ id: NodeID) throws(OrchionError) -> Node {
+    let now = clock.now
+    let result = try table.withLock { table throws(OrchionError) in
+      try table.heartbeat(id, now: now)
+    }
+    if let transition = result.transition { notify([transition]) }
+    return result.node
+  }
+
+  /// Marks a node disconnected because it is leaving.
+  /// - Parameter id: The node.
+  /// - Returns: The node, now disconnected.
+  /// - Throws: `notFound` for an unknown node.
+  public func unregister(_ id: NodeID) throws(OrchionError) -> Node {
+    let now = clock.now
+    let result = try table.withLock { table throws(OrchionError) in
+      try table.unregister(id, now: now)
+    }
+    if let transition = result.transition { notify([transition]) }
+    return result.node
+  }
+
+  /// The node with `id`.
+  /// - Throws: `notFound` for an unknown node.
+  public func node(_ id: NodeID) throws(OrchionError) -> Node {
+    guard let node = table.withLock({ $0.node(id) }) else {
+      throw .notFound("node '\(id)' is not registered")
+    }
+    return node
+  }
+
+  /// Nodes with the given status (all when `nil`), ordered by ID.
+  public func nodes(status: NodeStatus? = nil) -> [Node] {
+    table.withLock { $0.nodes(status: status) }
+  }
+
+  /// The number of known nodes, disconnected ones included.
+  public var count: Int { table.withLock { $0.count } }
+
+  /// Applies the status changes that are due now and tells the observers.
+  /// - Returns: The changes.
+  @discardableResult
+  public func expireOverdue() -> [NodeTransition] {
+    let now = clock.now
+    let transitions = table.withLock { $0.expire(now: now) }
+    if !transitions.isEmpty { notify(transitions) }
+    return transitions
+  }
+
+  private func notify(_ transitions: [NodeTransition]) {
+    for observer in observers.withLock({ $0 }) { observer(transitions) }
+  }
+}

@@ -1,0 +1,25 @@
+public import OrchionCore
+
+/// What is placed on a node right now: reserved resources and task count.
+public struct NodeUsage: Hashable, Sendable {
+  /// Resources reserved by tasks placed on the node.
+  public var allocated: Resources
+  /// Number of tasks placed on the node.
+  public var tasks: Int
+
+  /// Creates a usage figure.
+  public init(allocated: Resources, tasks: Int) {
+    self.allocated = allocated
+    self.tasks = tasks
+  }
+
+  /// Nothing placed.
+  public static let none = NodeUsage(allocated: .zero, tasks: 0)
+}
+
+/// Tells the node API what is placed on each node. The task dispatcher provides it; a registry
+/// without tasks uses ``none``.
+public protocol NodeUsageSource: Sendable {
+  /// Usage of the node with `id`.
+  func usage(of id: NodeID) -> NodeUsage
+}

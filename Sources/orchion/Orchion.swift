@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// The `orchion` command: run AI agents across every machine you own.
+@main
+struct Orchion: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "orchion",
+    abstract: "Run AI agents across every machine you own.",
+    subcommands: [ServerCommand.self, NodesCommand.self]
+  )
+}

@@ -1,0 +1,171 @@
+import GRPCCore
+import OrchionAPI
+import OrchionClient
+import OrchionCore
+import OrchionServer
+import OrchionTestSupport
+import SwiftProtobuf
+import Testing
+
+/// Sends raw bytes as a message body, so tests can send what no generated client would.
+struct RawBytesSerializer: MessageSerializer {
+  func serialize<Bytes: GRPCContiguousBytes>(_ message: [UInt8]) throws -> Bytes { Bytes(message) }
+}
+
+struct RawBytesDeserializer: MessageDeserializer {
+  func deserialize<Bytes: GRPCContiguousBytes>(_ serializedMessageBytes: Bytes) throws -> [UInt8] {
+    serializedMessageBytes.withUnsafeBytes { Array($0) }
+  }
+}
+
+/// A seeded generator, so a failing fuzz case can be replayed.
+struct SplitMix64: RandomNumberGenerator {
+  var state: UInt64
+  mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+}
+
+@Suite("Hostile input")
+struct HostileInputTests {
+  static let methods = ["RegisterNode", "Heartbeat", "UnregisterNode", "ListNodes", "GetNode"]
+
+  func sendRaw(
+    _ client: OrchionClient,
+    method: String,
+    bytes: [UInt8]
+  ) async -> Result<[UInt8], RPCError> {
+    do {
+      let response = try await client.grpc.unary(
+        request: ClientRequest(message: bytes),
+        descriptor: MethodDescriptor(
+          fullyQualifiedService: "orchion.v1.NodeService",
+          method: method
+        ),
+        serializer: RawBytesSerializer(),
+        deserializer: RawBytesDeserializer(),
+        options: .defaults
+      ) { try $0.message }
+      return .success(response)
+    } catch let error as RPCError {
+      return .failure(error)
+    } catch {
+      return .failure(RPCError(code: .unknown, message: "\(error)"))
+    }
+  }
+
+  @Test(
+    "2,000 random and mutated bodies: only OK or INVALID_ARGUMENT/NOT_FOUND/FAILED_PRECONDITION, and the server keeps serving"
+  )
+  func randomBodies() async throws {
+    try await withRunningOrchestrator { running, client in
+      var generator = SplitMix64(state: 0x0C4E_1A7E)
+      let valid =
+        try Orchion_V1_RegisterNodeRequest.with {
+          $0.nodeID = "seed"
+          $0.labels = ["a": "b"]
+          $0.resources.cpuMillis = 1000
+        }.serializedBytes() as [UInt8]
+      var successfulRegistrations = Set<String>()
+      for round in 0..<2_000 {
+        let method = Self.methods[round % Self.methods.count]
+        var bytes: [UInt8]
+        if round.isMultiple(of: 2) {
+          bytes = (0..<Int.random(in: 0...64, using: &generator)).map { _ in
+            UInt8.random(in: 0...255, using: &generator)
+          }
+        } else {
+          bytes = valid
+          for _ in 0..<Int.random(in: 1...4, using: &generator) {
+            let index = Int.random(in: 0..<bytes.count, using: &generator)
+            bytes[index] = UInt8.random(in: 0...255, using: &generator)
+          }
+        }
+        let result = await sendRaw(client, method: method, bytes: bytes)
+        switch result {
+        case .success(let body):
+          if method == "RegisterNode" {
+            let response = try Orchion_V1_RegisterNodeResponse(serializedBytes: body)
+            successfulRegistrations.insert(response.node.id)
+          }
+        case .failure(let error):
+          #expect(
+            [.invalidArgument, .notFound, .failedPrecondition].contains(error.code),
+            "round \(round) \(method): \(error)"
+          )
+        }
+      }
+      // Only the registrations that answered OK exist, and the server still serves.
+      let nodes = try await client.nodes.listNodes(.init()).nodes
+      #expect(Set(nodes.map(\.id)) == successfulRegistrations)
+      #expect(try await client.health.check(.init()).status == .serving)
+      _ = running
+    }
+  }
+
+  @Test("oversized labels and metadata: INVALID_ARGUMENT naming the field, nothing registered")
+  func oversizedMaps() async throws {
+    try await withRunningOrchestrator { _, client in
+      let message = await expectRPCError(.invalidArgument) {
+        try await client.nodes.registerNode(
+          .with {
+            $0.nodeID = "big"
+            $0.metadata = Dictionary(uniqueKeysWithValues: (0..<1000).map { ("k\($0)", "v") })
+          }
+        )
+      }
+      #expect(message.contains("metadata"))
+      _ = await expectRPCError(.invalidArgument) {
+        try await client.nodes.registerNode(
+          .with { $0.labels = ["k": String(repeating: "x", count: 100_000)] }
+        )
+      }
+      let nodes = try await client.nodes.listNodes(.init()).nodes
+      #expect(nodes.isEmpty)
+    }
+  }
+
+  @Test("control characters in IDs are refused and escaped in the message")
+  func controlCharacters() async throws {
+    try await withRunningOrchestrator { _, client in
+      for id in ["a\u{0}b", "\u{1B}[2J", "tab\there", "line\nbreak", "del\u{7F}"] {
+        let message = await expectRPCError(.invalidArgument) {
+          try await client.nodes.registerNode(.with { $0.nodeID = id })
+        }
+        #expect(!message.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F })
+      }
+      let nodes = try await client.nodes.listNodes(.init()).nodes
+      #expect(nodes.isEmpty)
+    }
+  }
+
+  // grpc-swift-nio-transport resets a stream whose message exceeds the limit, so the client
+  // sees UNAVAILABLE or CANCELLED rather than RESOURCE_EXHAUSTED; what matters here is that the
+  // request is refused, changes nothing, and the server keeps serving.
+  @Test("a request over the size limit is refused, changes nothing, and the server keeps serving")
+  func oversizedRequest() async throws {
+    let configuration = Orchestrator.Configuration.testing.updating {
+      $0.maxRequestBytes = 64 * 1024
+    }
+    try await withRunningOrchestrator(configuration: configuration) { _, client in
+      let result = await sendRaw(
+        client,
+        method: "RegisterNode",
+        bytes: Array(repeating: 0x41, count: 200_000)
+      )
+      guard case .failure(let error) = result else {
+        Issue.record("oversized request accepted")
+        return
+      }
+      #expect([.resourceExhausted, .unavailable, .cancelled].contains(error.code), "\(error)")
+      let nodes = try await client.nodes.listNodes(.init()).nodes
+      #expect(nodes.isEmpty)
+      let health = try await client.health.check(.init()).status
+      #expect(health == .serving)
+    }
+  }
+}

@@ -1,0 +1,173 @@
+import GRPCCore
+import OrchionAPI
+import OrchionClient
+import OrchionCore
+import OrchionServer
+import OrchionTestSupport
+import SwiftProtobuf
+import Testing
+
+/// Expects `body` to fail with `code`, and returns the error's message.
+func expectRPCError<T>(
+  _ code: RPCError.Code,
+  sourceLocation: SourceLocation = #_sourceLocation,
+  _ body: () async throws -> T
+) async -> String {
+  do {
+    _ = try await body()
+    Issue.record("expected \(code), got success", sourceLocation: sourceLocation)
+  } catch let error as RPCError {
+    #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
+    return error.message
+  } catch {
+    Issue.record("expected RPCError \(code), got \(error)", sourceLocation: sourceLocation)
+  }
+  return ""
+}
+
+@Suite("NodeService over gRPC")
+struct NodeServiceTests {
+  @Test("register → get → list → heartbeat → unregister, every field round-trips")
+  func lifecycle() async throws {
+    try await withRunningOrchestrator { _, client in
+      let registered = try await client.nodes.registerNode(
+        .with {
+          $0.nodeID = "worker-1"
+          $0.address = "10.1.2.3:7000"
+          $0.metadata = ["os": "linux"]
+          $0.labels = ["gpu": "a100", "orchion.io/arch": "x86_64"]
+          $0.resources = .with {
+            $0.cpuMillis = 8000
+            $0.memoryBytes = 32 << 30
+            $0.gpus = 2
+            $0.extended = ["tool/claude": 4]
+          }
+          $0.slots = 8
+        }
+      )
+      #expect(registered.created)
+      #expect(registered.heartbeatInterval.seconds == 10)
+      let node = registered.node
+      #expect(node.id == "worker-1")
+      #expect(node.status == .active)
+      #expect(node.address == "10.1.2.3:7000")
+      #expect(node.metadata == ["os": "linux"])
+      #expect(node.labels["gpu"] == "a100")
+      #expect(node.resources.gpus == 2)
+      #expect(node.resources.extended == ["tool/claude": 4])
+      #expect(node.slots == 8)
+      #expect(node.registeredAt.seconds > 1_700_000_000)
+      #expect(node.lastHeartbeat == node.registeredAt)
+
+      let fetched = try await client.nodes.getNode(.with { $0.nodeID = "worker-1" }).node
+      #expect(fetched == node)
+
+      let heartbeat = try await client.nodes.heartbeat(.with { $0.nodeID = "worker-1" })
+      #expect(heartbeat.status == .active)
+
+      let all = try await client.nodes.listNodes(.init()).nodes
+      #expect(all.map(\.id) == ["worker-1"])
+
+      let left = try await client.nodes.unregisterNode(.with { $0.nodeID = "worker-1" }).node
+      #expect(left.status == .disconnected)
+      let disconnected = try await client.nodes.listNodes(.with { $0.status = .disconnected }).nodes
+      #expect(disconnected.map(\.id) == ["worker-1"])
+      #expect(try await client.nodes.listNodes(.with { $0.status = .active }).nodes.isEmpty)
+    }
+  }
+
+  @Test("an empty node_id gets a server-assigned one; re-registering updates the same node")
+  func assignedAndReRegistered() async throws {
+    try await withRunningOrchestrator { _, client in
+      let first = try await client.nodes.registerNode(.with { $0.address = "a" })
+      #expect(first.node.id.hasPrefix("node-"))
+      let second = try await client.nodes.registerNode(
+        .with {
+          $0.nodeID = first.node.id
+          $0.address = "b"
+        }
+      )
+      #expect(!second.created)
+      #expect(second.node.address == "b")
+      #expect(second.node.registeredAt == first.node.registeredAt)
+      #expect(try await client.nodes.listNodes(.init()).nodes.count == 1)
+    }
+  }
+
+  @Test("errors carry the right code and say what is wrong")
+  func errors() async throws {
+    try await withRunningOrchestrator { _, client in
+      var message = await expectRPCError(.notFound) {
+        try await client.nodes.heartbeat(.with { $0.nodeID = "ghost" })
+      }
+      #expect(message.contains("ghost"))
+      message = await expectRPCError(.notFound) {
+        try await client.nodes.unregisterNode(.with { $0.nodeID = "ghost" })
+      }
+      message = await expectRPCError(.notFound) {
+        try await client.nodes.getNode(.with { $0.nodeID = "ghost" })
+      }
+      message = await expectRPCError(.invalidArgument) {
+        try await client.nodes.heartbeat(.with { $0.nodeID = "" })
+      }
+      #expect(message.contains("node_id"))
+      message = await expectRPCError(.invalidArgument) {
+        try await client.nodes.registerNode(.with { $0.nodeID = "bad id\u{1}" })
+      }
+      #expect(message.contains("node_id"))
+      message = await expectRPCError(.invalidArgument) {
+        try await client.nodes.registerNode(.with { $0.resources.cpuMillis = -5 })
+      }
+      #expect(message.contains("resources.cpu_millis"))
+      message = await expectRPCError(.invalidArgument) {
+        try await client.nodes.listNodes(.with { $0.status = .UNRECOGNIZED(42) })
+      }
+      #expect(message.contains("status"))
+
+      _ = try await client.nodes.registerNode(.with { $0.nodeID = "gone" })
+      _ = try await client.nodes.unregisterNode(.with { $0.nodeID = "gone" })
+      message = await expectRPCError(.failedPrecondition) {
+        try await client.nodes.heartbeat(.with { $0.nodeID = "gone" })
+      }
+      #expect(message.contains("register"))
+      // Nothing above created a node except the two deliberate registrations.
+      #expect(try await client.nodes.listNodes(.init()).nodes.map(\.id) == ["gone"])
+    }
+  }
+
+  @Test("the heartbeat timeout end to end: silent → INACTIVE → DISCONNECTED; a heartbeat revives")
+  func heartbeatTimeoutEndToEnd() async throws {
+    let configuration = Orchestrator.Configuration.testing.updating {
+      $0.nodes.heartbeatTimeout = .milliseconds(300)
+      $0.nodes.lostAfter = .milliseconds(300)
+    }
+    try await withRunningOrchestrator(configuration: configuration) { _, client in
+      _ = try await client.nodes.registerNode(.with { $0.nodeID = "quiet" })
+      _ = try await client.nodes.registerNode(.with { $0.nodeID = "chatty" })
+
+      func status(_ id: String) async throws -> Orchion_V1_NodeStatus {
+        try await client.nodes.getNode(.with { $0.nodeID = id }).node.status
+      }
+      // Keep "chatty" alive while waiting (real time: the server runs on the system clock).
+      try await eventually(timeout: .seconds(10)) {
+        _ = try await client.nodes.heartbeat(.with { $0.nodeID = "chatty" })
+        return try await status("quiet") == .inactive
+      }
+      _ = try await client.nodes.heartbeat(.with { $0.nodeID = "quiet" })
+      #expect(try await status("quiet") == .active)
+      try await eventually(timeout: .seconds(10)) {
+        _ = try await client.nodes.heartbeat(.with { $0.nodeID = "chatty" })
+        return try await status("quiet") == .disconnected
+      }
+      #expect(try await status("chatty") == .active)
+    }
+  }
+}
+
+extension Orchestrator.Configuration {
+  func updating(_ update: (inout Self) -> Void) -> Self {
+    var copy = self
+    update(&copy)
+    return copy
+  }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import OrchionCore
+import Synchronization
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// A real process started by a test, its output collected, so end-to-end tests can drive the
+/// `orchion` binary exactly as a person would.
+public final class ChildProcess: Sendable {
+  private let process: Process
+  private let output: OutputBuffer
+
+  /// Output collected from the pipes' reader threads.
+  private final class OutputBuffer: Sendable {
+    let state = Mutex((stdout: "", stderr: ""))
+    func withLock<T>(_ body: (inout (stdout: String, stderr: String)) -> T) -> T {
+      state.withLock { body(&$0) }
+    }
+  }
+
+  /// The process ID.
+  public var pid: Int32 { process.processIdentifier }
+
+  /// Starts `executable` with `arguments`.
+  /// - Parameters:
+  ///   - executable: Path to the program.
+  ///   - arguments: Its arguments.
+  ///   - environment: Extra environment variables, on top of this process's.
+  public init(
+    _ executable: String,
+    _ arguments: [String],
+    environment: [String: String] = [:]
+  ) throws {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    let stdout = Pipe()
+    let stderr = Pipe()
+    process.standardOutput = stdout
+    process.standardError = stderr
+    process.standardInput = FileHandle.nullDevice
+    let output = OutputBuffer()
+    stdout.fileHandleForReading.readabilityHandler = { handle in
+      let text = String(decoding: handle.availableData, as: UTF8.self)
+      output.withLock { $0.stdout += text }
+    }
+    stderr.fileHandleForReading.readabilityHandler = { handle in
+      let text = String(decoding: handle.availableData, as: UTF8.self)
+      output.withLock { $0.stderr += text }
+    }
+    self.output = output
+    self.process = process
+    try process.run()
+  }
+
+  /// Everything written to standard output so far.
+  public var standardOutput: String { output.withLock { $0.stdout } }
+  /// Everything written to standard error so far.
+  public var standardError: String { output.withLock { $0.stderr } }
+
+  /// Sends a signal.
+  public func signal(_ signal: Int32) {
+    kill(process.processIdentifier, signal)
+  }
+
+  /// Waits for the process to exit and returns its exit status (or 128 + signal).
+  /// - Parameter timeout: Real time to wait before failing.
+  public func waitForExit(timeout: Duration = .seconds(30)) async throws -> Int32 {
+    let deadline = ContinuousClock.now.advanced(by: timeout)
+    while process.isRunning {
+      guard ContinuousClock.now < deadline else {
+        signal(SIGKILL)
+        throw OrchionError(code: .internalError, message: "process \(pid) did not exit in time")
+      }
+      try await Task.sleep(for: .milliseconds(10))
+    }
+    // Let the pipes drain.
+    try await Task.sleep(for: .milliseconds(50))
+    return process.terminationReason == .uncaughtSignal
+      ? 128 + process.terminationStatus : process.terminationStatus
+  }
+
+  /// Waits until standard error or output contains `text`, and returns the line holding it.
+  /// - Parameter timeout: Real time to wait before failing.
+  public func waitForOutput(containing text: String, timeout: Duration = .seconds(30)) async throws
+    -> String
+  {
+    let deadline = ContinuousClock.now.advanced(by: timeout)
+    while true {
+      let all = output.withLock { $0.stderr + "\n" + $0.stdout }
+      if let line = all.split(separator: "\n").first(where: { $0.contains(text) }) {
+        return String(line)
+      }
+      guard ContinuousClock.now < deadline, process.isRunning || all.contains(text) else {
+        throw OrchionError(
+          code: .internalError,
+          message: "no '\(text)' in output of process \(pid); stderr:\n\(standardError)"
+        )
+      }
+      try await Task.sleep(for: .milliseconds(10))
+    }
+  }
+
+  deinit {
+    if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+  }
+}
+
+/// Where the binaries built alongside the tests live.
+public enum BuiltProducts {
+  /// The directory of this test runner's executable, which is where SwiftPM puts products.
+  public static var directory: String {
+    let runner =
+      (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+      ?? CommandLine.arguments[0]
+    var url = URL(fileURLWithPath: runner)
+    // On Linux the runner is <bin>/orchionPackageTests.xctest; on macOS it is inside a bundle.
+    while url.pathComponents.count > 1, !url.lastPathComponent.hasSuffix(".xctest") {
+      url.deleteLastPathComponent()
+    }
+    return url.deletingLastPathComponent().path
+  }
+
+  /// The `orchion` binary (`ORCHION_BINARY` overrides).
+  public static var orchion: String {
+    ProcessInfo.processInfo.environment["ORCHION_BINARY"] ?? directory + "/orchion"
+  }
+
+  /// The repository root, found from this source file's path.
+  public static var repositoryRoot: String {
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent().path
+  }
+}

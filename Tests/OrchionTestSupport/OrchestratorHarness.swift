@@ -1,0 +1,61 @@
+import Logging
+import OrchionClient
+import OrchionCore
+import OrchionServer
+import ServiceLifecycle
+
+/// An orchestrator running in this process on an ephemeral loopback port.
+public struct RunningOrchestrator: Sendable {
+  /// The orchestrator under test.
+  public let orchestrator: Orchestrator
+  /// The port it listens on.
+  public let port: Int
+
+  /// Its address.
+  public var address: ServerAddress { ServerAddress(host: "127.0.0.1", port: port) }
+}
+
+extension Orchestrator.Configuration {
+  /// Loopback, port 0, otherwise the defaults.
+  public static var testing: Orchestrator.Configuration {
+    .defaults {
+      $0.host = "127.0.0.1"
+      $0.port = 0
+    }
+  }
+}
+
+/// Starts an orchestrator in a `ServiceGroup`, runs `body` with it and a connected client,
+/// then shuts it down gracefully and waits until it has stopped.
+/// - Parameters:
+///   - configuration: The orchestrator's configuration (port 0 is advisable).
+///   - clock: The clock it runs on.
+///   - body: The test.
+public func withRunningOrchestrator<Result: Sendable>(
+  configuration: Orchestrator.Configuration = .testing,
+  clock: any WallClock = SystemClock(),
+  _ body: (RunningOrchestrator, OrchionClient) async throws -> Result
+) async throws -> Result {
+  let logger = Logger(label: "orchion.test", factory: { _ in SwiftLogNoOpLogHandler() })
+  let orchestrator = Orchestrator(configuration: configuration, clock: clock, logger: logger)
+  let group = ServiceGroup(
+    configuration: .init(services: orchestrator.services, logger: logger)
+  )
+  return try await withThrowingTaskGroup(of: Void.self) { tasks in
+    tasks.addTask { try await group.run() }
+    do {
+      let port = try await orchestrator.listeningPort()
+      let running = RunningOrchestrator(orchestrator: orchestrator, port: port)
+      let result = try await withOrchionClient(server: running.address) { client in
+        try await body(running, client)
+      }
+      await group.triggerGracefulShutdown()
+      try await tasks.waitForAll()
+      return result
+    } catch {
+      await group.triggerGracefulShutdown()
+      try? await tasks.waitForAll()
+      throw error
+    }
+  }
+}
