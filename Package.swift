@@ -26,6 +26,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0", traits: []),
     .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
   ],
   targets: [
@@ -44,15 +45,42 @@ let package = Package(
       name: "OrchionCore",
       swiftSettings: librarySwiftSettings
     ),
+    // Where tasks run: a pure function from a cluster snapshot and a queue to placements.
+    .target(
+      name: "OrchionScheduler",
+      dependencies: ["OrchionCore"],
+      swiftSettings: librarySwiftSettings
+    ),
     .target(
       name: "OrchionServer",
       dependencies: [
         "OrchionAPI",
         "OrchionCore",
+        "OrchionScheduler",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
         .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      ],
+      swiftSettings: librarySwiftSettings
+    ),
+    // fork/exec with a supervising parent per task: process groups, PDEATHSIG, status pipe.
+    .target(name: "COrchionSpawn"),
+    // The node agent: connection to the orchestrator, task execution, capability probes.
+    .target(
+      name: "OrchionAgent",
+      dependencies: [
+        "OrchionAPI",
+        "OrchionCore",
+        "OrchionClient",
+        "COrchionSpawn",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
       ],
@@ -78,6 +106,7 @@ let package = Package(
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         "OrchionServer",
         "OrchionClient",
+        "OrchionAgent",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -89,9 +118,12 @@ let package = Package(
     .target(
       name: "OrchionTestSupport",
       dependencies: [
+        "OrchionAPI",
         "OrchionCore",
         "OrchionServer",
         "OrchionClient",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         .product(name: "Logging", package: "swift-log"),
       ],
       path: "Tests/OrchionTestSupport",
@@ -100,6 +132,11 @@ let package = Package(
     .testTarget(
       name: "OrchionCoreTests",
       dependencies: ["OrchionCore", "OrchionTestSupport"],
+      swiftSettings: defaultSwiftSettings
+    ),
+    .testTarget(
+      name: "OrchionSchedulerTests",
+      dependencies: ["OrchionScheduler", "OrchionCore"],
       swiftSettings: defaultSwiftSettings
     ),
     .testTarget(

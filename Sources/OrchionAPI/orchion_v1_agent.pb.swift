@@ -25,6 +25,11 @@ public nonisolated struct Orchion_V1_AgentMessage: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// Position of this message in the agent's outbox, for status and logs (0 otherwise). The agent
+  /// keeps what the orchestrator has not acknowledged and sends it again after a reconnect; the
+  /// orchestrator drops what it has already applied (by attempt and log sequence).
+  public var outboxSequence: UInt64 = 0
+
   public var kind: Orchion_V1_AgentMessage.OneOf_Kind? = nil
 
   /// First message on every stream.
@@ -83,6 +88,9 @@ public nonisolated struct Orchion_V1_AgentHello: Sendable {
 
   /// Attempts this agent is running now, so the orchestrator can reconcile after a reconnect.
   public var running: [Orchion_V1_AttemptRef] = []
+
+  /// Identifies this agent process: outbox sequences restart with a new instance.
+  public var instanceID: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -225,6 +233,15 @@ public nonisolated struct Orchion_V1_ServerMessage: Sendable {
     set {kind = .stop(newValue)}
   }
 
+  /// Everything up to this outbox sequence has been applied.
+  public var ack: Orchion_V1_OutboxAck {
+    get {
+      if case .ack(let v)? = kind {return v}
+      return Orchion_V1_OutboxAck()
+    }
+    set {kind = .ack(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Kind: Equatable, Sendable {
@@ -232,8 +249,22 @@ public nonisolated struct Orchion_V1_ServerMessage: Sendable {
     case welcome(Orchion_V1_Welcome)
     case assign(Orchion_V1_TaskAssignment)
     case stop(Orchion_V1_StopAttempt)
+    /// Everything up to this outbox sequence has been applied.
+    case ack(Orchion_V1_OutboxAck)
 
   }
+
+  public init() {}
+}
+
+public nonisolated struct Orchion_V1_OutboxAck: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var sequence: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
@@ -259,31 +290,46 @@ public nonisolated struct Orchion_V1_Welcome: Sendable {
   fileprivate var _heartbeatInterval: SwiftProtobuf.Google_Protobuf_Duration? = nil
 }
 
-public nonisolated struct Orchion_V1_TaskAssignment: Sendable {
+public nonisolated struct Orchion_V1_TaskAssignment: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var taskID: String = String()
+  public var taskID: String {
+    get {_storage._taskID}
+    set {_uniqueStorage()._taskID = newValue}
+  }
 
-  public var attemptID: String = String()
+  public var attemptID: String {
+    get {_storage._attemptID}
+    set {_uniqueStorage()._attemptID = newValue}
+  }
 
-  public var attempt: Int32 = 0
+  public var attempt: Int32 {
+    get {_storage._attempt}
+    set {_uniqueStorage()._attempt = newValue}
+  }
 
   public var spec: Orchion_V1_TaskSpec {
-    get {_spec ?? Orchion_V1_TaskSpec()}
-    set {_spec = newValue}
+    get {_storage._spec ?? Orchion_V1_TaskSpec()}
+    set {_uniqueStorage()._spec = newValue}
   }
   /// Returns true if `spec` has been explicitly set.
-  public var hasSpec: Bool {self._spec != nil}
+  public var hasSpec: Bool {_storage._spec != nil}
   /// Clears the value of `spec`. Subsequent reads from it will return its default value.
-  public mutating func clearSpec() {self._spec = nil}
+  public mutating func clearSpec() {_uniqueStorage()._spec = nil}
+
+  /// The orchestrator's address as tasks should reach it (ORCHION_SERVER in their env).
+  public var serverAddress: String {
+    get {_storage._serverAddress}
+    set {_uniqueStorage()._serverAddress = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _spec: Orchion_V1_TaskSpec? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// Kill an attempt's process tree: it was cancelled, or it is stale (the task moved on).
@@ -312,7 +358,7 @@ fileprivate nonisolated let _protobuf_package = "orchion.v1"
 
 nonisolated extension Orchion_V1_AgentMessage: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AgentMessage"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}hello\0\u{1}heartbeat\0\u{1}status\0\u{1}logs\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}hello\0\u{1}heartbeat\0\u{1}status\0\u{1}logs\0\u{4}\u{6}outbox_sequence\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -372,6 +418,7 @@ nonisolated extension Orchion_V1_AgentMessage: SwiftProtobuf.Message, SwiftProto
           self.kind = .logs(v)
         }
       }()
+      case 10: try { try decoder.decodeSingularUInt64Field(value: &self.outboxSequence) }()
       default: break
       }
     }
@@ -401,10 +448,14 @@ nonisolated extension Orchion_V1_AgentMessage: SwiftProtobuf.Message, SwiftProto
     }()
     case nil: break
     }
+    if self.outboxSequence != 0 {
+      try visitor.visitSingularUInt64Field(value: self.outboxSequence, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Orchion_V1_AgentMessage, rhs: Orchion_V1_AgentMessage) -> Bool {
+    if lhs.outboxSequence != rhs.outboxSequence {return false}
     if lhs.kind != rhs.kind {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -413,7 +464,7 @@ nonisolated extension Orchion_V1_AgentMessage: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Orchion_V1_AgentHello: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AgentHello"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}node_id\0\u{1}running\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}node_id\0\u{1}running\0\u{3}instance_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -423,6 +474,7 @@ nonisolated extension Orchion_V1_AgentHello: SwiftProtobuf.Message, SwiftProtobu
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.nodeID) }()
       case 2: try { try decoder.decodeRepeatedMessageField(value: &self.running) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.instanceID) }()
       default: break
       }
     }
@@ -435,12 +487,16 @@ nonisolated extension Orchion_V1_AgentHello: SwiftProtobuf.Message, SwiftProtobu
     if !self.running.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.running, fieldNumber: 2)
     }
+    if !self.instanceID.isEmpty {
+      try visitor.visitSingularStringField(value: self.instanceID, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Orchion_V1_AgentHello, rhs: Orchion_V1_AgentHello) -> Bool {
     if lhs.nodeID != rhs.nodeID {return false}
     if lhs.running != rhs.running {return false}
+    if lhs.instanceID != rhs.instanceID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -660,7 +716,7 @@ nonisolated extension Orchion_V1_AttemptLog: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Orchion_V1_ServerMessage: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ServerMessage"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}welcome\0\u{1}assign\0\u{1}stop\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}welcome\0\u{1}assign\0\u{1}stop\0\u{1}ack\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -707,6 +763,19 @@ nonisolated extension Orchion_V1_ServerMessage: SwiftProtobuf.Message, SwiftProt
           self.kind = .stop(v)
         }
       }()
+      case 4: try {
+        var v: Orchion_V1_OutboxAck?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .ack(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .ack(v)
+        }
+      }()
       default: break
       }
     }
@@ -730,6 +799,10 @@ nonisolated extension Orchion_V1_ServerMessage: SwiftProtobuf.Message, SwiftProt
       guard case .stop(let v)? = self.kind else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
     }()
+    case .ack?: try {
+      guard case .ack(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    }()
     case nil: break
     }
     try unknownFields.traverse(visitor: &visitor)
@@ -737,6 +810,36 @@ nonisolated extension Orchion_V1_ServerMessage: SwiftProtobuf.Message, SwiftProt
 
   public static func ==(lhs: Orchion_V1_ServerMessage, rhs: Orchion_V1_ServerMessage) -> Bool {
     if lhs.kind != rhs.kind {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Orchion_V1_OutboxAck: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".OutboxAck"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.sequence) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.sequence != 0 {
+      try visitor.visitSingularUInt64Field(value: self.sequence, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Orchion_V1_OutboxAck, rhs: Orchion_V1_OutboxAck) -> Bool {
+    if lhs.sequence != rhs.sequence {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -778,48 +881,97 @@ nonisolated extension Orchion_V1_Welcome: SwiftProtobuf.Message, SwiftProtobuf._
 
 nonisolated extension Orchion_V1_TaskAssignment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TaskAssignment"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{3}attempt_id\0\u{1}attempt\0\u{1}spec\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{3}attempt_id\0\u{1}attempt\0\u{1}spec\0\u{3}server_address\0")
+
+  fileprivate class _StorageClass {
+    var _taskID: String = String()
+    var _attemptID: String = String()
+    var _attempt: Int32 = 0
+    var _spec: Orchion_V1_TaskSpec? = nil
+    var _serverAddress: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _taskID = source._taskID
+      _attemptID = source._attemptID
+      _attempt = source._attempt
+      _spec = source._spec
+      _serverAddress = source._serverAddress
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.taskID) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.attemptID) }()
-      case 3: try { try decoder.decodeSingularInt32Field(value: &self.attempt) }()
-      case 4: try { try decoder.decodeSingularMessageField(value: &self._spec) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._taskID) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._attemptID) }()
+        case 3: try { try decoder.decodeSingularInt32Field(value: &_storage._attempt) }()
+        case 4: try { try decoder.decodeSingularMessageField(value: &_storage._spec) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._serverAddress) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.taskID.isEmpty {
-      try visitor.visitSingularStringField(value: self.taskID, fieldNumber: 1)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._taskID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._taskID, fieldNumber: 1)
+      }
+      if !_storage._attemptID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._attemptID, fieldNumber: 2)
+      }
+      if _storage._attempt != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._attempt, fieldNumber: 3)
+      }
+      try { if let v = _storage._spec {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+      } }()
+      if !_storage._serverAddress.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._serverAddress, fieldNumber: 5)
+      }
     }
-    if !self.attemptID.isEmpty {
-      try visitor.visitSingularStringField(value: self.attemptID, fieldNumber: 2)
-    }
-    if self.attempt != 0 {
-      try visitor.visitSingularInt32Field(value: self.attempt, fieldNumber: 3)
-    }
-    try { if let v = self._spec {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
-    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Orchion_V1_TaskAssignment, rhs: Orchion_V1_TaskAssignment) -> Bool {
-    if lhs.taskID != rhs.taskID {return false}
-    if lhs.attemptID != rhs.attemptID {return false}
-    if lhs.attempt != rhs.attempt {return false}
-    if lhs._spec != rhs._spec {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._taskID != rhs_storage._taskID {return false}
+        if _storage._attemptID != rhs_storage._attemptID {return false}
+        if _storage._attempt != rhs_storage._attempt {return false}
+        if _storage._spec != rhs_storage._spec {return false}
+        if _storage._serverAddress != rhs_storage._serverAddress {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -168,7 +168,14 @@ public nonisolated struct Orchion_V1_TaskSpec: Sendable {
   public var maxAttempts: Int32 = 0
 
   /// 0-100, higher first; the server uses 50 when unset.
-  public var priority: Int32 = 0
+  public var priority: Int32 {
+    get {_priority ?? 0}
+    set {_priority = newValue}
+  }
+  /// Returns true if `priority` has been explicitly set.
+  public var hasPriority: Bool {self._priority != nil}
+  /// Clears the value of `priority`. Subsequent reads from it will return its default value.
+  public mutating func clearPriority() {self._priority = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -176,6 +183,7 @@ public nonisolated struct Orchion_V1_TaskSpec: Sendable {
 
   fileprivate var _resources: Orchion_V1_Resources? = nil
   fileprivate var _timeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
+  fileprivate var _priority: Int32? = nil
 }
 
 public nonisolated struct Orchion_V1_Task: @unchecked Sendable {
@@ -488,7 +496,7 @@ nonisolated extension Orchion_V1_TaskSpec: SwiftProtobuf.Message, SwiftProtobuf.
       case 6: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.nodeSelector) }()
       case 7: try { try decoder.decodeSingularMessageField(value: &self._timeout) }()
       case 8: try { try decoder.decodeSingularInt32Field(value: &self.maxAttempts) }()
-      case 9: try { try decoder.decodeSingularInt32Field(value: &self.priority) }()
+      case 9: try { try decoder.decodeSingularInt32Field(value: &self._priority) }()
       default: break
       }
     }
@@ -523,9 +531,9 @@ nonisolated extension Orchion_V1_TaskSpec: SwiftProtobuf.Message, SwiftProtobuf.
     if self.maxAttempts != 0 {
       try visitor.visitSingularInt32Field(value: self.maxAttempts, fieldNumber: 8)
     }
-    if self.priority != 0 {
-      try visitor.visitSingularInt32Field(value: self.priority, fieldNumber: 9)
-    }
+    try { if let v = self._priority {
+      try visitor.visitSingularInt32Field(value: v, fieldNumber: 9)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -538,7 +546,7 @@ nonisolated extension Orchion_V1_TaskSpec: SwiftProtobuf.Message, SwiftProtobuf.
     if lhs.nodeSelector != rhs.nodeSelector {return false}
     if lhs._timeout != rhs._timeout {return false}
     if lhs.maxAttempts != rhs.maxAttempts {return false}
-    if lhs.priority != rhs.priority {return false}
+    if lhs._priority != rhs._priority {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -17,6 +17,10 @@ public struct OrchionClient: Sendable {
   public var nodes: Orchion_V1_NodeService.Client<HTTP2ClientTransport.Posix> {
     .init(wrapping: grpc)
   }
+  /// `orchion.v1.TaskService`.
+  public var tasks: Orchion_V1_TaskService.Client<HTTP2ClientTransport.Posix> {
+    .init(wrapping: grpc)
+  }
   /// `grpc.health.v1.Health`.
   public var health: Grpc_Health_V1_Health.Client<HTTP2ClientTransport.Posix> {
     .init(wrapping: grpc)

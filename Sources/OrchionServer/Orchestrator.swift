@@ -24,10 +24,20 @@ public final class Orchestrator: Sendable {
     public var port: Int
     /// Heartbeat timeout, lost-after and forget-after.
     public var nodes: NodeTable.Configuration
-    /// Largest request message accepted, in bytes; larger ones fail with RESOURCE_EXHAUSTED.
+    /// Largest request message accepted, in bytes; larger ones are refused by the transport.
     public var maxRequestBytes: Int
+    /// Task output kept per task, in bytes; beyond it the oldest output is dropped.
+    public var maxLogBytesPerTask: Int
+    /// Finished tasks kept in memory; the oldest are forgotten first.
+    public var retainedFinishedTasks: Int
+    /// Node losses a task survives without using an attempt; one more fails it.
+    public var maxLostAttempts: Int32
+    /// The address tasks are told to reach the orchestrator at (`ORCHION_SERVER`); empty means
+    /// host:port as configured.
+    public var advertisedAddress: String
 
-    /// 127.0.0.1:50051, 30 s heartbeat timeout, 1 min lost-after, 4 MiB requests.
+    /// 127.0.0.1:50051, 30 s heartbeat timeout, 1 min lost-after, 4 MiB requests, 1 MiB of
+    /// output per task, 10,000 finished tasks kept, 5 node losses per task.
     public static var defaults: Configuration {
       Configuration(host: "127.0.0.1", port: 50051, nodes: .defaults, maxRequestBytes: 4 << 20)
     }
@@ -45,11 +55,17 @@ public final class Orchestrator: Sendable {
       self.port = port
       self.nodes = nodes
       self.maxRequestBytes = maxRequestBytes
+      self.maxLogBytesPerTask = 1 << 20
+      self.retainedFinishedTasks = 10_000
+      self.maxLostAttempts = 5
+      self.advertisedAddress = ""
     }
   }
 
   /// Fully qualified names of the services offered, as health checks name them.
-  public static let serviceNames = ["orchion.v1.NodeService"]
+  public static let serviceNames = [
+    "orchion.v1.NodeService", "orchion.v1.TaskService", "orchion.v1.AgentService",
+  ]
 
   /// The configuration the orchestrator was created with.
   public let configuration: Configuration
@@ -57,6 +73,8 @@ public final class Orchestrator: Sendable {
   public let registry: NodeRegistry
   /// Health of the services, for `grpc.health.v1.Health`.
   public let health: HealthStatusBoard
+  let dispatcher: TaskDispatcher
+  let logs: LogStore
   private let server: GRPCServer<HTTP2ServerTransport.Posix>
   private let logger: Logger
 
@@ -74,6 +92,19 @@ public final class Orchestrator: Sendable {
     self.logger = logger
     registry = NodeRegistry(configuration: configuration.nodes, clock: clock)
     health = HealthStatusBoard(serving: Self.serviceNames)
+    logs = LogStore(maxBytesPerTask: configuration.maxLogBytesPerTask)
+    dispatcher = TaskDispatcher(
+      registry: registry,
+      logs: logs,
+      limits: .init(
+        retainedFinishedTasks: configuration.retainedFinishedTasks,
+        maxLostAttempts: configuration.maxLostAttempts
+      ),
+      advertisedAddress: configuration.advertisedAddress.isEmpty
+        ? "\(configuration.host):\(configuration.port)" : configuration.advertisedAddress,
+      logger: logger
+    )
+    registry.observe { [dispatcher] transitions in dispatcher.nodesChanged(transitions) }
 
     var transportConfig = HTTP2ServerTransport.Posix.Config.defaults
     transportConfig.rpc.maxRequestPayloadSize = configuration.maxRequestBytes
@@ -85,7 +116,9 @@ public final class Orchestrator: Sendable {
     server = GRPCServer(
       transport: transport,
       services: [
-        NodeServiceHandler(registry: registry, usage: nil),
+        NodeServiceHandler(registry: registry, usage: dispatcher),
+        TaskServiceHandler(dispatcher: dispatcher, logs: logs),
+        AgentServiceHandler(registry: registry, dispatcher: dispatcher),
         HealthService(board: health),
       ],
       interceptors: [AccessLogInterceptor(logger: logger)]
@@ -97,10 +130,16 @@ public final class Orchestrator: Sendable {
   public var services: [any Service] {
     [
       HeartbeatMonitor(registry: registry, logger: logger),
+      DispatcherService(dispatcher: dispatcher),
       GRPCServerService(
         server: server,
         endpoint: "\(configuration.host):\(configuration.port)",
-        beforeShutdown: { [health] in health.shutDown() }
+        beforeShutdown: { [health, dispatcher, logs] in
+          // Long-lived streams would hold graceful shutdown up: end them first.
+          health.shutDown()
+          dispatcher.closeSessions()
+          logs.close()
+        }
       ),
     ]
   }

@@ -6,6 +6,9 @@ struct Orchion: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "orchion",
     abstract: "Run AI agents across every machine you own.",
-    subcommands: [ServerCommand.self, NodesCommand.self]
+    subcommands: [
+      UpCommand.self, ServerCommand.self, AgentCommand.self, RunCommand.self, NodesCommand.self,
+      TasksCommand.self, TaskCommand.self, LogsCommand.self, CancelCommand.self,
+    ]
   )
 }

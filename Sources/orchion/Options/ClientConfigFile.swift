@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import OrchionCore
 
 /// The client config file, `~/.orchion/config`: `key = value` lines that `orchion server` and
 /// `orchion up` write so the local CLI finds them without flags.
@@ -51,9 +53,21 @@ struct ClientConfigFile: Equatable {
     else {
       throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temporary])
     }
-    _ = try FileManager.default.replaceItemAt(
-      URL(fileURLWithPath: path),
-      withItemAt: URL(fileURLWithPath: temporary)
-    )
+    // rename(2) replaces atomically: a reader sees the old file or the new one, never half.
+    guard rename(temporary, path) == 0 else {
+      throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+    }
+  }
+
+  /// Records `server` in the client config so the local CLI finds it; a failure is logged,
+  /// not fatal (the server runs fine without it).
+  static func record(server: ServerAddress, logger: Logger) {
+    var config = load() ?? ClientConfigFile()
+    config.server = "\(server)"
+    do {
+      try config.save()
+    } catch {
+      logger.warning("cannot write the client config", metadata: ["orchion.error": "\(error)"])
+    }
   }
 }

@@ -1,0 +1,33 @@
+public import OrchionCore
+
+/// How an agent joins and what it offers.
+public struct AgentConfiguration: Sendable {
+  /// The orchestrator to dial.
+  public var server: ServerAddress
+  /// The node ID to register as; `nil` uses the stable ID kept in ``dataDirectory``.
+  public var nodeID: NodeID?
+  /// Extra labels, on top of the probed `orchion.io/*` facts.
+  public var labels: [String: String]
+  /// Where the agent keeps its node ID.
+  public var dataDirectory: String
+  /// Concurrent tasks; `nil` for the number of CPUs.
+  public var slots: Int32?
+  /// Time a task gets between SIGTERM and SIGKILL when stopped or timed out.
+  public var killGrace: Duration
+  /// Unacknowledged output the agent holds before it stops reading task pipes (back-pressure).
+  public var maxBufferedOutputBytes: Int
+  /// Longest wait between reconnection attempts.
+  public var maxReconnectDelay: Duration
+
+  /// An agent for `server`, with everything else at its default.
+  public init(server: ServerAddress, dataDirectory: String) {
+    self.server = server
+    self.nodeID = nil
+    self.labels = [:]
+    self.dataDirectory = dataDirectory
+    self.slots = nil
+    self.killGrace = .seconds(10)
+    self.maxBufferedOutputBytes = 8 << 20
+    self.maxReconnectDelay = .seconds(10)
+  }
+}

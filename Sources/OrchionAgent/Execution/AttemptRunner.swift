@@ -1,0 +1,219 @@
+import Foundation
+import NIOCore
+import OrchionAPI
+import OrchionCore
+import SwiftProtobuf
+import Synchronization
+
+/// Runs one attempt of a task: starts its process tree, streams both outputs to the outbox in
+/// sequenced chunks, enforces the timeout, stops it on request, and reports how it ended.
+final class AttemptRunner: Sendable {
+  /// Why the agent is ending the attempt early.
+  enum Termination: Sendable, Equatable {
+    case timedOut(Duration)
+    case stopped(state: TaskState, reason: String)
+  }
+
+  /// The largest output chunk sent in one piece.
+  static let maxChunkBytes = 64 * 1024
+
+  let taskID: String
+  let attemptID: String
+  let attempt: Int32
+  let spec: Orchion_V1_TaskSpec
+  let serverAddress: String
+  private let termination = Mutex<Termination?>(nil)
+  private let terminationRequests: AsyncStream<Void>
+  private let requestTermination: AsyncStream<Void>.Continuation
+
+  init(assignment: Orchion_V1_TaskAssignment) {
+    taskID = assignment.taskID
+    attemptID = assignment.attemptID
+    attempt = assignment.attempt
+    spec = assignment.spec
+    serverAddress = assignment.serverAddress
+    (terminationRequests, requestTermination) = AsyncStream.makeStream(
+      of: Void.self,
+      bufferingPolicy: .bufferingNewest(1)
+    )
+  }
+
+  /// Asks the attempt to end: SIGTERM to its process group now, SIGKILL after the grace.
+  /// The first reason given wins.
+  func stop(_ reason: Termination) {
+    let first = termination.withLock { current in
+      if current == nil { current = reason }
+      return current == reason
+    }
+    if first { requestTermination.yield() }
+  }
+
+  /// Runs the attempt to its end and queues its status reports.
+  func run(
+    outbox: Outbox,
+    clock: any WallClock,
+    killGrace: Duration,
+    nodeID: NodeID,
+    baseEnvironment: [String: String]
+  ) async {
+    var environment = baseEnvironment.merging(spec.env) { $1 }
+    environment["ORCHION_TASK_ID"] = taskID
+    environment["ORCHION_ATTEMPT_ID"] = attemptID
+    environment["ORCHION_ATTEMPT"] = "\(attempt)"
+    environment["ORCHION_NODE_ID"] = nodeID.rawValue
+    environment["ORCHION_SERVER"] = serverAddress
+
+    if case .stopped(let state, let reason)? = termination.withLock({ $0 }) {
+      return report(state, exitCode: 0, message: reason, to: outbox, clock: clock)
+    }
+    let program = spec.command.first ?? ""
+    guard let executable = ExecutablePath.resolve(program, path: environment["PATH"]) else {
+      return report(
+        .failed,
+        exitCode: 127,
+        message: "command not found: '\(program)'",
+        to: outbox,
+        clock: clock
+      )
+    }
+    let process: LaunchedProcess
+    do {
+      process = try ProcessLauncher.launch(
+        executable: executable,
+        arguments: spec.command,
+        environment: environment,
+        workingDirectory: spec.workdir
+      )
+    } catch {
+      return report(.failed, exitCode: 127, message: error.message, to: outbox, clock: clock)
+    }
+    report(.running, exitCode: 0, message: "", to: outbox, clock: clock)
+
+    let outcome = await supervise(process, outbox: outbox, clock: clock, killGrace: killGrace)
+    await ProcessLauncher.reap(process.processGroup)
+
+    let description = outcome.describe(program: program, workingDirectory: spec.workdir)
+    switch termination.withLock({ $0 }) {
+    case .timedOut(let limit)?:
+      report(
+        .failed,
+        exitCode: outcome.exitCode ?? 0,
+        message: "timed out after \(DurationFormat.format(limit)) (\(description))",
+        to: outbox,
+        clock: clock
+      )
+    case .stopped(let state, let reason)?:
+      report(state, exitCode: outcome.exitCode ?? 0, message: reason, to: outbox, clock: clock)
+    case nil:
+      let succeeded = outcome == .exited(code: 0)
+      report(
+        succeeded ? .succeeded : .failed,
+        exitCode: outcome.exitCode ?? 0,
+        message: succeeded ? "" : description,
+        to: outbox,
+        clock: clock
+      )
+    }
+  }
+
+  /// Streams output and waits for the process tree to end, enforcing timeout and stops.
+  private func supervise(
+    _ process: LaunchedProcess,
+    outbox: Outbox,
+    clock: any WallClock,
+    killGrace: Duration
+  ) async -> ProcessOutcome {
+    let timeout =
+      spec.hasTimeout
+      ? Duration.seconds(spec.timeout.seconds) + .nanoseconds(Int64(spec.timeout.nanos)) : .zero
+    return await withTaskGroup(of: Void.self) { control in
+      // Ends the process tree when asked: SIGTERM, then SIGKILL after the grace.
+      control.addTask {
+        var requests = self.terminationRequests.makeAsyncIterator()
+        guard await requests.next() != nil else { return }
+        ProcessLauncher.signalGroup(process.processGroup, SIGTERM)
+        try? await clock.sleep(for: killGrace)
+        if !Task.isCancelled { ProcessLauncher.signalGroup(process.processGroup, SIGKILL) }
+      }
+      if timeout > .zero {
+        control.addTask {
+          try? await clock.sleep(for: timeout)
+          if !Task.isCancelled { self.stop(.timedOut(timeout)) }
+        }
+      }
+      // The tree is gone when both output pipes and the status pipe are at their end.
+      let outcome = await withTaskGroup(of: ProcessOutcome?.self) { readers in
+        readers.addTask {
+          await self.forward(process.standardOutput, stream: .stdout, to: outbox, clock: clock)
+          return nil
+        }
+        readers.addTask {
+          await self.forward(process.standardError, stream: .stderr, to: outbox, clock: clock)
+          return nil
+        }
+        readers.addTask {
+          var records: [UInt8] = []
+          try? await PipeReader.read(process.status) { records += $0.readableBytesView }
+          return ProcessOutcome(records: records)
+        }
+        var outcome = ProcessOutcome.unknown
+        for await result in readers { if let result { outcome = result } }
+        return outcome
+      }
+      requestTermination.finish()
+      control.cancelAll()
+      return outcome
+    }
+  }
+
+  /// Sends a pipe's bytes to the outbox in sequenced chunks until end of file.
+  private func forward(
+    _ descriptor: CInt,
+    stream: Orchion_V1_LogStream,
+    to outbox: Outbox,
+    clock: any WallClock
+  ) async {
+    var sequence: Int64 = 0
+    try? await PipeReader.read(descriptor) { buffer in
+      var buffer = buffer
+      while buffer.readableBytes > 0 {
+        let length = min(buffer.readableBytes, Self.maxChunkBytes)
+        guard let bytes = buffer.readBytes(length: length) else { break }
+        let time = Google_Protobuf_Timestamp(clock.now)
+        let entry = Orchion_V1_AttemptLog.with {
+          $0.attemptID = attemptID
+          $0.chunk = .with {
+            $0.taskID = taskID
+            $0.attempt = attempt
+            $0.stream = stream
+            $0.sequence = sequence
+            $0.data = Data(bytes)
+            $0.time = time
+          }
+        }
+        sequence += 1
+        try await outbox.post(log: entry)
+      }
+    }
+  }
+
+  private func report(
+    _ state: TaskState,
+    exitCode: Int32,
+    message: String,
+    to outbox: Outbox,
+    clock: any WallClock
+  ) {
+    let time = Google_Protobuf_Timestamp(clock.now)
+    outbox.post(
+      status: .with {
+        $0.taskID = taskID
+        $0.attemptID = attemptID
+        $0.state = Orchion_V1_TaskState(state)
+        $0.exitCode = exitCode
+        $0.message = message
+        $0.time = time
+      }
+    )
+  }
+}

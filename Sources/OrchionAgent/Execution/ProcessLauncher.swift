@@ -1,0 +1,94 @@
+import COrchionSpawn
+import OrchionCore
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// A task's process tree as started: the supervisor (whose pid is the process group) and the
+/// read ends of its output and status pipes.
+struct LaunchedProcess: Sendable {
+  /// The supervisor's pid, which is also the group ID of everything the task starts.
+  var processGroup: pid_t
+  var standardOutput: CInt
+  var standardError: CInt
+  var status: CInt
+}
+
+/// Starts task processes through the C supervisor (see `orchion_spawn.h`).
+enum ProcessLauncher {
+  /// Starts `executable`.
+  /// - Throws: `OrchionError` with the system's reason when pipes or fork fail.
+  static func launch(
+    executable: String,
+    arguments: [String],
+    environment: [String: String],
+    workingDirectory: String
+  ) throws(OrchionError) -> LaunchedProcess {
+    var output: [CInt] = [0, 0]
+    var errors: [CInt] = [0, 0]
+    guard orchion_pipe_cloexec(&output) == 0 else { throw systemError("pipe") }
+    guard orchion_pipe_cloexec(&errors) == 0 else {
+      close(output[0])
+      close(output[1])
+      throw systemError("pipe")
+    }
+    let argv = arguments.map { strdup($0) } + [nil]
+    let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer {
+      for pointer in argv { free(pointer) }
+      for pointer in envp { free(pointer) }
+    }
+    var statusFD: CInt = -1
+    let pid = argv.withUnsafeBufferPointer { argvBuffer in
+      envp.withUnsafeBufferPointer { envpBuffer in
+        orchion_spawn(
+          executable,
+          argvBuffer.baseAddress,
+          envpBuffer.baseAddress,
+          workingDirectory,
+          output[1],
+          errors[1],
+          &statusFD
+        )
+      }
+    }
+    guard pid > 0 else {
+      close(output[0])
+      close(errors[0])
+      close(output[1])
+      close(errors[1])
+      throw OrchionError(code: .internalError, message: "cannot start process: \(describe(-pid))")
+    }
+    return LaunchedProcess(
+      processGroup: pid,
+      standardOutput: output[0],
+      standardError: errors[0],
+      status: statusFD
+    )
+  }
+
+  /// Sends `signal` to every process of the group.
+  static func signalGroup(_ group: pid_t, _ signal: CInt) {
+    kill(-group, signal)
+  }
+
+  /// Reaps the supervisor once it has exited (it exits right after reporting the status).
+  static func reap(_ pid: pid_t) async {
+    var status: CInt = 0
+    while true {
+      let result = waitpid(pid, &status, WNOHANG)
+      if result == pid || (result < 0 && errno != EINTR) { return }
+      try? await Task.sleep(for: .milliseconds(1))
+    }
+  }
+
+  /// The text of an errno value.
+  static func describe(_ code: CInt) -> String {
+    String(cString: strerror(code))
+  }
+
+  private static func systemError(_ call: String) -> OrchionError {
+    OrchionError(code: .internalError, message: "\(call) failed: \(describe(errno))")
+  }
+}

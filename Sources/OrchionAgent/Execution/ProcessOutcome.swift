@@ -1,0 +1,76 @@
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// How a task's process ended, decoded from the supervisor's status records.
+enum ProcessOutcome: Equatable, Sendable {
+  case exited(code: Int32)
+  case signaled(Int32)
+  case cannotChangeDirectory(errno: Int32)
+  case cannotExecute(errno: Int32)
+  /// The supervisor vanished without reporting (it was killed).
+  case unknown
+
+  /// Decodes the records read from the status pipe (see `orchion_spawn.h`).
+  init(records bytes: [UInt8]) {
+    var outcome = ProcessOutcome.unknown
+    var index = 0
+    let size = 1 + MemoryLayout<Int32>.size
+    while index + size <= bytes.count {
+      var value: Int32 = 0
+      withUnsafeMutableBytes(of: &value) { raw in
+        raw.copyBytes(from: bytes[(index + 1)..<(index + size)])
+      }
+      // Tags as in orchion_spawn.h ('C', 'X', 'S').
+      switch bytes[index] {
+      case UInt8(ascii: "C"): outcome = .cannotChangeDirectory(errno: value)
+      case UInt8(ascii: "X"): outcome = .cannotExecute(errno: value)
+      case UInt8(ascii: "S"):
+        // A failed chdir or exec is also reported as exit 127: keep the precise reason.
+        if case .cannotChangeDirectory = outcome { break }
+        if case .cannotExecute = outcome { break }
+        let signal = value & 0x7F
+        outcome = signal == 0 ? .exited(code: (value >> 8) & 0xFF) : .signaled(signal)
+      default: break
+      }
+      index += size
+    }
+    self = outcome
+  }
+
+  /// The exit code to record, when there is one.
+  var exitCode: Int32? {
+    switch self {
+    case .exited(let code): code
+    case .signaled(let signal): 128 + signal
+    case .cannotChangeDirectory, .cannotExecute: 127
+    case .unknown: nil
+    }
+  }
+
+  /// Why it ended, for a person.
+  func describe(program: String, workingDirectory: String) -> String {
+    switch self {
+    case .exited(let code): "exited with code \(code)"
+    case .signaled(let signal): "killed by signal \(signal) (\(Self.signalName(signal)))"
+    case .cannotChangeDirectory(let error):
+      "cannot change to working directory '\(workingDirectory)': \(String(cString: strerror(error)))"
+    case .cannotExecute(let error):
+      "cannot execute '\(program)': \(String(cString: strerror(error)))"
+    case .unknown: "the process supervisor ended without reporting a status"
+    }
+  }
+
+  static func signalName(_ signal: Int32) -> String {
+    switch signal {
+    case SIGTERM: "SIGTERM"
+    case SIGKILL: "SIGKILL"
+    case SIGINT: "SIGINT"
+    case SIGSEGV: "SIGSEGV"
+    case SIGABRT: "SIGABRT"
+    case SIGHUP: "SIGHUP"
+    case SIGPIPE: "SIGPIPE"
+    default: "signal \(signal)"
+    }
+  }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import Logging
+import OrchionAPI
+import OrchionCore
+import SwiftProtobuf
+import Synchronization
+
+/// Runs the attempts the orchestrator assigns, as children of one task group, and keeps them
+/// running across reconnections.
+final class TaskExecutor: Sendable {
+  private struct State {
+    var attempts: [String: AttemptRunner] = [:]
+    var closed = false
+  }
+
+  private let state = Mutex(State())
+  private let work: AsyncStream<AttemptRunner>
+  private let submit: AsyncStream<AttemptRunner>.Continuation
+  private let outbox: Outbox
+  private let clock: any WallClock
+  private let nodeID: NodeID
+  private let slots: Int
+  private let killGrace: Duration
+  private let logger: Logger
+  private let baseEnvironment: [String: String]
+
+  /// Agent environment variables tasks inherit; everything else comes from the task's spec, so
+  /// the agent's own credentials never leak into tasks.
+  static let inheritedVariables = [
+    "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LC_ALL", "TZ", "TMPDIR",
+  ]
+
+  init(
+    outbox: Outbox,
+    clock: any WallClock,
+    nodeID: NodeID,
+    slots: Int,
+    killGrace: Duration,
+    logger: Logger
+  ) {
+    self.outbox = outbox
+    self.clock = clock
+    self.nodeID = nodeID
+    self.slots = slots
+    self.killGrace = killGrace
+    self.logger = logger
+    let environment = ProcessInfo.processInfo.environment
+    baseEnvironment = environment.filter { Self.inheritedVariables.contains($0.key) }
+    (work, submit) = AsyncStream.makeStream(of: AttemptRunner.self)
+  }
+
+  /// Attempts running now, for the hello that opens each connection.
+  var running: [(taskID: String, attemptID: String)] {
+    state.withLock { $0.attempts.values.map { ($0.taskID, $0.attemptID) } }
+  }
+
+  /// Starts an assigned attempt. A repeated assignment is ignored; one beyond the node's slots
+  /// is handed back (reported PENDING) so the orchestrator places it elsewhere.
+  func assign(_ assignment: Orchion_V1_TaskAssignment) {
+    let runner = AttemptRunner(assignment: assignment)
+    let accepted: Bool? = state.withLock { state in
+      guard state.attempts[assignment.attemptID] == nil else { return nil }
+      guard !state.closed, state.attempts.count < slots else { return false }
+      state.attempts[assignment.attemptID] = runner
+      return true
+    }
+    switch accepted {
+    case true?:
+      submit.yield(runner)
+    case false?:
+      outbox.post(
+        status: .with {
+          $0.taskID = assignment.taskID
+          $0.attemptID = assignment.attemptID
+          $0.state = .pending
+          $0.message = "node \(nodeID) is shutting down or all its \(slots) slots are busy"
+        }
+      )
+    case nil:
+      break
+    }
+  }
+
+  /// Stops an attempt's process tree; the attempt then reports `state`.
+  func stop(_ request: Orchion_V1_StopAttempt) {
+    let runner = state.withLock { $0.attempts[request.attemptID] }
+    let state: TaskState =
+      switch request.state {
+      case .failed: .failed
+      case .pending: .pending
+      default: .cancelled
+      }
+    runner?.stop(.stopped(state: state, reason: request.reason))
+  }
+
+  /// Stops every attempt (the agent is shutting down) and takes no more.
+  func stopAll(reason: String) {
+    let runners = state.withLock { state in
+      state.closed = true
+      return Array(state.attempts.values)
+    }
+    // PENDING: the orchestrator requeues them without using up an attempt.
+    for runner in runners { runner.stop(.stopped(state: .pending, reason: reason)) }
+    submit.finish()
+  }
+
+  /// Whether no attempt is running.
+  var isIdle: Bool { state.withLock { $0.attempts.isEmpty } }
+
+  /// Runs attempts until ``stopAll(reason:)`` and every attempt has ended.
+  func run() async {
+    await withDiscardingTaskGroup { group in
+      for await runner in work {
+        group.addTask {
+          self.logger.debug(
+            "attempt started",
+            metadata: [
+              "orchion.task.id": "\(runner.taskID)", "orchion.attempt.id": "\(runner.attemptID)",
+            ]
+          )
+          await runner.run(
+            outbox: self.outbox,
+            clock: self.clock,
+            killGrace: self.killGrace,
+            nodeID: self.nodeID,
+            baseEnvironment: self.baseEnvironment
+          )
+          _ = self.state.withLock { $0.attempts.removeValue(forKey: runner.attemptID) }
+        }
+      }
+    }
+  }
+}

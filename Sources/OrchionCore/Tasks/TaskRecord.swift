@@ -1,0 +1,44 @@
+/// A task as the orchestrator knows it.
+public struct TaskRecord: Hashable, Sendable {
+  /// The task's identifier.
+  public var id: TaskID
+  /// What to run.
+  public var spec: TaskSpec
+  /// Where it is in its life.
+  public var state: TaskState
+  /// The node of the current or last attempt.
+  public var nodeID: NodeID?
+  /// Number of the current or last attempt, from 1; 0 before the first.
+  public var attempt: Int32
+  /// The current or last attempt's ID.
+  public var attemptID: AttemptID?
+  /// Exit code of the last attempt's process, when it exited.
+  public var exitCode: Int32?
+  /// When the task was accepted.
+  public var createdAt: UTCInstant
+  /// When the current or last attempt started running.
+  public var startedAt: UTCInstant?
+  /// When the task became terminal.
+  public var finishedAt: UTCInstant?
+  /// Why the task is in its state.
+  public var message: String
+  /// Attempts that ended because their node was lost (they do not use up `maxAttempts`).
+  public var lostAttempts: Int32
+  /// Attempts that ran and failed.
+  public var failedAttempts: Int32
+  /// Cancellation was asked for; the task becomes CANCELLED once its process is gone.
+  public var cancelRequested: Bool
+
+  /// A new pending task.
+  public init(id: TaskID, spec: TaskSpec, createdAt: UTCInstant) {
+    self.id = id
+    self.spec = spec
+    self.state = .pending
+    self.attempt = 0
+    self.createdAt = createdAt
+    self.message = ""
+    self.lostAttempts = 0
+    self.failedAttempts = 0
+    self.cancelRequested = false
+  }
+}

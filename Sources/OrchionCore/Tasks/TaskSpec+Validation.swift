@@ -1,0 +1,116 @@
+/// Limits on a task spec. The orchestrator holds every spec in memory and sends it to a node, so
+/// each part is bounded; the numbers are documented in README.md.
+extension TaskSpec {
+  /// The longest name, in bytes.
+  public static let maxNameBytes = 253
+  /// The most arguments in `command`.
+  public static let maxArguments = 4096
+  /// The most bytes of all arguments together.
+  public static let maxCommandBytes = 256 * 1024
+  /// The longest working directory, in bytes.
+  public static let maxWorkingDirectoryBytes = 4096
+  /// The most attempts a task may ask for.
+  public static let maxAttemptsLimit: Int32 = 100
+
+  /// Environment limits: 256 variables, names up to 256 bytes, values up to 32 KiB, 256 KiB in all.
+  public static let environmentLimits = StringMapLimits(
+    field: "env",
+    maxEntries: 256,
+    maxKeyBytes: 256,
+    maxValueBytes: 32 * 1024,
+    maxTotalBytes: 256 * 1024,
+    keysAreIdentifiers: false
+  )
+
+  /// Selector limits: as node labels.
+  public static let selectorLimits = StringMapLimits(
+    field: "node_selector",
+    maxEntries: 64,
+    maxKeyBytes: 128,
+    maxValueBytes: 256,
+    maxTotalBytes: 16 * 1024,
+    keysAreIdentifiers: true
+  )
+
+  /// Checks every field; the first rule broken is reported.
+  /// - Throws: `invalidArgument` naming the field (`spec.command`, `spec.env[…]`, …) and the rule.
+  public func validate() throws(OrchionError) {
+    guard name.utf8.count <= Self.maxNameBytes else {
+      throw .invalidArgument("spec.name: at most \(Self.maxNameBytes) bytes")
+    }
+    if TextRules.firstControlCharacter(in: name) != nil {
+      throw .invalidArgument("spec.name: must not contain control characters")
+    }
+    try validateCommand()
+    try validateEnvironment()
+    guard workingDirectory.utf8.count <= Self.maxWorkingDirectoryBytes else {
+      throw .invalidArgument("spec.workdir: at most \(Self.maxWorkingDirectoryBytes) bytes")
+    }
+    guard !workingDirectory.utf8.contains(0) else {
+      throw .invalidArgument("spec.workdir: must not contain NUL")
+    }
+    try resources.validate(field: "spec.resources")
+    do {
+      try Self.selectorLimits.validate(nodeSelector)
+    } catch {
+      throw .invalidArgument("spec." + error.message)
+    }
+    if let timeout, timeout < .zero {
+      throw .invalidArgument("spec.timeout: must not be negative")
+    }
+    guard (1...Self.maxAttemptsLimit).contains(maxAttempts) else {
+      throw .invalidArgument("spec.max_attempts: must be 1-\(Self.maxAttemptsLimit)")
+    }
+    guard (0...100).contains(priority) else {
+      throw .invalidArgument("spec.priority: must be 0-100")
+    }
+  }
+
+  private func validateCommand() throws(OrchionError) {
+    guard let program = command.first, !program.isEmpty else {
+      throw .invalidArgument("spec.command: must name a program (command[0] is empty)")
+    }
+    guard command.count <= Self.maxArguments else {
+      throw .invalidArgument("spec.command: at most \(Self.maxArguments) arguments")
+    }
+    var total = 0
+    for (index, argument) in command.enumerated() {
+      guard !argument.utf8.contains(0) else {
+        throw .invalidArgument("spec.command[\(index)]: must not contain NUL")
+      }
+      total += argument.utf8.count
+    }
+    guard total <= Self.maxCommandBytes else {
+      throw .invalidArgument("spec.command: \(total) bytes, at most \(Self.maxCommandBytes)")
+    }
+  }
+
+  private func validateEnvironment() throws(OrchionError) {
+    for name in environment.keys.sorted() {
+      guard let first = name.unicodeScalars.first,
+        first == "_" || (first.isASCII && first.properties.isAlphabetic),
+        name.unicodeScalars.allSatisfy({
+          $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)))
+        })
+      else {
+        throw .invalidArgument(
+          "spec.env[\(TextRules.quoted(name))]: names are letters, digits and '_', not starting with a digit"
+        )
+      }
+      if environment[name]?.utf8.contains(0) == true {
+        throw .invalidArgument("spec.env[\(TextRules.quoted(name))]: value must not contain NUL")
+      }
+    }
+    guard environment.count <= Self.environmentLimits.maxEntries else {
+      throw .invalidArgument("spec.env: at most \(Self.environmentLimits.maxEntries) variables")
+    }
+    let total = environment.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count }
+    guard total <= Self.environmentLimits.maxTotalBytes,
+      environment.values.allSatisfy({ $0.utf8.count <= Self.environmentLimits.maxValueBytes })
+    else {
+      throw .invalidArgument(
+        "spec.env: values at most \(Self.environmentLimits.maxValueBytes) bytes, \(Self.environmentLimits.maxTotalBytes) in all"
+      )
+    }
+  }
+}

@@ -1,0 +1,47 @@
+/// What to run and what it needs.
+public struct TaskSpec: Hashable, Sendable {
+  /// A name for people; need not be unique.
+  public var name: String
+  /// argv: `command[0]` is the program, looked up on the node's PATH when it has no `/`.
+  public var command: [String]
+  /// Extra environment variables.
+  public var environment: [String: String]
+  /// Working directory on the node; empty for the agent's own.
+  public var workingDirectory: String
+  /// Resources reserved on the node while the task runs.
+  public var resources: Resources
+  /// Labels a node must carry, with these values.
+  public var nodeSelector: [String: String]
+  /// Wall time allowed for one attempt; `nil` for no limit.
+  public var timeout: Duration?
+  /// Attempts allowed before the task fails (at least 1).
+  public var maxAttempts: Int32
+  /// 0–100, higher first.
+  public var priority: Int32
+
+  /// The priority of a task that does not say.
+  public static let defaultPriority: Int32 = 50
+
+  /// Creates a spec.
+  public init(
+    name: String = "",
+    command: [String],
+    environment: [String: String] = [:],
+    workingDirectory: String = "",
+    resources: Resources = .zero,
+    nodeSelector: [String: String] = [:],
+    timeout: Duration? = nil,
+    maxAttempts: Int32 = 1,
+    priority: Int32 = TaskSpec.defaultPriority
+  ) {
+    self.name = name
+    self.command = command
+    self.environment = environment
+    self.workingDirectory = workingDirectory
+    self.resources = resources
+    self.nodeSelector = nodeSelector
+    self.timeout = timeout
+    self.maxAttempts = maxAttempts
+    self.priority = priority
+  }
+}

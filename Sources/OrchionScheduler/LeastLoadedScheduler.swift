@@ -1,0 +1,35 @@
+/// Places each task on the least-loaded node that admits it (ties: fewest tasks, then node ID),
+/// updating loads as it goes, so a burst of tasks spreads over the nodes.
+public struct LeastLoadedScheduler: Scheduler {
+  /// Creates the scheduler.
+  public init() {}
+
+  public func place(_ pending: [PendingTask], in snapshot: ClusterSnapshot) -> [Placement] {
+    var nodes = snapshot.nodes
+    var placements: [Placement] = []
+    placements.reserveCapacity(min(pending.count, 1024))
+    for task in pending {
+      var best: Int?
+      for index in nodes.indices where nodes[index].admits(task) {
+        guard let current = best else {
+          best = index
+          continue
+        }
+        if Self.isLessLoaded(nodes[index], than: nodes[current]) { best = index }
+      }
+      guard let best else { continue }
+      nodes[best].allocate(task)
+      placements.append(Placement(task: task.id, node: nodes[best].id))
+    }
+    return placements
+  }
+
+  private static func isLessLoaded(
+    _ lhs: ClusterSnapshot.Node,
+    than rhs: ClusterSnapshot.Node
+  ) -> Bool {
+    if lhs.load != rhs.load { return lhs.load < rhs.load }
+    if lhs.tasks != rhs.tasks { return lhs.tasks < rhs.tasks }
+    return lhs.id < rhs.id
+  }
+}

@@ -1,0 +1,108 @@
+import GRPCCore
+import OrchionAPI
+import OrchionCore
+import SwiftProtobuf
+
+import struct Foundation.Data
+
+/// `orchion.v1.TaskService`: submit, inspect, list, cancel, and read output.
+struct TaskServiceHandler: Orchion_V1_TaskService.SimpleServiceProtocol {
+  let dispatcher: TaskDispatcher
+  let logs: LogStore
+
+  /// Page size when a request says 0, and the largest allowed.
+  static let defaultPageSize = 100
+  static let maxPageSize = 1000
+
+  func submitTask(
+    request: Orchion_V1_SubmitTaskRequest,
+    context: ServerContext
+  ) async throws -> Orchion_V1_SubmitTaskResponse {
+    guard request.hasSpec else { throw OrchionError.invalidArgument("spec: required") }
+    let spec = try TaskSpec(validating: request.spec)
+    let task = dispatcher.submit(spec)
+    return .with { $0.task = .init(task) }
+  }
+
+  func getTask(
+    request: Orchion_V1_GetTaskRequest,
+    context: ServerContext
+  ) async throws -> Orchion_V1_GetTaskResponse {
+    let task = try dispatcher.task(try TaskID(validating: request.taskID))
+    return .with { $0.task = .init(task) }
+  }
+
+  func listTasks(
+    request: Orchion_V1_ListTasksRequest,
+    context: ServerContext
+  ) async throws -> Orchion_V1_ListTasksResponse {
+    let state = try TaskState.from(request.state, field: "state")
+    let node = request.nodeID.isEmpty ? nil : try NodeID(validating: request.nodeID)
+    guard (0...Self.maxPageSize).contains(Int(request.pageSize)) else {
+      throw OrchionError.invalidArgument("page_size: must be 0-\(Self.maxPageSize)")
+    }
+    let pageSize = request.pageSize == 0 ? Self.defaultPageSize : Int(request.pageSize)
+    let token =
+      request.pageToken.isEmpty
+      ? nil : try TaskID(validating: request.pageToken, field: "page_token")
+    let page = dispatcher.list(state: state, node: node, pageSize: pageSize, after: token)
+    return .with {
+      $0.tasks = page.tasks.map(Orchion_V1_Task.init)
+      $0.nextPageToken = page.next?.rawValue ?? ""
+    }
+  }
+
+  func cancelTask(
+    request: Orchion_V1_CancelTaskRequest,
+    context: ServerContext
+  ) async throws -> Orchion_V1_CancelTaskResponse {
+    let task = try dispatcher.cancel(try TaskID(validating: request.taskID))
+    return .with { $0.task = .init(task) }
+  }
+
+  func streamTaskLogs(
+    request: Orchion_V1_StreamTaskLogsRequest,
+    response: RPCWriter<Orchion_V1_LogChunk>,
+    context: ServerContext
+  ) async throws {
+    let id = try TaskID(validating: request.taskID)
+    _ = try dispatcher.task(id)  // NOT_FOUND before any output
+    let (doorbell, cancel) = logs.doorbell(for: id)
+    defer { cancel() }
+    try await withRPCCancellationHandler {
+      var cursor: Int64 = 0
+      var rings = doorbell.makeAsyncIterator()
+      while true {
+        let read = logs.read(id, from: cursor)
+        if read.missedBytes > 0 {
+          try await response.write(
+            .notice(
+              task: id,
+              "[orchion] \(read.missedBytes) bytes of earlier output were dropped: the orchestrator keeps the last \(logs.maxBytesPerTask) bytes per task\n"
+            )
+          )
+        }
+        for chunk in read.chunks { try await response.write(chunk) }
+        cursor = read.next
+        if read.chunks.isEmpty {
+          if read.finished || !request.follow { return }
+          // Nothing new: wait for the doorbell (new output, the task finished, or shutdown).
+          guard await rings.next() != nil else { return }
+        }
+      }
+    } onCancelRPC: {
+      cancel()
+    }
+  }
+}
+
+extension Orchion_V1_LogChunk {
+  /// A line from Orchion itself in a task's output.
+  static func notice(task: TaskID, _ text: String) -> Orchion_V1_LogChunk {
+    .with {
+      $0.taskID = task.rawValue
+      $0.stream = .system
+      $0.data = Data(text.utf8)
+    }
+  }
+}

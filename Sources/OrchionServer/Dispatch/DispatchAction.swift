@@ -1,0 +1,33 @@
+import OrchionCore
+
+/// What the dispatcher must do after a change of the task board: side effects the pure
+/// ``TaskBoard`` asks its I/O shell to perform.
+enum DispatchAction: Sendable {
+  /// Send an assignment to a node's agent.
+  case assign(NodeID, Assignment)
+  /// Tell a node's agent to kill an attempt's process tree.
+  case stop(NodeID, task: TaskID, attempt: AttemptID, state: TaskState, reason: String)
+  /// The task became terminal: wake whoever follows its logs.
+  case finished(TaskID)
+  /// The task was dropped from memory (retention): drop its logs too.
+  case evicted(TaskID)
+
+  /// One attempt to run a task.
+  struct Assignment: Sendable {
+    var task: TaskID
+    var attemptID: AttemptID
+    var attempt: Int32
+    var spec: TaskSpec
+  }
+}
+
+/// A status report from an agent about one attempt.
+struct AttemptReport: Sendable {
+  var task: TaskID
+  var attempt: AttemptID
+  /// RUNNING, SUCCEEDED, FAILED, CANCELLED, or PENDING for "not run: give it to someone else".
+  var state: TaskState
+  var exitCode: Int32?
+  var message: String
+  var time: UTCInstant
+}

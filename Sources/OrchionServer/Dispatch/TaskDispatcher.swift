@@ -1,0 +1,246 @@
+import Logging
+import OrchionAPI
+import OrchionCore
+import OrchionScheduler
+import SwiftProtobuf
+import Synchronization
+
+/// The I/O shell around the ``TaskBoard``: it takes submissions, cancellations and agent
+/// reports, runs scheduling passes when something changed, and delivers the board's actions to
+/// agent sessions and the log store.
+///
+/// Messages to sessions are queued while the lock is held, so what one agent receives is in the
+/// order the board decided it (a stop never overtakes the assignment it refers to).
+final class TaskDispatcher: NodeUsageSource, Sendable {
+  private struct State: Sendable {
+    var board: TaskBoard
+    var sessions: [NodeID: AgentSession] = [:]
+    var nextSessionID: UInt64 = 0
+    var generator = SystemRandomNumberGenerator()
+  }
+
+  private let state: Mutex<State>
+  private let registry: NodeRegistry
+  private let scheduler: LeastLoadedScheduler
+  private let logs: LogStore
+  private let logger: Logger
+  private let advertisedAddress: String
+  private let kicks: AsyncStream<Void>
+  private let kick: AsyncStream<Void>.Continuation
+
+  init(
+    registry: NodeRegistry,
+    logs: LogStore,
+    limits: TaskBoard.Limits,
+    advertisedAddress: String,
+    logger: Logger
+  ) {
+    self.registry = registry
+    self.logs = logs
+    self.logger = logger
+    self.advertisedAddress = advertisedAddress
+    scheduler = LeastLoadedScheduler()
+    state = Mutex(State(board: TaskBoard(limits: limits)))
+    (kicks, kick) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+  }
+
+  private var now: UTCInstant { registry.clock.now }
+
+  // MARK: Tasks
+
+  func submit(_ spec: TaskSpec) -> TaskRecord {
+    let now = now
+    let task = state.withLock { $0.board.submit(spec, now: now) }
+    kick.yield()
+    return task
+  }
+
+  func task(_ id: TaskID) throws(OrchionError) -> TaskRecord {
+    try state.withLock { state throws(OrchionError) in try state.board.task(id) }
+  }
+
+  func list(
+    state filter: TaskState?,
+    node: NodeID?,
+    pageSize: Int,
+    after token: TaskID?
+  ) -> (tasks: [TaskRecord], next: TaskID?) {
+    state.withLock { $0.board.list(state: filter, node: node, pageSize: pageSize, after: token) }
+  }
+
+  func cancel(_ id: TaskID) throws(OrchionError) -> TaskRecord {
+    let now = now
+    return try state.withLock { state throws(OrchionError) in
+      let (task, actions) = try state.board.cancel(id, now: now)
+      perform(actions, in: &state)
+      return task
+    }
+  }
+
+  func usage(of id: NodeID) -> NodeUsage {
+    state.withLock { $0.board.usage(of: id) }
+  }
+
+  // MARK: Agents
+
+  /// Opens a session for a node whose agent runs `running`; an older session of the node ends.
+  func attach(
+    node: NodeID,
+    running: [(task: TaskID, attempt: AttemptID)],
+    outbound: AsyncStream<Orchion_V1_ServerMessage>.Continuation
+  ) -> AgentSession {
+    let now = now
+    let (session, previous) = state.withLock { state in
+      state.nextSessionID += 1
+      let session = AgentSession(id: state.nextSessionID, node: node, outbound: outbound)
+      let previous = state.sessions.updateValue(session, forKey: node)
+      let actions = state.board.reconcile(node: node, running: running, now: now)
+      perform(actions, in: &state)
+      return (session, previous)
+    }
+    previous?.close()
+    kick.yield()
+    return session
+  }
+
+  /// Forgets a session that ended (unless a newer one replaced it).
+  func detach(_ session: AgentSession) {
+    state.withLock { state in
+      if state.sessions[session.node]?.id == session.id { state.sessions[session.node] = nil }
+    }
+    session.close()
+  }
+
+  /// Applies status reports from a node's agent.
+  func report(_ reports: [AttemptReport], from node: NodeID) {
+    let now = now
+    state.withLock { state in
+      for report in reports {
+        perform(state.board.report(report, from: node, now: now), in: &state)
+      }
+    }
+    kick.yield()
+  }
+
+  /// Stores output from a node's agent, if it belongs to the task's current attempt there.
+  func appendLogs(_ entries: [(chunk: Orchion_V1_LogChunk, attempt: AttemptID)], from node: NodeID)
+  {
+    for (chunk, attempt) in entries {
+      guard let task = try? TaskID(validating: chunk.taskID) else { continue }
+      let accepted = state.withLock {
+        $0.board.acceptsLogs(task: task, attempt: attempt, from: node)
+      }
+      if accepted { logs.append(chunk, task: task, attempt: attempt) }
+    }
+  }
+
+  /// Reacts to node status changes: new or returning nodes may take work; lost nodes' tasks
+  /// move elsewhere.
+  func nodesChanged(_ transitions: [NodeTransition]) {
+    let now = now
+    var closed: [AgentSession] = []
+    state.withLock { state in
+      for transition in transitions where transition.node.status == .disconnected {
+        perform(state.board.nodeLost(transition.node.id, now: now), in: &state)
+        if let session = state.sessions.removeValue(forKey: transition.node.id) {
+          closed.append(session)
+        }
+      }
+    }
+    for session in closed { session.close() }
+    kick.yield()
+  }
+
+  // MARK: Scheduling
+
+  /// Runs a scheduling pass whenever something changed, coalescing bursts into one pass.
+  func runSchedulingLoop() async {
+    for await _ in kicks {
+      schedulePass()
+    }
+  }
+
+  /// Places what can be placed now.
+  func schedulePass() {
+    let active = registry.nodes(status: .active)
+    let now = now
+    state.withLock { state in
+      guard state.board.pendingCount > 0 else { return }
+      let nodes = active.compactMap { node -> ClusterSnapshot.Node? in
+        guard state.sessions[node.id] != nil else { return nil }
+        return ClusterSnapshot.Node(
+          id: node.id,
+          labels: node.labels,
+          capacity: node.resources,
+          slots: node.slots
+        )
+      }
+      let actions = state.board.schedule(
+        nodes: nodes,
+        scheduler: scheduler,
+        now: now,
+        generator: &state.generator
+      )
+      perform(actions, in: &state)
+    }
+  }
+
+  /// Ends every agent session, so their streams do not hold the server's shutdown up.
+  func closeSessions() {
+    let sessions = state.withLock { state in
+      defer { state.sessions.removeAll() }
+      return Array(state.sessions.values)
+    }
+    for session in sessions { session.close() }
+  }
+
+  /// Ends the scheduling loop.
+  func stopScheduling() {
+    kick.finish()
+  }
+
+  // MARK: Actions
+
+  private func perform(_ actions: [DispatchAction], in state: inout State) {
+    for action in actions {
+      switch action {
+      case .assign(let node, let assignment):
+        let message = Orchion_V1_ServerMessage.with {
+          $0.assign = .with {
+            $0.taskID = assignment.task.rawValue
+            $0.attemptID = assignment.attemptID.rawValue
+            $0.attempt = assignment.attempt
+            $0.spec = .init(assignment.spec)
+            $0.serverAddress = advertisedAddress
+          }
+        }
+        if state.sessions[node]?.send(message) != true {
+          state.board.undeliverable(assignment.task, attempt: assignment.attemptID)
+          kick.yield()
+        }
+      case .stop(let node, let task, let attempt, let stopState, let reason):
+        logger.debug(
+          "stopping attempt",
+          metadata: [
+            LoggingKeys.taskID: "\(task)", LoggingKeys.attemptID: "\(attempt)",
+            LoggingKeys.nodeID: "\(node)", LoggingKeys.reason: "\(reason)",
+          ]
+        )
+        state.sessions[node]?.send(
+          .with {
+            $0.stop = .with {
+              $0.taskID = task.rawValue
+              $0.attemptID = attempt.rawValue
+              $0.state = .init(stopState)
+              $0.reason = reason
+            }
+          }
+        )
+      case .finished(let task):
+        logs.finish(task)
+      case .evicted(let task):
+        logs.remove(task)
+      }
+    }
+  }
+}

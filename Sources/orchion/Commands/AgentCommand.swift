@@ -1,0 +1,34 @@
+import ArgumentParser
+import Foundation
+import OrchionAgent
+import OrchionCore
+
+/// `orchion agent`: join this machine to an orchestrator and run what it assigns.
+struct AgentCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "agent",
+    abstract: "Join this machine to an orchestrator and run the tasks it assigns.",
+    discussion: "The agent dials out to the orchestrator, so it works behind NAT."
+  )
+
+  @OptionGroup var client: ClientOptions
+  @OptionGroup var agent: AgentOptions
+
+  @Option(help: "Directory for the agent's state (its node ID).")
+  var dataDir = (DataDirectory.defaultPath as NSString).appendingPathComponent("agent")
+
+  @OptionGroup var logging: LoggingOptions
+
+  func run() async throws {
+    let logger = logging.bootstrap(label: "orchion.agent")
+    let configuration = try agent.configuration(
+      server: try client.address(),
+      dataDirectory: try DataDirectory.prepare(dataDir)
+    )
+    try await ServiceRunner.run(
+      services: [Agent(configuration: configuration, logger: logger)],
+      shutdownGrace: configuration.killGrace + .seconds(5),
+      logger: logger
+    ) {}
+  }
+}

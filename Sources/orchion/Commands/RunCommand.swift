@@ -1,0 +1,131 @@
+import ArgumentParser
+import Foundation
+import GRPCCore
+import OrchionAPI
+import OrchionClient
+import OrchionCore
+import SwiftProtobuf
+
+/// `orchion run`: submit a task, stream its output, exit with its exit code.
+struct RunCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "run",
+    abstract: "Run a command on whichever node fits, streaming its output.",
+    discussion: """
+      Exits with the task's exit code, as `docker run` does: 124 when it timed out, 127 when it \
+      could not start, 130 when it was cancelled, 1 for other failures.
+      """
+  )
+
+  @OptionGroup var client: ClientOptions
+
+  @Option(help: "A name for the task.")
+  var name = ""
+
+  @Option(name: .customLong("env"), help: "An environment variable K=V (repeatable).")
+  var environment: [KeyValue] = []
+
+  @Option(help: "Working directory on the node.")
+  var workdir = ""
+
+  @Option(name: .customLong("selector"), help: "A label k=v the node must carry (repeatable).")
+  var selectors: [KeyValue] = []
+
+  @Option(help: "CPU to reserve: 2, 1.5 or 500m.")
+  var cpu: String?
+
+  @Option(help: "Memory to reserve: 512Mi, 1Gi, 2G.")
+  var memory: String?
+
+  @Option(help: "GPUs to reserve.")
+  var gpus: Int32 = 0
+
+  @Option(help: "Wall time allowed per attempt (e.g. 30s, 10m).")
+  var timeout: DurationArgument?
+
+  @Option(help: "Extra attempts after a failure.")
+  var retries: Int32 = 0
+
+  @Option(help: "Priority 0-100 (default 50).")
+  var priority: Int32?
+
+  @Flag(help: "Print the task ID and return at once.")
+  var detach = false
+
+  @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.")
+  var command: [String] = []
+
+  func validate() throws {
+    guard !command.isEmpty else {
+      throw ValidationError("give the command after --, e.g. orchion run -- echo hi")
+    }
+    if let cpu, QuantityParser.cpuMillis(cpu) == nil {
+      throw ValidationError("--cpu: expected e.g. 2, 1.5 or 500m")
+    }
+    if let memory, QuantityParser.bytes(memory) == nil {
+      throw ValidationError("--memory: expected e.g. 512Mi or 2G")
+    }
+    guard retries >= 0 else { throw ValidationError("--retries must not be negative") }
+  }
+
+  var spec: Orchion_V1_TaskSpec {
+    .with {
+      $0.name = name
+      $0.command = command
+      $0.env = Dictionary(environment.map { ($0.key, $0.value) }) { $1 }
+      $0.workdir = workdir
+      $0.nodeSelector = Dictionary(selectors.map { ($0.key, $0.value) }) { $1 }
+      $0.resources = .with {
+        $0.cpuMillis = cpu.flatMap(QuantityParser.cpuMillis) ?? 0
+        $0.memoryBytes = memory.flatMap(QuantityParser.bytes) ?? 0
+        $0.gpus = gpus
+      }
+      if let timeout {
+        $0.timeout = .with {
+          $0.seconds = timeout.duration.components.seconds
+          $0.nanos = Int32(timeout.duration.components.attoseconds / 1_000_000_000)
+        }
+      }
+      $0.maxAttempts = retries + 1
+      if let priority { $0.priority = priority }
+    }
+  }
+
+  func run() async throws {
+    let spec = spec
+    let outcome = try await CLIErrors.reporting {
+      try await withOrchionClient(server: try client.address()) { client -> Orchion_V1_Task in
+        let task = try await client.tasks.submitTask(.with { $0.spec = spec }).task
+        if detach { return task }
+        try await LogPrinter.follow(task.id, client: client)
+        return try await client.tasks.getTask(.with { $0.taskID = task.id }).task
+      }
+    }
+    if detach {
+      Console.line(outcome.id)
+      return
+    }
+    let code = TaskExitCode.of(outcome)
+    if code != 0 {
+      if !outcome.message.isEmpty {
+        Console.error("orchion: task \(outcome.id) \(outcome.state.label): \(outcome.message)")
+      }
+      throw ExitCode(code)
+    }
+  }
+}
+
+/// The exit code `orchion run` ends with.
+enum TaskExitCode {
+  static func of(_ task: Orchion_V1_Task) -> Int32 {
+    switch task.state {
+    case .succeeded: return 0
+    case .cancelled: return 130
+    case .failed:
+      if task.message.hasPrefix("timed out") { return 124 }
+      if task.exitCode != 0 { return task.exitCode }
+      return 1
+    default: return 1
+    }
+  }
+}

@@ -1,0 +1,91 @@
+import ArgumentParser
+import Foundation
+import OrchionAPI
+import OrchionClient
+import OrchionCore
+import SwiftProtobuf
+
+/// `orchion task ID`: one task in detail.
+struct TaskCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "task",
+    abstract: "Show one task in detail."
+  )
+
+  @OptionGroup var client: ClientOptions
+
+  @Argument(help: "The task ID.")
+  var id: String
+
+  @Option(name: [.short, .customLong("output")], help: "Output format: table or json.")
+  var output: OutputFormat = .table
+
+  func run() async throws {
+    let task = try await CLIErrors.reporting {
+      try await withOrchionClient(server: try client.address()) { client in
+        try await client.tasks.getTask(.with { $0.taskID = id }).task
+      }
+    }
+    if output == .json {
+      Console.line(try task.jsonString())
+      return
+    }
+    var lines = [
+      ("ID", task.id), ("Name", task.spec.name), ("State", task.state.label),
+      ("Command", task.spec.command.joined(separator: " ")), ("Node", task.nodeID),
+      ("Attempt", "\(task.attempt) of \(max(1, task.spec.maxAttempts))"),
+      ("Priority", "\(task.spec.priority)"),
+    ]
+    if task.state.isFinished { lines.append(("Exit code", "\(task.exitCode)")) }
+    if !task.message.isEmpty { lines.append(("Message", task.message)) }
+    for (label, value) in lines where !value.isEmpty {
+      Console.line(label.padding(toLength: 10, withPad: " ", startingAt: 0) + value)
+    }
+  }
+}
+
+/// `orchion logs [-f] ID`: a task's output.
+struct LogsCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "logs",
+    abstract: "Print a task's output; -f follows it until the task ends."
+  )
+
+  @OptionGroup var client: ClientOptions
+
+  @Flag(name: [.short, .long], help: "Keep printing new output until the task ends.")
+  var follow = false
+
+  @Argument(help: "The task ID.")
+  var id: String
+
+  func run() async throws {
+    try await CLIErrors.reporting {
+      try await withOrchionClient(server: try client.address()) { client in
+        try await LogPrinter.follow(id, client: client, follow: follow)
+      }
+    }
+  }
+}
+
+/// `orchion cancel ID`: cancel a task.
+struct CancelCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "cancel",
+    abstract: "Cancel a task: a pending one never runs; a running one has its process tree killed."
+  )
+
+  @OptionGroup var client: ClientOptions
+
+  @Argument(help: "The task ID.")
+  var id: String
+
+  func run() async throws {
+    let task = try await CLIErrors.reporting {
+      try await withOrchionClient(server: try client.address()) { client in
+        try await client.tasks.cancelTask(.with { $0.taskID = id }).task
+      }
+    }
+    Console.line("\(task.id) \(task.state.label)\(task.message.isEmpty ? "" : ": \(task.message)")")
+  }
+}

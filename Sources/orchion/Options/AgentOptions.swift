@@ -1,0 +1,56 @@
+import ArgumentParser
+import OrchionAgent
+import OrchionCore
+
+/// The agent's flags, shared by `orchion agent` and `orchion up`.
+struct AgentOptions: ParsableArguments {
+  @Option(help: "Node ID (default: a stable ID kept in the agent's data directory).")
+  var id: String?
+
+  @Option(
+    name: .customLong("label"),
+    help: "A label k=v for tasks to select this node by (repeatable)."
+  )
+  var labels: [KeyValue] = []
+
+  @Option(help: "Tasks run at once (default: the number of CPUs).")
+  var slots: Int32?
+
+  @Option(help: "Time a stopped or timed-out task gets between SIGTERM and SIGKILL.")
+  var killGrace = DurationArgument(.seconds(10))
+
+  func validate() throws {
+    if let slots, slots < 1 { throw ValidationError("--slots must be at least 1") }
+    if let id {
+      do {
+        _ = try NodeID(validating: id)
+      } catch {
+        throw ValidationError("--id: \(error.message)")
+      }
+    }
+  }
+
+  /// The agent configuration these flags describe.
+  func configuration(server: ServerAddress, dataDirectory: String) throws -> AgentConfiguration {
+    var configuration = AgentConfiguration(server: server, dataDirectory: dataDirectory)
+    configuration.nodeID = try id.map { try NodeID(validating: $0) }
+    configuration.labels = Dictionary(labels.map { ($0.key, $0.value) }) { $1 }
+    configuration.slots = slots
+    configuration.killGrace = killGrace.duration
+    return configuration
+  }
+}
+
+/// A `key=value` flag value.
+struct KeyValue: ExpressibleByArgument, Sendable {
+  let key: String
+  let value: String
+
+  init?(argument: String) {
+    guard let equals = argument.firstIndex(of: "="), equals != argument.startIndex else {
+      return nil
+    }
+    key = String(argument[..<equals])
+    value = String(argument[argument.index(after: equals)...])
+  }
+}

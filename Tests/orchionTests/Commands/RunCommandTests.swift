@@ -1,0 +1,103 @@
+import Foundation
+import OrchionCore
+import OrchionTestSupport
+import Testing
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+@Suite(
+  "orchion run, tasks, logs, cancel, up (the real binary)",
+  .serialized,
+  .timeLimit(.minutes(3))
+)
+struct RunCommandTests {
+  @Test("`orchion run` streams output and exits with the task's exit code")
+  func runExitCode() async throws {
+    try await Cluster.with { cluster in
+      try cluster.startAgent("solo")
+      try await cluster.waitForActiveNodes(["solo"])
+      let run = try ChildProcess(
+        BuiltProducts.orchion,
+        [
+          "run", "--server", "\(cluster.address)", "--env", "WHO=world", "--", "sh", "-c",
+          "echo hello $WHO; echo oops >&2; exit 5",
+        ],
+        environment: cluster.environment
+      )
+      #expect(try await run.waitForExit() == 5)
+      #expect(run.standardOutput == "hello world\n")
+      #expect(run.standardError.contains("oops"))
+
+      let detached = try ChildProcess(
+        BuiltProducts.orchion,
+        ["run", "--server", "\(cluster.address)", "--detach", "--", "true"],
+        environment: cluster.environment
+      )
+      #expect(try await detached.waitForExit() == 0)
+      let id = detached.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+      #expect(id.hasPrefix("t"))
+
+      let timedOut = try ChildProcess(
+        BuiltProducts.orchion,
+        ["run", "--server", "\(cluster.address)", "--timeout", "1s", "--", "sleep", "30"],
+        environment: cluster.environment
+      )
+      #expect(try await timedOut.waitForExit() == 124)
+
+      let tasks = try ChildProcess(
+        BuiltProducts.orchion,
+        ["tasks", "--server", "\(cluster.address)"],
+        environment: cluster.environment
+      )
+      #expect(try await tasks.waitForExit() == 0)
+      #expect(tasks.standardOutput.contains(id))
+      #expect(tasks.standardOutput.contains("SUCCEEDED"))
+
+      let logs = try ChildProcess(
+        BuiltProducts.orchion,
+        ["logs", "--server", "\(cluster.address)", id],
+        environment: cluster.environment
+      )
+      #expect(try await logs.waitForExit() == 0)
+
+      let unknown = try ChildProcess(
+        BuiltProducts.orchion,
+        ["task", "--server", "\(cluster.address)", "t00000000000000000000"],
+        environment: cluster.environment
+      )
+      #expect(try await unknown.waitForExit() == 1)
+      #expect(unknown.standardError.contains("notFound"))
+    }
+  }
+
+  @Test("`orchion up` then `orchion run` works with no other setup; SIGTERM stops it with exit 0")
+  func upAndRun() async throws {
+    let directory = FileManager.default.temporaryDirectory
+      .appendingPathComponent("orchion-up-\(UUID().uuidString.prefix(8))").path
+    let environment = ["ORCHION_CONFIG": directory + "/config"]
+    let up = try ChildProcess(
+      BuiltProducts.orchion,
+      ["up", "--port", "0", "--data-dir", directory],
+      environment: environment
+    )
+    _ = try await up.waitForOutput(containing: "orchion is up")
+    // No --server: the CLI finds the cluster through the client config `up` wrote.
+    var status: Int32 = -1
+    var run: ChildProcess?
+    try await eventually(timeout: .seconds(30)) {
+      let attempt = try ChildProcess(
+        BuiltProducts.orchion,
+        ["run", "--", "echo", "hi"],
+        environment: environment
+      )
+      status = try await attempt.waitForExit()
+      run = attempt
+      return status == 0
+    }
+    #expect(run?.standardOutput == "hi\n")
+    up.signal(SIGTERM)
+    #expect(try await up.waitForExit(timeout: .seconds(30)) == 0, "\(up.standardError)")
+  }
+}

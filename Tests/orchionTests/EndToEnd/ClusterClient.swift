@@ -1,0 +1,71 @@
+import Foundation
+import GRPCCore
+import OrchionAPI
+import OrchionClient
+import OrchionCore
+import OrchionTestSupport
+import SwiftProtobuf
+
+/// Test helpers over the task API.
+extension OrchionClient {
+  func submit(
+    _ command: [String],
+    env: [String: String] = [:],
+    workdir: String = "",
+    selector: [String: String] = [:],
+    timeout: Duration? = nil,
+    maxAttempts: Int32 = 1
+  ) async throws -> Orchion_V1_Task {
+    try await tasks.submitTask(
+      .with {
+        $0.spec = .with {
+          $0.command = command
+          $0.env = env
+          $0.workdir = workdir
+          $0.nodeSelector = selector
+          $0.maxAttempts = maxAttempts
+          if let timeout {
+            $0.timeout = .with { $0.seconds = timeout.components.seconds }
+          }
+        }
+      }
+    ).task
+  }
+
+  func task(_ id: String) async throws -> Orchion_V1_Task {
+    try await tasks.getTask(.with { $0.taskID = id }).task
+  }
+
+  /// Waits until the task is in `state` (or any terminal state when `nil`).
+  @discardableResult
+  func waitFor(
+    _ id: String,
+    state: Orchion_V1_TaskState? = nil,
+    timeout: Duration = .seconds(60)
+  ) async throws -> Orchion_V1_Task {
+    var last = try await task(id)
+    try await eventually(timeout: timeout) {
+      last = try await task(id)
+      if let state { return last.state == state }
+      return [.succeeded, .failed, .cancelled].contains(last.state)
+    }
+    return last
+  }
+
+  /// All output of a task: (stdout, stderr).
+  func output(_ id: String) async throws -> (stdout: String, stderr: String) {
+    try await tasks.streamTaskLogs(.with { $0.taskID = id }) { response in
+      var out = Data()
+      var err = Data()
+      for try await chunk in response.messages {
+        if chunk.stream == .stdout { out += chunk.data } else { err += chunk.data }
+      }
+      return (String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+    }
+  }
+}
+
+/// A unique number to put in a command line, so its processes can be found in /proc.
+func uniqueMarker() -> String {
+  "\(Int.random(in: 1000...9999)).\(Int.random(in: 100_000...999_999))"
+}

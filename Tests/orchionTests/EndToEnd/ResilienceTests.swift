@@ -1,0 +1,87 @@
+import Foundation
+import GRPCCore
+import OrchionAPI
+import OrchionClient
+import OrchionCore
+import OrchionTestSupport
+import SwiftProtobuf
+import Testing
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+@Suite("End to end: agents and orchestrator restarting", .serialized, .timeLimit(.minutes(3)))
+struct ResilienceTests {
+  @Test(
+    "an agent killed with SIGKILL leaves no task processes behind, rejoins when restarted, and the task runs again"
+  )
+  func agentKilledAndRestarted() async throws {
+    try await Cluster.with { cluster in
+      let agent = try cluster.startAgent("phoenix")
+      try await cluster.waitForActiveNodes(["phoenix"])
+      try await withOrchionClient(server: cluster.address) { client in
+        let marker = uniqueMarker()
+        let task = try await client.submit(["sh", "-c", "sleep 1\(marker) & sleep 2\(marker)"])
+        try await client.waitFor(task.id, state: .running)
+        try await eventually { processes(containing: marker).count >= 2 }
+
+        agent.signal(SIGKILL)
+        _ = try await agent.waitForExit()
+        // No orphans: the supervisor takes the task's whole process group down with the agent.
+        try await eventually(timeout: .seconds(5)) { processes(containing: marker).isEmpty }
+
+        try cluster.startAgent("phoenix")
+        try await cluster.waitForActiveNodes(["phoenix"])
+        // The new agent does not run the old attempt: the task is requeued and runs again.
+        try await eventually(timeout: .seconds(30)) {
+          let current = try await client.task(task.id)
+          return current.attempt == 2 && current.state == .running
+        }
+        try await eventually { processes(containing: marker).count >= 2 }
+        _ = try await client.tasks.cancelTask(.with { $0.taskID = task.id })
+        #expect(try await client.waitFor(task.id).state == .cancelled)
+      }
+    }
+  }
+
+  @Test("an orchestrator killed and restarted is rejoined by its agents on their own")
+  func orchestratorRestarted() async throws {
+    try await Cluster.with { cluster in
+      try cluster.startAgent("one")
+      try cluster.startAgent("two")
+      try await cluster.waitForActiveNodes(["one", "two"])
+      try await cluster.restartServer()
+      try await cluster.waitForActiveNodes(["one", "two"], timeout: .seconds(40))
+      try await withOrchionClient(server: cluster.address) { client in
+        let task = try await client.waitFor(try await client.submit(["echo", "back"]).id)
+        #expect(task.state == .succeeded)
+        #expect(try await client.output(task.id).stdout == "back\n")
+      }
+    }
+  }
+
+  @Test("a SIGTERM'd agent hands its running task back; it runs again elsewhere")
+  func agentGracefulShutdown() async throws {
+    try await Cluster.with { cluster in
+      let leaving = try cluster.startAgent("leaving")
+      try await cluster.waitForActiveNodes(["leaving"])
+      try await withOrchionClient(server: cluster.address) { client in
+        let marker = uniqueMarker()
+        let task = try await client.submit(["sh", "-c", "sleep 1\(marker); echo done"])
+        try await client.waitFor(task.id, state: .running)
+        leaving.signal(SIGTERM)
+        #expect(
+          try await leaving.waitForExit(timeout: .seconds(20)) == 0,
+          "\(leaving.standardError)"
+        )
+        #expect(processes(containing: marker).isEmpty)
+        let requeued = try await client.task(task.id)
+        #expect(requeued.state == .pending, "\(requeued)")
+        try cluster.startAgent("staying")
+        try await eventually { try await client.task(task.id).nodeID == "staying" }
+        _ = try await client.tasks.cancelTask(.with { $0.taskID = task.id })
+      }
+    }
+  }
+}
