@@ -140,6 +140,14 @@ let package = Package(
       swiftSettings: defaultSwiftSettings
     ),
     .testTarget(
+      name: "OrchionAgentTests",
+      dependencies: [
+        "OrchionAgent", "OrchionAPI",
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      ],
+      swiftSettings: defaultSwiftSettings
+    ),
+    .testTarget(
       name: "OrchionServerTests",
       dependencies: [
         "OrchionServer", "OrchionClient", "OrchionAPI", "OrchionCore", "OrchionTestSupport",

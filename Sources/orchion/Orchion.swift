@@ -8,7 +8,7 @@ struct Orchion: AsyncParsableCommand {
     abstract: "Run AI agents across every machine you own.",
     subcommands: [
       UpCommand.self, ServerCommand.self, AgentCommand.self, RunCommand.self, NodesCommand.self,
-      TasksCommand.self, TaskCommand.self, LogsCommand.self, CancelCommand.self,
+      TasksCommand.self, TaskCommand.self, LogsCommand.self, CancelCommand.self, BenchCommand.self,
     ]
   )
 }

@@ -1,0 +1,121 @@
+import ArgumentParser
+import Foundation
+import GRPCCore
+import OrchionAPI
+import OrchionClient
+import OrchionCore
+import SwiftProtobuf
+
+/// `orchion bench`: measure a running cluster from the outside, as a client would.
+struct BenchCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "bench",
+    abstract: "Measure a running cluster: dispatch throughput and submit-to-finish latency.",
+    subcommands: [DispatchBench.self, LatencyBench.self])
+}
+
+/// Submits N tasks at once and times first submit to last SUCCEEDED.
+struct DispatchBench: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "dispatch", abstract: "Submit N tasks at once; report tasks/s to the last SUCCEEDED.")
+
+  @OptionGroup var client: ClientOptions
+
+  @Option(help: "Tasks to run.")
+  var count = 1000
+
+  @Option(help: "Concurrent submitters and watchers.")
+  var concurrency = 32
+
+  @Argument(parsing: .postTerminator, help: "The command each task runs (default /bin/true).")
+  var command: [String] = []
+
+  func run() async throws {
+    let argv = command.isEmpty ? ["/bin/true"] : command
+    let clock = ContinuousClock()
+    let (elapsed, failures) = try await withOrchionClient(server: try client.address()) { client in
+      let start = clock.now
+      let ids = try await BenchWork.concurrently(count, width: concurrency) { _ in
+        try await client.tasks.submitTask(.with { $0.spec.command = argv }).task.id
+      }
+      let states = try await BenchWork.concurrently(ids.count, width: concurrency) { index in
+        try await BenchWork.waitForEnd(ids[index], client: client)
+      }
+      return (start.duration(to: clock.now), states.filter { $0 != .succeeded }.count)
+    }
+    Console.line(
+      "dispatch: \(count) tasks in \(String(format: "%.3f", elapsed.seconds)) s = \(String(format: "%.0f", Double(count) / elapsed.seconds)) tasks/s, \(failures) not succeeded"
+    )
+  }
+}
+
+/// Runs N tasks one after another and reports submit-to-finish percentiles.
+struct LatencyBench: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "latency", abstract: "Run N tasks one by one; report p50/p90/p99 submit-to-SUCCEEDED.")
+
+  @OptionGroup var client: ClientOptions
+
+  @Option(help: "Tasks to run.")
+  var count = 1000
+
+  func run() async throws {
+    let clock = ContinuousClock()
+    let samples = try await withOrchionClient(server: try client.address()) { client in
+      var samples: [Duration] = []
+      for _ in 0..<count {
+        let start = clock.now
+        let id = try await client.tasks.submitTask(.with { $0.spec.command = ["/bin/true"] }).task.id
+        _ = try await BenchWork.waitForEnd(id, client: client)
+        samples.append(start.duration(to: clock.now))
+      }
+      return samples.sorted()
+    }
+    func percentile(_ p: Double) -> String {
+      let index = min(samples.count - 1, Int((Double(samples.count) * p).rounded(.up)) - 1)
+      return String(format: "%.2f ms", samples[max(0, index)].seconds * 1000)
+    }
+    Console.line(
+      "latency: \(count) sequential tasks, p50 \(percentile(0.5)), p90 \(percentile(0.9)), p99 \(percentile(0.99)), max \(percentile(1))"
+    )
+  }
+}
+
+enum BenchWork {
+  /// Runs `work(0..<count)` with at most `width` at a time; results in index order.
+  static func concurrently<T: Sendable>(
+    _ count: Int, width: Int, _ work: @escaping @Sendable (Int) async throws -> T
+  ) async throws -> [T] {
+    try await withThrowingTaskGroup(of: (Int, T).self) { group in
+      var results = [T?](repeating: nil, count: count)
+      var next = 0
+      while next < min(width, count) {
+        let index = next
+        group.addTask { (index, try await work(index)) }
+        next += 1
+      }
+      while let (index, value) = try await group.next() {
+        results[index] = value
+        if next < count {
+          let index = next
+          group.addTask { (index, try await work(index)) }
+          next += 1
+        }
+      }
+      return results.compactMap { $0 }
+    }
+  }
+
+  /// Follows the task's output stream, which ends when the task is terminal, then reads its state.
+  static func waitForEnd(_ id: String, client: OrchionClient) async throws -> Orchion_V1_TaskState {
+    try await client.tasks.streamTaskLogs(
+      .with {
+        $0.taskID = id
+        $0.follow = true
+      }
+    ) { response in
+      for try await _ in response.messages {}
+    }
+    return try await client.tasks.getTask(.with { $0.taskID = id }).task.state
+  }
+}
