@@ -30,4 +30,7 @@ pid_t orchion_spawn(const char *path, char *const argv[], char *const envp[], co
 /// Returns 0, or -errno.
 int orchion_pipe_cloexec(int fds[2]);
 
+/// 1 when `path` is a regular file this process may execute, else 0.
+int orchion_is_executable_file(const char *path);
+
 #endif

@@ -90,7 +90,7 @@ final class AttemptRunner: Sendable {
     report(.running, exitCode: 0, message: "", to: outbox, clock: clock)
 
     let outcome = await supervise(process, outbox: outbox, clock: clock, killGrace: killGrace)
-    await ProcessLauncher.reap(process.processGroup)
+    ProcessLauncher.reap(process.processGroup)
 
     let description = outcome.describe(program: program, workingDirectory: spec.workdir)
     switch termination.withLock({ $0 }) {

@@ -1,3 +1,5 @@
+import COrchionSpawn
+
 #if canImport(Glibc)
   import Glibc
 #endif
@@ -15,12 +17,7 @@ enum ExecutablePath {
     let directories = (path ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":")
     for directory in directories where !directory.isEmpty {
       let candidate = "\(directory)/\(program)"
-      var info = stat()
-      if stat(candidate, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG,
-        access(candidate, X_OK) == 0
-      {
-        return candidate
-      }
+      if orchion_is_executable_file(candidate) != 0 { return candidate }
     }
     return nil
   }

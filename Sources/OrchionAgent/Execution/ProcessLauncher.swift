@@ -73,14 +73,11 @@ enum ProcessLauncher {
     kill(-group, signal)
   }
 
-  /// Reaps the supervisor once it has exited (it exits right after reporting the status).
-  static func reap(_ pid: pid_t) async {
+  /// Reaps the supervisor. Called once its status pipe is at end of file: the supervisor closes
+  /// it as its last act before killing its group and itself, so this waits microseconds at most.
+  static func reap(_ pid: pid_t) {
     var status: CInt = 0
-    while true {
-      let result = waitpid(pid, &status, WNOHANG)
-      if result == pid || (result < 0 && errno != EINTR) { return }
-      try? await Task.sleep(for: .milliseconds(1))
-    }
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
   }
 
   /// The text of an errno value.

@@ -11,13 +11,16 @@ struct BenchCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "bench",
     abstract: "Measure a running cluster: dispatch throughput and submit-to-finish latency.",
-    subcommands: [DispatchBench.self, LatencyBench.self])
+    subcommands: [DispatchBench.self, LatencyBench.self]
+  )
 }
 
 /// Submits N tasks at once and times first submit to last SUCCEEDED.
 struct DispatchBench: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "dispatch", abstract: "Submit N tasks at once; report tasks/s to the last SUCCEEDED.")
+    commandName: "dispatch",
+    abstract: "Submit N tasks at once; report tasks/s to the last SUCCEEDED."
+  )
 
   @OptionGroup var client: ClientOptions
 
@@ -52,7 +55,9 @@ struct DispatchBench: AsyncParsableCommand {
 /// Runs N tasks one after another and reports submit-to-finish percentiles.
 struct LatencyBench: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "latency", abstract: "Run N tasks one by one; report p50/p90/p99 submit-to-SUCCEEDED.")
+    commandName: "latency",
+    abstract: "Run N tasks one by one; report p50/p90/p99 submit-to-SUCCEEDED."
+  )
 
   @OptionGroup var client: ClientOptions
 
@@ -65,7 +70,8 @@ struct LatencyBench: AsyncParsableCommand {
       var samples: [Duration] = []
       for _ in 0..<count {
         let start = clock.now
-        let id = try await client.tasks.submitTask(.with { $0.spec.command = ["/bin/true"] }).task.id
+        let id = try await client.tasks.submitTask(.with { $0.spec.command = ["/bin/true"] }).task
+          .id
         _ = try await BenchWork.waitForEnd(id, client: client)
         samples.append(start.duration(to: clock.now))
       }
@@ -84,7 +90,9 @@ struct LatencyBench: AsyncParsableCommand {
 enum BenchWork {
   /// Runs `work(0..<count)` with at most `width` at a time; results in index order.
   static func concurrently<T: Sendable>(
-    _ count: Int, width: Int, _ work: @escaping @Sendable (Int) async throws -> T
+    _ count: Int,
+    width: Int,
+    _ work: @escaping @Sendable (Int) async throws -> T
   ) async throws -> [T] {
     try await withThrowingTaskGroup(of: (Int, T).self) { group in
       var results = [T?](repeating: nil, count: count)

@@ -13,8 +13,13 @@ struct ProcessOutcomeTests {
     #expect(ProcessOutcome(records: record("S", 3 << 8)) == .exited(code: 3))
     #expect(ProcessOutcome(records: record("S", 0)) == .exited(code: 0))
     #expect(ProcessOutcome(records: record("S", 9)) == .signaled(9))
-    #expect(ProcessOutcome(records: record("X", 2) + record("S", 127 << 8)) == .cannotExecute(errno: 2))
-    #expect(ProcessOutcome(records: record("C", 2) + record("S", 127 << 8)) == .cannotChangeDirectory(errno: 2))
+    #expect(
+      ProcessOutcome(records: record("X", 2) + record("S", 127 << 8)) == .cannotExecute(errno: 2)
+    )
+    #expect(
+      ProcessOutcome(records: record("C", 2) + record("S", 127 << 8))
+        == .cannotChangeDirectory(errno: 2)
+    )
     #expect(ProcessOutcome(records: []) == .unknown)
     #expect(ProcessOutcome.signaled(15).exitCode == 143)
   }

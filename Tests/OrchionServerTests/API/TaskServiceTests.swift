@@ -10,7 +10,8 @@ import Testing
 @Suite("TaskService over gRPC")
 struct TaskServiceTests {
   func submit(
-    _ client: OrchionClient, _ update: (inout Orchion_V1_TaskSpec) -> Void
+    _ client: OrchionClient,
+    _ update: (inout Orchion_V1_TaskSpec) -> Void
   ) async throws -> Orchion_V1_Task {
     var spec = Orchion_V1_TaskSpec.with { $0.command = ["true"] }
     update(&spec)
@@ -52,7 +53,10 @@ struct TaskServiceTests {
     ("spec.workdir", broken { $0.workdir = String(repeating: "d", count: 5000) }),
   ]
 
-  @Test("invalid specs are INVALID_ARGUMENT naming the field, and create nothing", arguments: invalidCases)
+  @Test(
+    "invalid specs are INVALID_ARGUMENT naming the field, and create nothing",
+    arguments: invalidCases
+  )
   func invalidSpecs(field: String, spec: Orchion_V1_TaskSpec) async throws {
     try await withRunningOrchestrator { _, client in
       let message = await expectRPCError(.invalidArgument) {
@@ -78,8 +82,12 @@ struct TaskServiceTests {
   func unknownTasks() async throws {
     try await withRunningOrchestrator { _, client in
       let unknown = "t00000000000000000000"
-      _ = await expectRPCError(.notFound) { try await client.tasks.getTask(.with { $0.taskID = unknown }) }
-      _ = await expectRPCError(.notFound) { try await client.tasks.cancelTask(.with { $0.taskID = unknown }) }
+      _ = await expectRPCError(.notFound) {
+        try await client.tasks.getTask(.with { $0.taskID = unknown })
+      }
+      _ = await expectRPCError(.notFound) {
+        try await client.tasks.cancelTask(.with { $0.taskID = unknown })
+      }
       _ = await expectRPCError(.notFound) {
         try await client.tasks.streamTaskLogs(.with { $0.taskID = unknown }) { response in
           for try await _ in response.messages {}
@@ -115,7 +123,8 @@ struct TaskServiceTests {
           .with {
             $0.pageSize = 3
             $0.pageToken = token
-          })
+          }
+        )
         seen += page.tasks.map(\.id)
         token = page.nextPageToken
       } while !token.isEmpty

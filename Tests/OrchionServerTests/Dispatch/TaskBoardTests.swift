@@ -17,8 +17,11 @@ struct TaskBoardTests {
     -> ClusterSnapshot.Node
   {
     ClusterSnapshot.Node(
-      id: try NodeID(validating: name), labels: labels,
-      capacity: Resources(cpuMillis: 4000, memoryBytes: 8 << 30), slots: slots)
+      id: try NodeID(validating: name),
+      labels: labels,
+      capacity: Resources(cpuMillis: 4000, memoryBytes: 8 << 30),
+      slots: slots
+    )
   }
 
   /// Schedules and returns the assignments made.
@@ -33,17 +36,27 @@ struct TaskBoardTests {
   }
 
   func report(
-    _ assignment: DispatchAction.Assignment, _ state: TaskState, exit: Int32? = nil
+    _ assignment: DispatchAction.Assignment,
+    _ state: TaskState,
+    exit: Int32? = nil
   ) -> AttemptReport {
     AttemptReport(
-      task: assignment.task, attempt: assignment.attemptID, state: state, exitCode: exit,
-      message: state == .failed ? "exited with code \(exit ?? 1)" : "", time: now)
+      task: assignment.task,
+      attempt: assignment.attemptID,
+      state: state,
+      exitCode: exit,
+      message: state == .failed ? "exited with code \(exit ?? 1)" : "",
+      time: now
+    )
   }
 
   @Test("submit → assigned → running → succeeded, resources reserved then released")
   mutating func happyPath() throws {
     var board = board()
-    let task = board.submit(TaskSpec(command: ["true"], resources: Resources(cpuMillis: 1000)), now: now)
+    let task = board.submit(
+      TaskSpec(command: ["true"], resources: Resources(cpuMillis: 1000)),
+      now: now
+    )
     #expect(task.state == .pending)
     let node = try node("a")
     let assignments = schedule(&board, on: [node])
@@ -92,7 +105,11 @@ struct TaskBoardTests {
     let second = try #require(schedule(&board, on: [b]).first).1
     // Node a comes back and reports its old attempt running: it must stop it.
     let actions = board.report(report(first, .running), from: a.id, now: now)
-    #expect(actions.contains { if case .stop(a.id, task.id, first.attemptID, _, _) = $0 { true } else { false } })
+    #expect(
+      actions.contains {
+        if case .stop(a.id, task.id, first.attemptID, _, _) = $0 { true } else { false }
+      }
+    )
     // Its success would be a duplicate: ignored.
     _ = board.report(report(first, .succeeded, exit: 0), from: a.id, now: now)
     #expect(try board.task(task.id).state == .assigned)
@@ -144,10 +161,15 @@ struct TaskBoardTests {
     let keptAttempt = try #require(assignments.first { $0.task == kept.id })
     let stranger = try AttemptID(validating: "a-unknown")
     let actions = board.reconcile(
-      node: a.id, running: [(kept.id, keptAttempt.attemptID), (lost.id, stranger)], now: now)
+      node: a.id,
+      running: [(kept.id, keptAttempt.attemptID), (lost.id, stranger)],
+      now: now
+    )
     #expect(try board.task(kept.id).state == .assigned)
     #expect(try board.task(lost.id).state == .pending)
-    #expect(actions.contains { if case .stop(_, lost.id, stranger, _, _) = $0 { true } else { false } })
+    #expect(
+      actions.contains { if case .stop(_, lost.id, stranger, _, _) = $0 { true } else { false } }
+    )
   }
 
   @Test("an agent handing a task back (PENDING) requeues it without using an attempt")
@@ -166,7 +188,10 @@ struct TaskBoardTests {
   mutating func queueOrder() throws {
     var board = board()
     let low = board.submit(TaskSpec(command: ["low"], priority: 10), now: now)
-    let huge = board.submit(TaskSpec(command: ["huge"], resources: Resources(gpus: 8), priority: 90), now: now)
+    let huge = board.submit(
+      TaskSpec(command: ["huge"], resources: Resources(gpus: 8), priority: 90),
+      now: now
+    )
     let high = board.submit(TaskSpec(command: ["high"], priority: 90), now: now)
     let assignments = schedule(&board, on: [try node("a", slots: 1)]).map(\.1.task)
     #expect(assignments == [high.id])
@@ -179,7 +204,12 @@ struct TaskBoardTests {
     var board = board()
     var ids: [TaskID] = []
     for index in 0..<25 {
-      ids.append(board.submit(TaskSpec(command: ["t\(index)"]), now: now.advanced(by: .milliseconds(Int64(index)))).id)
+      ids.append(
+        board.submit(
+          TaskSpec(command: ["t\(index)"]),
+          now: now.advanced(by: .milliseconds(Int64(index)))
+        ).id
+      )
     }
     var seen: [TaskID] = []
     var token: TaskID?
@@ -190,7 +220,9 @@ struct TaskBoardTests {
     } while token != nil
     #expect(seen == ids.reversed())
     _ = try board.cancel(ids[3], now: now)
-    #expect(board.list(state: .cancelled, node: nil, pageSize: 10, after: nil).tasks.map(\.id) == [ids[3]])
+    #expect(
+      board.list(state: .cancelled, node: nil, pageSize: 10, after: nil).tasks.map(\.id) == [ids[3]]
+    )
   }
 
   @Test("finished tasks beyond the retention limit are forgotten, oldest first, with their logs")

@@ -9,7 +9,9 @@ import Testing
 struct LogStoreTests {
   let task = TaskID(createdAt: .epoch, sequence: 1)
 
-  func chunk(_ text: String, sequence: Int64, stream: Orchion_V1_LogStream = .stdout) -> Orchion_V1_LogChunk {
+  func chunk(_ text: String, sequence: Int64, stream: Orchion_V1_LogStream = .stdout)
+    -> Orchion_V1_LogChunk
+  {
     var chunk = Orchion_V1_LogChunk()
     chunk.data = Data(text.utf8)
     chunk.sequence = sequence

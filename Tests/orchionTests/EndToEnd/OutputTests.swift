@@ -22,9 +22,12 @@ struct OutputTests {
         #expect(stdout == expected)
         #expect(stderr == expected)
         // Sequences per stream are gapless from 0.
-        let sequences = try await client.tasks.streamTaskLogs(.with { $0.taskID = task.id }) { response in
+        let sequences = try await client.tasks.streamTaskLogs(.with { $0.taskID = task.id }) {
+          response in
           var byStream: [Orchion_V1_LogStream: [Int64]] = [:]
-          for try await chunk in response.messages { byStream[chunk.stream, default: []].append(chunk.sequence) }
+          for try await chunk in response.messages {
+            byStream[chunk.stream, default: []].append(chunk.sequence)
+          }
           return byStream
         }
         for (_, values) in sequences { #expect(values == Array(0..<Int64(values.count))) }
@@ -39,16 +42,23 @@ struct OutputTests {
       try await cluster.waitForActiveNodes(["solo"])
       try await withOrchionClient(server: cluster.address) { client in
         // 20 MB through a 64 KiB window: also exercises back-pressure end to end.
-        let task = try await client.submit(["sh", "-c", "head -c 20000000 /dev/zero | tr '\\0' 'x'; echo; echo the-end"])
+        let task = try await client.submit([
+          "sh", "-c", "head -c 20000000 /dev/zero | tr '\\0' 'x'; echo; echo the-end",
+        ])
         #expect(try await client.waitFor(task.id, timeout: .seconds(120)).state == .succeeded)
-        let chunks = try await client.tasks.streamTaskLogs(.with { $0.taskID = task.id }) { response in
+        let chunks = try await client.tasks.streamTaskLogs(.with { $0.taskID = task.id }) {
+          response in
           var chunks: [Orchion_V1_LogChunk] = []
           for try await chunk in response.messages { chunks.append(chunk) }
           return chunks
         }
         let notice = try #require(chunks.first)
         #expect(notice.stream == .system)
-        #expect(String(decoding: notice.data, as: UTF8.self).contains("bytes of earlier output were dropped"))
+        #expect(
+          String(decoding: notice.data, as: UTF8.self).contains(
+            "bytes of earlier output were dropped"
+          )
+        )
         let kept = chunks.dropFirst().reduce(0) { $0 + $1.data.count }
         #expect(kept <= 65536)
         let tail = String(decoding: chunks.last?.data ?? Data(), as: UTF8.self)
