@@ -45,6 +45,14 @@ let package = Package(
       name: "OrchionCore",
       swiftSettings: librarySwiftSettings
     ),
+    // Conversions between the wire types (OrchionAPI) and the domain (OrchionCore).
+    .target(
+      name: "OrchionWire",
+      dependencies: [
+        "OrchionAPI", "OrchionCore", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      ],
+      swiftSettings: librarySwiftSettings
+    ),
     // Where tasks run: a pure function from a cluster snapshot and a queue to placements.
     .target(
       name: "OrchionScheduler",
@@ -57,6 +65,7 @@ let package = Package(
         "OrchionAPI",
         "OrchionCore",
         "OrchionScheduler",
+        "OrchionWire",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
         .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
@@ -75,6 +84,7 @@ let package = Package(
         "OrchionAPI",
         "OrchionCore",
         "OrchionClient",
+        "OrchionWire",
         "COrchionSpawn",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),

@@ -5,6 +5,7 @@ public import Logging
 import OrchionAPI
 import OrchionClient
 public import OrchionCore
+import OrchionWire
 public import ServiceLifecycle
 import SwiftProtobuf
 
@@ -112,15 +113,5 @@ public struct Agent: Service {
       group.cancelAll()
       grpc.beginGracefulShutdown()
     }
-  }
-}
-
-extension Orchion_V1_Resources {
-  init(_ resources: Resources) {
-    self.init()
-    cpuMillis = resources.cpuMillis
-    memoryBytes = resources.memoryBytes
-    gpus = resources.gpus
-    extended = resources.extended
   }
 }

@@ -3,6 +3,7 @@ import GRPCNIOTransportHTTP2
 public import Logging
 import OrchionAPI
 public import OrchionCore
+import OrchionWire
 public import ServiceLifecycle
 
 /// The control plane: the node registry, heartbeat monitoring and the gRPC API, wired together.

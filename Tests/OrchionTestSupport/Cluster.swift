@@ -45,7 +45,8 @@ public final class Cluster: Sendable {
     ["ORCHION_CONFIG": directory + "/client-config"]
   }
 
-  private static func launchServer(
+  /// Starts `orchion server` with its data in `directory` and returns it once it listens.
+  public static func launchServer(
     directory: String,
     arguments: [String]
   ) async throws -> (ChildProcess, ServerAddress) {

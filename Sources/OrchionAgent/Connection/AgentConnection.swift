@@ -3,6 +3,7 @@ import GRPCNIOTransportHTTP2
 import Logging
 import OrchionAPI
 import OrchionCore
+import OrchionWire
 import SwiftProtobuf
 import Synchronization
 

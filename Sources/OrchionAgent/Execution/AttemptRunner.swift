@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import OrchionAPI
 import OrchionCore
+import OrchionWire
 import SwiftProtobuf
 import Synchronization
 

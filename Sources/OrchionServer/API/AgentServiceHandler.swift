@@ -1,6 +1,7 @@
 import GRPCCore
 import OrchionAPI
 import OrchionCore
+import OrchionWire
 import SwiftProtobuf
 
 /// `orchion.v1.AgentService`: the one stream each agent dials. Heartbeats, status and output

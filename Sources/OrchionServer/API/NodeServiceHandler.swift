@@ -1,6 +1,7 @@
 import GRPCCore
 import OrchionAPI
 import OrchionCore
+import OrchionWire
 import SwiftProtobuf
 
 /// `orchion.v1.NodeService`: registration, heartbeats and listing, over the ``NodeRegistry``.

@@ -1,6 +1,7 @@
 import GRPCCore
 import OrchionAPI
 import OrchionCore
+import OrchionWire
 import SwiftProtobuf
 
 import struct Foundation.Data

@@ -1,5 +1,6 @@
 import OrchionAPI
 import OrchionCore
+import OrchionWire
 
 /// One agent's live `Connect` stream, as the dispatcher sees it: a queue of messages to send.
 final class AgentSession: Sendable {

@@ -24,24 +24,15 @@ struct PendingQueue: Sendable {
 
   mutating func insert(_ id: TaskID, priority: Int32) {
     let key = Key(priority: priority, id: id)
-    let index = position(of: key)
+    let index = keys.lowerBound(of: key)
     guard index == keys.count || keys[index] != key else { return }
     keys.insert(key, at: index)
   }
 
   mutating func remove(_ id: TaskID, priority: Int32) {
     let key = Key(priority: priority, id: id)
-    let index = position(of: key)
+    let index = keys.lowerBound(of: key)
     if index < keys.count, keys[index] == key { keys.remove(at: index) }
   }
 
-  private func position(of key: Key) -> Int {
-    var low = 0
-    var high = keys.count
-    while low < high {
-      let middle = (low + high) / 2
-      if keys[middle] < key { low = middle + 1 } else { high = middle }
-    }
-    return low
-  }
 }

@@ -57,7 +57,7 @@ struct TaskBoard: Sendable {
     after token: TaskID?
   ) -> (tasks: [TaskRecord], next: TaskID?) {
     var end = order.count
-    if let token { end = lowerBound(token) }
+    if let token { end = order.lowerBound(of: token) }
     var page: [TaskRecord] = []
     var index = end - 1
     while index >= 0, page.count < pageSize {
@@ -385,7 +385,7 @@ struct TaskBoard: Sendable {
       let id = finishedOrder[finishedHead]
       finishedHead += 1
       tasks[id] = nil
-      let index = lowerBound(id)
+      let index = order.lowerBound(of: id)
       if index < order.count, order[index] == id { order.remove(at: index) }
       actions.append(.evicted(id))
     }
@@ -397,13 +397,4 @@ struct TaskBoard: Sendable {
     return actions
   }
 
-  private func lowerBound(_ id: TaskID) -> Int {
-    var low = 0
-    var high = order.count
-    while low < high {
-      let middle = (low + high) / 2
-      if order[middle] < id { low = middle + 1 } else { high = middle }
-    }
-    return low
-  }
 }

@@ -2,6 +2,7 @@ import Logging
 import OrchionAPI
 import OrchionCore
 import OrchionScheduler
+import OrchionWire
 import SwiftProtobuf
 import Synchronization
 

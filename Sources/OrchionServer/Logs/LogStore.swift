@@ -1,5 +1,6 @@
 import OrchionAPI
 import OrchionCore
+import OrchionWire
 import Synchronization
 
 /// Output of every task, kept on the orchestrator so `logs` works after the task ended and after

@@ -13,20 +13,12 @@ import Testing
 
 /// Starts `orchion server` on a free port and returns the process and its address.
 func startServer(_ extraArguments: [String] = []) async throws -> (ChildProcess, ServerAddress) {
-  let dataDir = FileManager.default.temporaryDirectory
+  let directory = FileManager.default.temporaryDirectory
     .appendingPathComponent("orchion-test-\(UUID().uuidString)").path
-  let server = try ChildProcess(
-    BuiltProducts.orchion,
-    ["server", "--port", "0", "--data-dir", dataDir] + extraArguments,
-    environment: ["ORCHION_CONFIG": dataDir + "/client-config"]
+  return try await Cluster.launchServer(
+    directory: directory,
+    arguments: ["--port", "0"] + extraArguments
   )
-  let line = try await server.waitForOutput(containing: "listening on ")
-  guard let addressText = line.split(separator: " ").last,
-    let address = try? ServerAddress(parsing: String(addressText))
-  else {
-    throw OrchionError(code: .internalError, message: "cannot read the address from: \(line)")
-  }
-  return (server, address)
 }
 
 @Suite("orchion server (the real binary)")

@@ -1,16 +1,16 @@
 import OrchionAPI
-import OrchionCore
-import SwiftProtobuf
+public import OrchionCore
+public import SwiftProtobuf
 
 extension Google_Protobuf_Timestamp {
-  init(_ instant: UTCInstant) {
+  public init(_ instant: UTCInstant) {
     let (seconds, nanos) = instant.secondsAndNanos
     self.init(seconds: seconds, nanos: nanos)
   }
 }
 
 extension Google_Protobuf_Duration {
-  init(_ duration: Duration) {
+  public init(_ duration: Duration) {
     let nanoseconds = duration.nanoseconds
     self.init(seconds: nanoseconds / 1_000_000_000, nanos: Int32(nanoseconds % 1_000_000_000))
   }
@@ -19,7 +19,7 @@ extension Google_Protobuf_Duration {
 extension Duration {
   /// The duration a protobuf `Duration` carries, refusing negative or malformed values.
   /// - Parameter field: The field name for error messages.
-  init(validating proto: Google_Protobuf_Duration, field: String) throws(OrchionError) {
+  public init(validating proto: Google_Protobuf_Duration, field: String) throws(OrchionError) {
     guard proto.seconds >= 0, proto.nanos >= 0, proto.nanos < 1_000_000_000 else {
       throw .invalidArgument("\(field): must be a non-negative duration")
     }

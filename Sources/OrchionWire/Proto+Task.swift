@@ -1,9 +1,9 @@
-import OrchionAPI
-import OrchionCore
-import SwiftProtobuf
+public import OrchionAPI
+public import OrchionCore
+public import SwiftProtobuf
 
 extension Orchion_V1_TaskState {
-  init(_ state: TaskState) {
+  public init(_ state: TaskState) {
     switch state {
     case .pending: self = .pending
     case .assigned: self = .assigned
@@ -18,7 +18,8 @@ extension Orchion_V1_TaskState {
 extension TaskState {
   /// The state a proto value names; `nil` for UNSPECIFIED.
   /// - Throws: `invalidArgument` for a value this server does not know.
-  static func from(_ proto: Orchion_V1_TaskState, field: String) throws(OrchionError) -> TaskState?
+  public static func from(_ proto: Orchion_V1_TaskState, field: String) throws(OrchionError)
+    -> TaskState?
   {
     switch proto {
     case .unspecified: nil
@@ -34,7 +35,7 @@ extension TaskState {
 }
 
 extension Orchion_V1_TaskSpec {
-  init(_ spec: TaskSpec) {
+  public init(_ spec: TaskSpec) {
     self.init()
     name = spec.name
     command = spec.command
@@ -51,7 +52,7 @@ extension Orchion_V1_TaskSpec {
 extension TaskSpec {
   /// The spec a request describes, with defaults applied (priority 50, one attempt).
   /// - Throws: `invalidArgument` naming the field that breaks a rule.
-  init(validating proto: Orchion_V1_TaskSpec) throws(OrchionError) {
+  public init(validating proto: Orchion_V1_TaskSpec) throws(OrchionError) {
     let timeout =
       proto.hasTimeout
       ? try Duration(validating: proto.timeout, field: "spec.timeout") : nil
@@ -71,7 +72,7 @@ extension TaskSpec {
 }
 
 extension Orchion_V1_Task {
-  init(_ task: TaskRecord) {
+  public init(_ task: TaskRecord) {
     self.init()
     id = task.id.rawValue
     spec = .init(task.spec)
@@ -88,7 +89,7 @@ extension Orchion_V1_Task {
 }
 
 extension UTCInstant {
-  init(_ timestamp: Google_Protobuf_Timestamp) {
+  public init(_ timestamp: Google_Protobuf_Timestamp) {
     self.init(
       nanosecondsSinceEpoch: timestamp.seconds &* 1_000_000_000 &+ Int64(timestamp.nanos)
     )
