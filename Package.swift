@@ -150,6 +150,16 @@ let package = Package(
       swiftSettings: defaultSwiftSettings
     ),
     .testTarget(
+      name: "OrchionClientTests",
+      dependencies: [
+        "OrchionClient", "OrchionAPI", "OrchionCore", "OrchionTestSupport",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      ],
+      swiftSettings: defaultSwiftSettings
+    ),
+    .testTarget(
       name: "OrchionAgentTests",
       dependencies: [
         "OrchionAgent", "OrchionAPI",

@@ -52,7 +52,10 @@ public struct Agent: Service {
       killGrace: configuration.killGrace,
       logger: logger
     )
-    let grpc = try OrchionClient.makeGRPCClient(server: configuration.server)
+    let grpc = try OrchionClient.makeGRPCClient(
+      server: configuration.server,
+      token: configuration.token
+    )
     let registration = Orchion_V1_RegisterNodeRequest.with {
       $0.nodeID = nodeID.rawValue
       $0.address = ProcessInfo.processInfo.hostName

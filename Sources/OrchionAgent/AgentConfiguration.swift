@@ -18,6 +18,8 @@ public struct AgentConfiguration: Sendable {
   public var maxBufferedOutputBytes: Int
   /// Longest wait between reconnection attempts.
   public var maxReconnectDelay: Duration
+  /// Token presented on every RPC (`authorization: Bearer`), if any.
+  public var token: String?
 
   /// An agent for `server`, with everything else at its default.
   public init(server: ServerAddress, dataDirectory: String) {
@@ -29,5 +31,6 @@ public struct AgentConfiguration: Sendable {
     self.killGrace = .seconds(10)
     self.maxBufferedOutputBytes = 8 << 20
     self.maxReconnectDelay = .seconds(10)
+    self.token = nil
   }
 }

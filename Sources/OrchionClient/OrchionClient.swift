@@ -32,9 +32,12 @@ public struct OrchionClient: Sendable {
   }
 
   /// A gRPC client for `server`, not yet running: run its `runConnections()` in a task.
-  /// - Parameter server: The orchestrator's address.
+  /// - Parameters:
+  ///   - server: The orchestrator's address.
+  ///   - token: A token to present on every RPC (`authorization: Bearer`), if any.
   public static func makeGRPCClient(
-    server: ServerAddress
+    server: ServerAddress,
+    token: String? = nil
   ) throws -> GRPCClient<HTTP2ClientTransport.Posix> {
     let target: any ResolvableTarget =
       server.host.contains(":")
@@ -44,19 +47,23 @@ public struct OrchionClient: Sendable {
       target: target,
       transportSecurity: .plaintext
     )
-    return GRPCClient(transport: transport)
+    let interceptors: [any ClientInterceptor] =
+      token.map { [BearerTokenInterceptor(token: $0)] } ?? []
+    return GRPCClient(transport: transport, interceptors: interceptors)
   }
 }
 
 /// Connects to `server`, runs `body` with a client, and closes the connection after it.
 /// - Parameters:
 ///   - server: The orchestrator's address.
+///   - token: A token to present on every RPC, if any.
 ///   - body: What to do with the client.
 public func withOrchionClient<Result: Sendable>(
   server: ServerAddress,
+  token: String? = nil,
   _ body: (OrchionClient) async throws -> Result
 ) async throws -> Result {
-  let grpc = try OrchionClient.makeGRPCClient(server: server)
+  let grpc = try OrchionClient.makeGRPCClient(server: server, token: token)
   return try await withThrowingTaskGroup(of: Void.self) { group in
     group.addTask { try await grpc.runConnections() }
     defer { grpc.beginGracefulShutdown() }

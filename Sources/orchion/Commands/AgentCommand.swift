@@ -21,10 +21,11 @@ struct AgentCommand: AsyncParsableCommand {
 
   func run() async throws {
     let logger = logging.bootstrap(label: "orchion.agent")
-    let configuration = try agent.configuration(
+    var configuration = try agent.configuration(
       server: try client.address(),
       dataDirectory: try DataDirectory.prepare(dataDir)
     )
+    configuration.token = client.resolvedToken()
     try await ServiceRunner.run(
       services: [Agent(configuration: configuration, logger: logger)],
       shutdownGrace: configuration.killGrace + .seconds(5),

@@ -36,7 +36,7 @@ struct DispatchBench: AsyncParsableCommand {
   func run() async throws {
     let argv = command.isEmpty ? ["/bin/true"] : command
     let clock = ContinuousClock()
-    let (elapsed, failures) = try await withOrchionClient(server: try client.address()) { client in
+    let (elapsed, failures) = try await client.connect { client in
       let start = clock.now
       let ids = try await BenchWork.concurrently(count, width: concurrency) { _ in
         try await client.tasks.submitTask(.with { $0.spec.command = argv }).task.id
@@ -66,7 +66,7 @@ struct LatencyBench: AsyncParsableCommand {
 
   func run() async throws {
     let clock = ContinuousClock()
-    let samples = try await withOrchionClient(server: try client.address()) { client in
+    let samples = try await client.connect { client in
       var samples: [Duration] = []
       for _ in 0..<count {
         let start = clock.now

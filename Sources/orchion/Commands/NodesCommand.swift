@@ -34,7 +34,7 @@ struct NodesCommand: AsyncParsableCommand {
   func run() async throws {
     let request = Orchion_V1_ListNodesRequest.with { $0.status = status?.proto ?? .unspecified }
     let response = try await CLIErrors.reporting {
-      try await withOrchionClient(server: try client.address()) { client in
+      try await client.connect { client in
         try await client.nodes.listNodes(request)
       }
     }

@@ -94,7 +94,7 @@ struct RunCommand: AsyncParsableCommand {
   func run() async throws {
     let spec = spec
     let outcome = try await CLIErrors.reporting {
-      try await withOrchionClient(server: try client.address()) { client -> Orchion_V1_Task in
+      try await client.connect { client -> Orchion_V1_Task in
         let task = try await client.tasks.submitTask(.with { $0.spec = spec }).task
         if detach { return task }
         try await LogPrinter.follow(task.id, client: client)

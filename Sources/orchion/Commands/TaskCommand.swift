@@ -22,7 +22,7 @@ struct TaskCommand: AsyncParsableCommand {
 
   func run() async throws {
     let task = try await CLIErrors.reporting {
-      try await withOrchionClient(server: try client.address()) { client in
+      try await client.connect { client in
         try await client.tasks.getTask(.with { $0.taskID = id }).task
       }
     }
@@ -61,7 +61,7 @@ struct LogsCommand: AsyncParsableCommand {
 
   func run() async throws {
     try await CLIErrors.reporting {
-      try await withOrchionClient(server: try client.address()) { client in
+      try await client.connect { client in
         try await LogPrinter.follow(id, client: client, follow: follow)
       }
     }
@@ -82,7 +82,7 @@ struct CancelCommand: AsyncParsableCommand {
 
   func run() async throws {
     let task = try await CLIErrors.reporting {
-      try await withOrchionClient(server: try client.address()) { client in
+      try await client.connect { client in
         try await client.tasks.cancelTask(.with { $0.taskID = id }).task
       }
     }

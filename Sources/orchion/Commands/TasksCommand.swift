@@ -50,7 +50,7 @@ struct TasksCommand: AsyncParsableCommand {
       $0.pageSize = limit
     }
     let response = try await CLIErrors.reporting {
-      try await withOrchionClient(server: try client.address()) { client in
+      try await client.connect { client in
         try await client.tasks.listTasks(request)
       }
     }

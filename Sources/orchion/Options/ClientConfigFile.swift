@@ -7,6 +7,8 @@ import OrchionCore
 struct ClientConfigFile: Equatable {
   /// The orchestrator address, HOST:PORT.
   var server: String?
+  /// The token the CLI presents.
+  var token: String?
 
   /// The file's path: `$ORCHION_CONFIG`, else `~/.orchion/config`.
   static var path: String {
@@ -29,6 +31,7 @@ struct ClientConfigFile: Equatable {
       let key = trimmed[..<equals].trimmingCharacters(in: .whitespaces)
       let value = trimmed[trimmed.index(after: equals)...].trimmingCharacters(in: .whitespaces)
       if key == "server" { config.server = value }
+      if key == "token" { config.token = value }
     }
     return config
   }
@@ -37,6 +40,7 @@ struct ClientConfigFile: Equatable {
   func save(to path: String = ClientConfigFile.path) throws {
     var text = "# Written by orchion; read by the orchion CLI.\n"
     if let server { text += "server = \(server)\n" }
+    if let token { text += "token = \(token)\n" }
     let directory = (path as NSString).deletingLastPathComponent
     try FileManager.default.createDirectory(
       atPath: directory,
