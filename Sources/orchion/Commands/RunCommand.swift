@@ -93,11 +93,14 @@ struct RunCommand: AsyncParsableCommand {
 
   func run() async throws {
     let spec = spec
+    let signals = detach ? nil : await SignalForwarding.trap()
     let outcome = try await CLIErrors.reporting {
       try await client.connect { client -> Orchion_V1_Task in
         let task = try await client.tasks.submitTask(.with { $0.spec = spec }).task
-        if detach { return task }
-        try await LogPrinter.follow(task.id, client: client)
+        guard let signals else { return task }
+        try await SignalForwarding.cancelOnInterrupt(task.id, client: client, signals: signals) {
+          try await LogPrinter.follow(task.id, client: client)
+        }
         return try await client.tasks.getTask(.with { $0.taskID = task.id }).task
       }
     }

@@ -101,3 +101,29 @@ struct RunCommandTests {
     #expect(try await up.waitForExit(timeout: .seconds(30)) == 0, "\(up.standardError)")
   }
 }
+
+@Suite("orchion run and Ctrl-C", .timeLimit(.minutes(2)))
+struct RunInterruptTests {
+  @Test("SIGINT to an attached `orchion run` cancels the task: its processes end, exit 130")
+  func interruptCancels() async throws {
+    try await Cluster.with { cluster in
+      try cluster.startAgent("solo")
+      try await cluster.waitForActiveNodes(["solo"])
+      let marker = "\(Int.random(in: 1000...9999)).\(Int.random(in: 100_000...999_999))"
+      let run = try ChildProcess(
+        BuiltProducts.orchion,
+        ["run", "--server", "\(cluster.address)", "--", "sleep", "1\(marker)"],
+        environment: cluster.environment
+      )
+      try await eventually { !processes(containing: marker).filter { $0 != run.pid }.isEmpty }
+      run.signal(SIGINT)
+      #expect(try await run.waitForExit() == 130, "\(run.standardError)")
+      // 130 is also what dying of SIGINT gives: the message and the ended processes are what
+      // show the task was cancelled rather than orphaned.
+      #expect(run.standardError.contains("cancelling task"))
+      try await eventually(timeout: .seconds(10)) {
+        processes(containing: "sleep 1\(marker)").isEmpty
+      }
+    }
+  }
+}

@@ -1,0 +1,37 @@
+import OrchionAPI
+import OrchionClient
+import SwiftProtobuf
+import UnixSignals
+
+/// Ctrl-C on an attached `orchion run` stops the task, as `docker run` passes the signal on to
+/// its container: the first SIGINT or SIGTERM cancels the task, and the output keeps streaming
+/// until the task has ended, so the command still exits with the task's outcome (130).
+enum SignalForwarding {
+  /// Traps SIGINT and SIGTERM from now on. Created before the task is submitted, so a Ctrl-C at
+  /// any moment after submission is seen (a signal in between is kept until it is read).
+  static func trap() async -> UnixSignalsSequence {
+    await UnixSignalsSequence(trapping: .sigint, .sigterm)
+  }
+
+  /// Runs `body`; the first trapped signal meanwhile cancels `task`.
+  static func cancelOnInterrupt(
+    _ task: String,
+    client: OrchionClient,
+    signals: UnixSignalsSequence,
+    while body: @escaping @Sendable () async throws -> Void
+  ) async throws {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      group.addTask { try await body() }
+      group.addTask {
+        for await _ in signals {
+          Console.error("orchion: cancelling task \(task)")
+          _ = try? await client.tasks.cancelTask(.with { $0.taskID = task })
+          return
+        }
+      }
+      // The output stream ends with the task; then stop listening for signals.
+      try await group.next()
+      group.cancelAll()
+    }
+  }
+}
