@@ -91,9 +91,20 @@ public final class Cluster: Sendable {
 
   /// Kills the orchestrator with SIGKILL and starts a new one on the same port.
   public func restartServer() async throws {
-    let (old, address, arguments) = state.withLock { ($0.server, $0.address, $0.serverArguments) }
+    try await killServer()
+    try await startServer()
+  }
+
+  /// Kills the orchestrator with SIGKILL.
+  public func killServer() async throws {
+    let old = state.withLock { $0.server }
     old.signal(SIGKILL)
     _ = try await old.waitForExit()
+  }
+
+  /// Starts an orchestrator on the cluster's port (after ``killServer()``).
+  public func startServer() async throws {
+    let (address, arguments) = state.withLock { ($0.address, $0.serverArguments) }
     var attempt = 0
     while true {
       do {

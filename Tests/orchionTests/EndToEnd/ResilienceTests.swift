@@ -85,3 +85,34 @@ struct ResilienceTests {
     }
   }
 }
+
+@Suite("End to end: starting and stopping in any order", .serialized, .timeLimit(.minutes(2)))
+struct OrderingTests {
+  @Test("an agent started while its orchestrator is down keeps trying and joins once it is up")
+  func agentBeforeOrchestrator() async throws {
+    try await Cluster.with { cluster in
+      try await cluster.killServer()
+      try cluster.startAgent("early")
+      try await Task.sleep(for: .seconds(1))  // it fails to connect a few times meanwhile
+      try await cluster.startServer()
+      try await cluster.waitForActiveNodes(["early"], timeout: .seconds(30))
+    }
+  }
+
+  @Test(
+    "SIGTERM stops the orchestrator promptly with exit 0 even while agents hold their streams open"
+  )
+  func orchestratorShutdownWithAgents() async throws {
+    // With a one-minute grace, a stream that held shutdown up would blow the 15 s wait below.
+    try await Cluster.with(serverArguments: ["--shutdown-grace", "1m"]) { cluster in
+      try cluster.startAgent("one")
+      try cluster.startAgent("two")
+      try await cluster.waitForActiveNodes(["one", "two"])
+      cluster.server.signal(SIGTERM)
+      #expect(
+        try await cluster.server.waitForExit(timeout: .seconds(15)) == 0,
+        "\(cluster.server.standardError)"
+      )
+    }
+  }
+}
