@@ -1,3 +1,4 @@
+import ArgumentParser
 import OrchionAPI
 import OrchionClient
 import SwiftProtobuf
@@ -13,7 +14,8 @@ enum SignalForwarding {
     await UnixSignalsSequence(trapping: .sigint, .sigterm)
   }
 
-  /// Runs `body`; the first trapped signal meanwhile cancels `task`.
+  /// Runs `body`; the first trapped signal meanwhile cancels `task` (and `body` goes on until the
+  /// task has ended); a second one gives up waiting and exits 130 at once.
   static func cancelOnInterrupt(
     _ task: String,
     client: OrchionClient,
@@ -23,13 +25,15 @@ enum SignalForwarding {
     try await withThrowingTaskGroup(of: Void.self) { group in
       group.addTask { try await body() }
       group.addTask {
+        var cancelled = false
         for await _ in signals {
-          Console.error("orchion: cancelling task \(task)")
+          if cancelled { throw ExitCode(130) }
+          cancelled = true
+          Console.error("orchion: cancelling task \(task) (Ctrl-C again to stop waiting)")
           _ = try? await client.tasks.cancelTask(.with { $0.taskID = task })
-          return
         }
       }
-      // The output stream ends with the task; then stop listening for signals.
+      // Only `body` ends on its own (when the task has ended): then stop listening for signals.
       try await group.next()
       group.cancelAll()
     }
