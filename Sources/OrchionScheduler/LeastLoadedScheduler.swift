@@ -8,7 +8,11 @@ public struct LeastLoadedScheduler: Scheduler {
     var nodes = snapshot.nodes
     var placements: [Placement] = []
     placements.reserveCapacity(min(pending.count, 1024))
+    // Once no node has a free slot nothing else can be placed: stop instead of scanning the rest
+    // of the queue.
+    var nodesWithFreeSlots = nodes.filter(\.hasFreeSlot).count
     for task in pending {
+      guard nodesWithFreeSlots > 0 else { break }
       var best: Int?
       for index in nodes.indices where nodes[index].admits(task) {
         guard let current = best else {
@@ -19,6 +23,7 @@ public struct LeastLoadedScheduler: Scheduler {
       }
       guard let best else { continue }
       nodes[best].allocate(task)
+      if !nodes[best].hasFreeSlot { nodesWithFreeSlots -= 1 }
       placements.append(Placement(task: task.id, node: nodes[best].id))
     }
     return placements

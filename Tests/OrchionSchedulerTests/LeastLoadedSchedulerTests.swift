@@ -149,3 +149,33 @@ struct LeastLoadedSchedulerTests {
     }
   }
 }
+
+@Suite("LeastLoadedScheduler when full")
+struct LeastLoadedSchedulerFullTests {
+  @Test("with every slot taken nothing is placed; slot-less (unlimited) nodes keep taking work")
+  func full() throws {
+    let tasks = (0..<5).map {
+      PendingTask(
+        id: TaskID(createdAt: .epoch, sequence: UInt32($0)),
+        resources: .zero,
+        nodeSelector: [:]
+      )
+    }
+    let busy = ClusterSnapshot.Node(
+      id: try NodeID(validating: "busy"),
+      labels: [:],
+      capacity: Resources(cpuMillis: 1000),
+      slots: 2,
+      tasks: 2
+    )
+    #expect(LeastLoadedScheduler().place(tasks, in: ClusterSnapshot(nodes: [busy])).isEmpty)
+    let unlimited = ClusterSnapshot.Node(
+      id: try NodeID(validating: "open"),
+      labels: [:],
+      capacity: Resources(cpuMillis: 1000)
+    )
+    #expect(
+      LeastLoadedScheduler().place(tasks, in: ClusterSnapshot(nodes: [busy, unlimited])).count == 5
+    )
+  }
+}

@@ -116,6 +116,9 @@ struct TaskBoard: Sendable {
       snapshot.nodes[index].allocated = load.allocated
       snapshot.nodes[index].tasks = load.tasks.count
     }
+    // Every slot taken (the usual state under load, when each finished task triggers a pass):
+    // nothing can be placed, so do not build the queue or run the scheduler at all.
+    guard snapshot.nodes.contains(where: \.hasFreeSlot) else { return [] }
     let queue = pending.ids.compactMap { id in
       tasks[id].map {
         PendingTask(id: id, resources: $0.spec.resources, nodeSelector: $0.spec.nodeSelector)
