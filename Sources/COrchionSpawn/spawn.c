@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -14,6 +16,35 @@
 
 // Everything between fork and exec (or _exit) in the children uses only async-signal-safe
 // calls: the parent is multithreaded, so nothing else is safe there.
+
+/// The lease deadline shared with supervisors (see orchion_lease_init); NULL until set up.
+static _Atomic int64_t *lease_deadline = NULL;
+
+int orchion_lease_init(void) {
+  if (lease_deadline != NULL) return 0;
+  void *page = mmap(NULL, sizeof(int64_t), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                    -1, 0);
+  if (page == MAP_FAILED) return -errno;
+  lease_deadline = (_Atomic int64_t *)page;
+  atomic_store(lease_deadline, 0);
+  return 0;
+}
+
+void orchion_lease_set(int64_t deadline_ns) {
+  if (lease_deadline != NULL) atomic_store(lease_deadline, deadline_ns);
+}
+
+int64_t orchion_monotonic_ns(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+}
+
+static int lease_expired(void) {
+  if (lease_deadline == NULL) return 0;
+  int64_t deadline = atomic_load(lease_deadline);
+  return deadline != 0 && orchion_monotonic_ns() > deadline;
+}
 
 static void write_record(int fd, char tag, int value) {
   char record[1 + sizeof(int)];
@@ -91,7 +122,8 @@ static void close_inherited(int a, int b, int c) {
 }
 
 static void supervise(pid_t agent, const char *path, char *const argv[], char *const envp[],
-                      const char *workdir, int stdout_fd, int stderr_fd, int status_fd) {
+                      const char *workdir, int stdout_fd, int stderr_fd, int status_fd,
+                      int fenced, int64_t kill_grace_ns) {
   setpgid(0, 0);
   close_inherited(stdout_fd, stderr_fd, status_fd);
   // SIGHUP on the agent's death; checked against getppid() below, because the kernel sends it
@@ -124,7 +156,10 @@ static void supervise(pid_t agent, const char *path, char *const argv[], char *c
   close(stdout_fd);
   if (stderr_fd != stdout_fd) close(stderr_fd);
 
-  struct timespec poll_interval = {.tv_sec = 0, .tv_nsec = 250 * 1000 * 1000};
+  // Polled rather than signalled: a frozen agent can signal nothing, and the lease must still
+  // expire on time. 100 ms keeps a fence within a tenth of a second of its deadline.
+  struct timespec poll_interval = {.tv_sec = 0, .tv_nsec = 100 * 1000 * 1000};
+  int64_t kill_at = 0;
   for (;;) {
     // SIGTERM and SIGINT sent to the group are for the command; the supervisor outlives them
     // to report how the command ended.
@@ -132,6 +167,17 @@ static void supervise(pid_t agent, const char *path, char *const argv[], char *c
     if (getppid() != agent) {
       kill(0, SIGKILL);  // the agent is gone: take the whole task with us
       _exit(127);
+    }
+    if (fenced && kill_at == 0 && lease_expired()) {
+      // The orchestrator has not heard from this node for so long that it gives the task to
+      // another node: stop it here, even if the agent is frozen, so it does not run twice.
+      write_record(status_fd, ORCHION_STATUS_FENCED, 0);
+      kill(0, SIGTERM);  // blocked in the supervisor itself: reaches only the task's processes
+      kill_at = orchion_monotonic_ns() + (kill_grace_ns > 0 ? kill_grace_ns : 1);
+    }
+    if (kill_at > 0 && orchion_monotonic_ns() >= kill_at) {
+      kill(command, SIGKILL);  // the rest of the group goes once the command is reaped
+      kill_at = -1;
     }
     int status = 0;
     if (waitpid(command, &status, WNOHANG) == command) {
@@ -144,7 +190,8 @@ static void supervise(pid_t agent, const char *path, char *const argv[], char *c
 }
 
 pid_t orchion_spawn(const char *path, char *const argv[], char *const envp[], const char *workdir,
-                    int stdout_fd, int stderr_fd, int *status_fd) {
+                    int stdout_fd, int stderr_fd, int fenced, int64_t kill_grace_ns,
+                    int *status_fd) {
   int status_pipe[2];
   if (pipe2(status_pipe, O_CLOEXEC) != 0) return -errno;
   pid_t agent = getpid();
@@ -157,7 +204,8 @@ pid_t orchion_spawn(const char *path, char *const argv[], char *const envp[], co
   }
   if (supervisor == 0) {
     close(status_pipe[0]);
-    supervise(agent, path, argv, envp, workdir, stdout_fd, stderr_fd, status_pipe[1]);
+    supervise(agent, path, argv, envp, workdir, stdout_fd, stderr_fd, status_pipe[1], fenced,
+              kill_grace_ns);
     _exit(127);
   }
   // Make the group exist before returning, so the caller can signal it at once (the child

@@ -242,6 +242,15 @@ public nonisolated struct Orchion_V1_ServerMessage: Sendable {
     set {kind = .ack(newValue)}
   }
 
+  /// The orchestrator heard the agent's heartbeat: the agent's tasks are still its own.
+  public var heartbeatAck: Orchion_V1_HeartbeatAck {
+    get {
+      if case .heartbeatAck(let v)? = kind {return v}
+      return Orchion_V1_HeartbeatAck()
+    }
+    set {kind = .heartbeatAck(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Kind: Equatable, Sendable {
@@ -251,6 +260,8 @@ public nonisolated struct Orchion_V1_ServerMessage: Sendable {
     case stop(Orchion_V1_StopAttempt)
     /// Everything up to this outbox sequence has been applied.
     case ack(Orchion_V1_OutboxAck)
+    /// The orchestrator heard the agent's heartbeat: the agent's tasks are still its own.
+    case heartbeatAck(Orchion_V1_HeartbeatAck)
 
   }
 
@@ -263,6 +274,16 @@ public nonisolated struct Orchion_V1_OutboxAck: Sendable {
   // methods supported on all messages.
 
   public var sequence: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Orchion_V1_HeartbeatAck: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -283,53 +304,54 @@ public nonisolated struct Orchion_V1_Welcome: Sendable {
   /// Clears the value of `heartbeatInterval`. Subsequent reads from it will return its default value.
   public mutating func clearHeartbeatInterval() {self._heartbeatInterval = nil}
 
+  /// After this long without hearing from the orchestrator (its heartbeat-timeout + lost-after)
+  /// the orchestrator has given the node's tasks to other nodes: the agent stops those that did
+  /// not opt out with survive_disconnect.
+  public var fenceAfter: SwiftProtobuf.Google_Protobuf_Duration {
+    get {_fenceAfter ?? SwiftProtobuf.Google_Protobuf_Duration()}
+    set {_fenceAfter = newValue}
+  }
+  /// Returns true if `fenceAfter` has been explicitly set.
+  public var hasFenceAfter: Bool {self._fenceAfter != nil}
+  /// Clears the value of `fenceAfter`. Subsequent reads from it will return its default value.
+  public mutating func clearFenceAfter() {self._fenceAfter = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _heartbeatInterval: SwiftProtobuf.Google_Protobuf_Duration? = nil
+  fileprivate var _fenceAfter: SwiftProtobuf.Google_Protobuf_Duration? = nil
 }
 
-public nonisolated struct Orchion_V1_TaskAssignment: @unchecked Sendable {
+public nonisolated struct Orchion_V1_TaskAssignment: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var taskID: String {
-    get {_storage._taskID}
-    set {_uniqueStorage()._taskID = newValue}
-  }
+  public var taskID: String = String()
 
-  public var attemptID: String {
-    get {_storage._attemptID}
-    set {_uniqueStorage()._attemptID = newValue}
-  }
+  public var attemptID: String = String()
 
-  public var attempt: Int32 {
-    get {_storage._attempt}
-    set {_uniqueStorage()._attempt = newValue}
-  }
+  public var attempt: Int32 = 0
 
   public var spec: Orchion_V1_TaskSpec {
-    get {_storage._spec ?? Orchion_V1_TaskSpec()}
-    set {_uniqueStorage()._spec = newValue}
+    get {_spec ?? Orchion_V1_TaskSpec()}
+    set {_spec = newValue}
   }
   /// Returns true if `spec` has been explicitly set.
-  public var hasSpec: Bool {_storage._spec != nil}
+  public var hasSpec: Bool {self._spec != nil}
   /// Clears the value of `spec`. Subsequent reads from it will return its default value.
-  public mutating func clearSpec() {_uniqueStorage()._spec = nil}
+  public mutating func clearSpec() {self._spec = nil}
 
   /// The orchestrator's address as tasks should reach it (ORCHION_SERVER in their env).
-  public var serverAddress: String {
-    get {_storage._serverAddress}
-    set {_uniqueStorage()._serverAddress = newValue}
-  }
+  public var serverAddress: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _storage = _StorageClass.defaultInstance
+  fileprivate var _spec: Orchion_V1_TaskSpec? = nil
 }
 
 /// Kill an attempt's process tree: it was cancelled, or it is stale (the task moved on).
@@ -716,7 +738,7 @@ nonisolated extension Orchion_V1_AttemptLog: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Orchion_V1_ServerMessage: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ServerMessage"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}welcome\0\u{1}assign\0\u{1}stop\0\u{1}ack\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}welcome\0\u{1}assign\0\u{1}stop\0\u{1}ack\0\u{3}heartbeat_ack\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -776,6 +798,19 @@ nonisolated extension Orchion_V1_ServerMessage: SwiftProtobuf.Message, SwiftProt
           self.kind = .ack(v)
         }
       }()
+      case 5: try {
+        var v: Orchion_V1_HeartbeatAck?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .heartbeatAck(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .heartbeatAck(v)
+        }
+      }()
       default: break
       }
     }
@@ -802,6 +837,10 @@ nonisolated extension Orchion_V1_ServerMessage: SwiftProtobuf.Message, SwiftProt
     case .ack?: try {
       guard case .ack(let v)? = self.kind else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    }()
+    case .heartbeatAck?: try {
+      guard case .heartbeatAck(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
     }()
     case nil: break
     }
@@ -845,9 +884,28 @@ nonisolated extension Orchion_V1_OutboxAck: SwiftProtobuf.Message, SwiftProtobuf
   }
 }
 
+nonisolated extension Orchion_V1_HeartbeatAck: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".HeartbeatAck"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Orchion_V1_HeartbeatAck, rhs: Orchion_V1_HeartbeatAck) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Orchion_V1_Welcome: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Welcome"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}heartbeat_interval\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}heartbeat_interval\0\u{3}fence_after\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -856,6 +914,7 @@ nonisolated extension Orchion_V1_Welcome: SwiftProtobuf.Message, SwiftProtobuf._
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularMessageField(value: &self._heartbeatInterval) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._fenceAfter) }()
       default: break
       }
     }
@@ -869,11 +928,15 @@ nonisolated extension Orchion_V1_Welcome: SwiftProtobuf.Message, SwiftProtobuf._
     try { if let v = self._heartbeatInterval {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
     } }()
+    try { if let v = self._fenceAfter {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Orchion_V1_Welcome, rhs: Orchion_V1_Welcome) -> Bool {
     if lhs._heartbeatInterval != rhs._heartbeatInterval {return false}
+    if lhs._fenceAfter != rhs._fenceAfter {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -883,95 +946,51 @@ nonisolated extension Orchion_V1_TaskAssignment: SwiftProtobuf.Message, SwiftPro
   public static let protoMessageName: String = _protobuf_package + ".TaskAssignment"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{3}attempt_id\0\u{1}attempt\0\u{1}spec\0\u{3}server_address\0")
 
-  fileprivate class _StorageClass {
-    var _taskID: String = String()
-    var _attemptID: String = String()
-    var _attempt: Int32 = 0
-    var _spec: Orchion_V1_TaskSpec? = nil
-    var _serverAddress: String = String()
-
-      // This property is used as the initial default value for new instances of the type.
-      // The type itself is protecting the reference to its storage via CoW semantics.
-      // This will force a copy to be made of this reference when the first mutation occurs;
-      // hence, it is safe to mark this as `nonisolated(unsafe)`.
-      static nonisolated(unsafe) let defaultInstance = _StorageClass()
-
-    private init() {}
-
-    init(copying source: _StorageClass) {
-      _taskID = source._taskID
-      _attemptID = source._attemptID
-      _attempt = source._attempt
-      _spec = source._spec
-      _serverAddress = source._serverAddress
-    }
-  }
-
-  fileprivate mutating func _uniqueStorage() -> _StorageClass {
-    if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
-    }
-    return _storage
-  }
-
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    _ = _uniqueStorage()
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      while let fieldNumber = try decoder.nextFieldNumber() {
-        // The use of inline closures is to circumvent an issue where the compiler
-        // allocates stack space for every case branch when no optimizations are
-        // enabled. https://github.com/apple/swift-protobuf/issues/1034
-        switch fieldNumber {
-        case 1: try { try decoder.decodeSingularStringField(value: &_storage._taskID) }()
-        case 2: try { try decoder.decodeSingularStringField(value: &_storage._attemptID) }()
-        case 3: try { try decoder.decodeSingularInt32Field(value: &_storage._attempt) }()
-        case 4: try { try decoder.decodeSingularMessageField(value: &_storage._spec) }()
-        case 5: try { try decoder.decodeSingularStringField(value: &_storage._serverAddress) }()
-        default: break
-        }
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.taskID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.attemptID) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.attempt) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._spec) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.serverAddress) }()
+      default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every if/case branch local when no optimizations
-      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-      // https://github.com/apple/swift-protobuf/issues/1182
-      if !_storage._taskID.isEmpty {
-        try visitor.visitSingularStringField(value: _storage._taskID, fieldNumber: 1)
-      }
-      if !_storage._attemptID.isEmpty {
-        try visitor.visitSingularStringField(value: _storage._attemptID, fieldNumber: 2)
-      }
-      if _storage._attempt != 0 {
-        try visitor.visitSingularInt32Field(value: _storage._attempt, fieldNumber: 3)
-      }
-      try { if let v = _storage._spec {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
-      } }()
-      if !_storage._serverAddress.isEmpty {
-        try visitor.visitSingularStringField(value: _storage._serverAddress, fieldNumber: 5)
-      }
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.taskID.isEmpty {
+      try visitor.visitSingularStringField(value: self.taskID, fieldNumber: 1)
+    }
+    if !self.attemptID.isEmpty {
+      try visitor.visitSingularStringField(value: self.attemptID, fieldNumber: 2)
+    }
+    if self.attempt != 0 {
+      try visitor.visitSingularInt32Field(value: self.attempt, fieldNumber: 3)
+    }
+    try { if let v = self._spec {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    if !self.serverAddress.isEmpty {
+      try visitor.visitSingularStringField(value: self.serverAddress, fieldNumber: 5)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Orchion_V1_TaskAssignment, rhs: Orchion_V1_TaskAssignment) -> Bool {
-    if lhs._storage !== rhs._storage {
-      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
-        let _storage = _args.0
-        let rhs_storage = _args.1
-        if _storage._taskID != rhs_storage._taskID {return false}
-        if _storage._attemptID != rhs_storage._attemptID {return false}
-        if _storage._attempt != rhs_storage._attempt {return false}
-        if _storage._spec != rhs_storage._spec {return false}
-        if _storage._serverAddress != rhs_storage._serverAddress {return false}
-        return true
-      }
-      if !storagesAreEqual {return false}
-    }
+    if lhs.taskID != rhs.taskID {return false}
+    if lhs.attemptID != rhs.attemptID {return false}
+    if lhs.attempt != rhs.attempt {return false}
+    if lhs._spec != rhs._spec {return false}
+    if lhs.serverAddress != rhs.serverAddress {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -85,13 +85,55 @@ public enum Orchion_V1_NodeService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "CordonNode" metadata.
+        public enum CordonNode: Sendable {
+            /// Request type for "CordonNode".
+            public typealias Input = Orchion_V1_CordonNodeRequest
+            /// Response type for "CordonNode".
+            public typealias Output = Orchion_V1_CordonNodeResponse
+            /// Descriptor for "CordonNode".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "orchion.v1.NodeService"),
+                method: "CordonNode",
+                type: .unary
+            )
+        }
+        /// Namespace for "UncordonNode" metadata.
+        public enum UncordonNode: Sendable {
+            /// Request type for "UncordonNode".
+            public typealias Input = Orchion_V1_UncordonNodeRequest
+            /// Response type for "UncordonNode".
+            public typealias Output = Orchion_V1_UncordonNodeResponse
+            /// Descriptor for "UncordonNode".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "orchion.v1.NodeService"),
+                method: "UncordonNode",
+                type: .unary
+            )
+        }
+        /// Namespace for "DrainNode" metadata.
+        public enum DrainNode: Sendable {
+            /// Request type for "DrainNode".
+            public typealias Input = Orchion_V1_DrainNodeRequest
+            /// Response type for "DrainNode".
+            public typealias Output = Orchion_V1_DrainNodeResponse
+            /// Descriptor for "DrainNode".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "orchion.v1.NodeService"),
+                method: "DrainNode",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "orchion.v1.NodeService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             RegisterNode.descriptor,
             Heartbeat.descriptor,
             UnregisterNode.descriptor,
             ListNodes.descriptor,
-            GetNode.descriptor
+            GetNode.descriptor,
+            CordonNode.descriptor,
+            UncordonNode.descriptor,
+            DrainNode.descriptor
         ]
     }
 }
@@ -213,6 +255,61 @@ extension Orchion_V1_NodeService {
             request: GRPCCore.StreamingServerRequest<Orchion_V1_GetNodeRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Orchion_V1_GetNodeResponse>
+
+        /// Handle the "CordonNode" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > No new tasks are placed on the node; what runs there keeps running. Unknown: NOT_FOUND.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Orchion_V1_CordonNodeRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Orchion_V1_CordonNodeResponse` messages.
+        func cordonNode(
+            request: GRPCCore.StreamingServerRequest<Orchion_V1_CordonNodeRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Orchion_V1_CordonNodeResponse>
+
+        /// Handle the "UncordonNode" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The node takes new tasks again; an ongoing drain ends. Unknown: NOT_FOUND.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Orchion_V1_UncordonNodeRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Orchion_V1_UncordonNodeResponse` messages.
+        func uncordonNode(
+            request: GRPCCore.StreamingServerRequest<Orchion_V1_UncordonNodeRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Orchion_V1_UncordonNodeResponse>
+
+        /// Handle the "DrainNode" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Cordons the node and moves its work off: running tasks may finish until the deadline, then
+        /// > they are stopped and requeued (without using up an attempt). force: stop them now.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Orchion_V1_DrainNodeRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Orchion_V1_DrainNodeResponse` messages.
+        func drainNode(
+            request: GRPCCore.StreamingServerRequest<Orchion_V1_DrainNodeRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Orchion_V1_DrainNodeResponse>
     }
 
     /// Service protocol for the "orchion.v1.NodeService" service.
@@ -318,6 +415,61 @@ extension Orchion_V1_NodeService {
             request: GRPCCore.ServerRequest<Orchion_V1_GetNodeRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Orchion_V1_GetNodeResponse>
+
+        /// Handle the "CordonNode" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > No new tasks are placed on the node; what runs there keeps running. Unknown: NOT_FOUND.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Orchion_V1_CordonNodeRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Orchion_V1_CordonNodeResponse` message.
+        func cordonNode(
+            request: GRPCCore.ServerRequest<Orchion_V1_CordonNodeRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Orchion_V1_CordonNodeResponse>
+
+        /// Handle the "UncordonNode" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The node takes new tasks again; an ongoing drain ends. Unknown: NOT_FOUND.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Orchion_V1_UncordonNodeRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Orchion_V1_UncordonNodeResponse` message.
+        func uncordonNode(
+            request: GRPCCore.ServerRequest<Orchion_V1_UncordonNodeRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Orchion_V1_UncordonNodeResponse>
+
+        /// Handle the "DrainNode" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Cordons the node and moves its work off: running tasks may finish until the deadline, then
+        /// > they are stopped and requeued (without using up an attempt). force: stop them now.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Orchion_V1_DrainNodeRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Orchion_V1_DrainNodeResponse` message.
+        func drainNode(
+            request: GRPCCore.ServerRequest<Orchion_V1_DrainNodeRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Orchion_V1_DrainNodeResponse>
     }
 
     /// Simple service protocol for the "orchion.v1.NodeService" service.
@@ -421,6 +573,61 @@ extension Orchion_V1_NodeService {
             request: Orchion_V1_GetNodeRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Orchion_V1_GetNodeResponse
+
+        /// Handle the "CordonNode" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > No new tasks are placed on the node; what runs there keeps running. Unknown: NOT_FOUND.
+        ///
+        /// - Parameters:
+        ///   - request: A `Orchion_V1_CordonNodeRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Orchion_V1_CordonNodeResponse` to respond with.
+        func cordonNode(
+            request: Orchion_V1_CordonNodeRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Orchion_V1_CordonNodeResponse
+
+        /// Handle the "UncordonNode" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The node takes new tasks again; an ongoing drain ends. Unknown: NOT_FOUND.
+        ///
+        /// - Parameters:
+        ///   - request: A `Orchion_V1_UncordonNodeRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Orchion_V1_UncordonNodeResponse` to respond with.
+        func uncordonNode(
+            request: Orchion_V1_UncordonNodeRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Orchion_V1_UncordonNodeResponse
+
+        /// Handle the "DrainNode" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Cordons the node and moves its work off: running tasks may finish until the deadline, then
+        /// > they are stopped and requeued (without using up an attempt). force: stop them now.
+        ///
+        /// - Parameters:
+        ///   - request: A `Orchion_V1_DrainNodeRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Orchion_V1_DrainNodeResponse` to respond with.
+        func drainNode(
+            request: Orchion_V1_DrainNodeRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Orchion_V1_DrainNodeResponse
     }
 }
 
@@ -483,6 +690,39 @@ extension Orchion_V1_NodeService.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Orchion_V1_NodeService.Method.CordonNode.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Orchion_V1_CordonNodeRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Orchion_V1_CordonNodeResponse>(),
+            handler: { request, context in
+                try await self.cordonNode(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Orchion_V1_NodeService.Method.UncordonNode.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Orchion_V1_UncordonNodeRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Orchion_V1_UncordonNodeResponse>(),
+            handler: { request, context in
+                try await self.uncordonNode(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Orchion_V1_NodeService.Method.DrainNode.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Orchion_V1_DrainNodeRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Orchion_V1_DrainNodeResponse>(),
+            handler: { request, context in
+                try await self.drainNode(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -538,6 +778,39 @@ extension Orchion_V1_NodeService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Orchion_V1_GetNodeResponse> {
         let response = try await self.getNode(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func cordonNode(
+        request: GRPCCore.StreamingServerRequest<Orchion_V1_CordonNodeRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Orchion_V1_CordonNodeResponse> {
+        let response = try await self.cordonNode(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func uncordonNode(
+        request: GRPCCore.StreamingServerRequest<Orchion_V1_UncordonNodeRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Orchion_V1_UncordonNodeResponse> {
+        let response = try await self.uncordonNode(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func drainNode(
+        request: GRPCCore.StreamingServerRequest<Orchion_V1_DrainNodeRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Orchion_V1_DrainNodeResponse> {
+        let response = try await self.drainNode(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -606,6 +879,45 @@ extension Orchion_V1_NodeService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Orchion_V1_GetNodeResponse> {
         return GRPCCore.ServerResponse<Orchion_V1_GetNodeResponse>(
             message: try await self.getNode(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func cordonNode(
+        request: GRPCCore.ServerRequest<Orchion_V1_CordonNodeRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Orchion_V1_CordonNodeResponse> {
+        return GRPCCore.ServerResponse<Orchion_V1_CordonNodeResponse>(
+            message: try await self.cordonNode(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func uncordonNode(
+        request: GRPCCore.ServerRequest<Orchion_V1_UncordonNodeRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Orchion_V1_UncordonNodeResponse> {
+        return GRPCCore.ServerResponse<Orchion_V1_UncordonNodeResponse>(
+            message: try await self.uncordonNode(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func drainNode(
+        request: GRPCCore.ServerRequest<Orchion_V1_DrainNodeRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Orchion_V1_DrainNodeResponse> {
+        return GRPCCore.ServerResponse<Orchion_V1_DrainNodeResponse>(
+            message: try await self.drainNode(
                 request: request.message,
                 context: context
             ),
@@ -742,6 +1054,76 @@ extension Orchion_V1_NodeService {
             deserializer: some GRPCCore.MessageDeserializer<Orchion_V1_GetNodeResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Orchion_V1_GetNodeResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "CordonNode" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > No new tasks are placed on the node; what runs there keeps running. Unknown: NOT_FOUND.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Orchion_V1_CordonNodeRequest` message.
+        ///   - serializer: A serializer for `Orchion_V1_CordonNodeRequest` messages.
+        ///   - deserializer: A deserializer for `Orchion_V1_CordonNodeResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func cordonNode<Result>(
+            request: GRPCCore.ClientRequest<Orchion_V1_CordonNodeRequest>,
+            serializer: some GRPCCore.MessageSerializer<Orchion_V1_CordonNodeRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Orchion_V1_CordonNodeResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Orchion_V1_CordonNodeResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "UncordonNode" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The node takes new tasks again; an ongoing drain ends. Unknown: NOT_FOUND.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Orchion_V1_UncordonNodeRequest` message.
+        ///   - serializer: A serializer for `Orchion_V1_UncordonNodeRequest` messages.
+        ///   - deserializer: A deserializer for `Orchion_V1_UncordonNodeResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func uncordonNode<Result>(
+            request: GRPCCore.ClientRequest<Orchion_V1_UncordonNodeRequest>,
+            serializer: some GRPCCore.MessageSerializer<Orchion_V1_UncordonNodeRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Orchion_V1_UncordonNodeResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Orchion_V1_UncordonNodeResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "DrainNode" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Cordons the node and moves its work off: running tasks may finish until the deadline, then
+        /// > they are stopped and requeued (without using up an attempt). force: stop them now.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Orchion_V1_DrainNodeRequest` message.
+        ///   - serializer: A serializer for `Orchion_V1_DrainNodeRequest` messages.
+        ///   - deserializer: A deserializer for `Orchion_V1_DrainNodeResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func drainNode<Result>(
+            request: GRPCCore.ClientRequest<Orchion_V1_DrainNodeRequest>,
+            serializer: some GRPCCore.MessageSerializer<Orchion_V1_DrainNodeRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Orchion_V1_DrainNodeResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Orchion_V1_DrainNodeResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -936,6 +1318,109 @@ extension Orchion_V1_NodeService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "CordonNode" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > No new tasks are placed on the node; what runs there keeps running. Unknown: NOT_FOUND.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Orchion_V1_CordonNodeRequest` message.
+        ///   - serializer: A serializer for `Orchion_V1_CordonNodeRequest` messages.
+        ///   - deserializer: A deserializer for `Orchion_V1_CordonNodeResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func cordonNode<Result>(
+            request: GRPCCore.ClientRequest<Orchion_V1_CordonNodeRequest>,
+            serializer: some GRPCCore.MessageSerializer<Orchion_V1_CordonNodeRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Orchion_V1_CordonNodeResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Orchion_V1_CordonNodeResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Orchion_V1_NodeService.Method.CordonNode.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "UncordonNode" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The node takes new tasks again; an ongoing drain ends. Unknown: NOT_FOUND.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Orchion_V1_UncordonNodeRequest` message.
+        ///   - serializer: A serializer for `Orchion_V1_UncordonNodeRequest` messages.
+        ///   - deserializer: A deserializer for `Orchion_V1_UncordonNodeResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func uncordonNode<Result>(
+            request: GRPCCore.ClientRequest<Orchion_V1_UncordonNodeRequest>,
+            serializer: some GRPCCore.MessageSerializer<Orchion_V1_UncordonNodeRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Orchion_V1_UncordonNodeResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Orchion_V1_UncordonNodeResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Orchion_V1_NodeService.Method.UncordonNode.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "DrainNode" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Cordons the node and moves its work off: running tasks may finish until the deadline, then
+        /// > they are stopped and requeued (without using up an attempt). force: stop them now.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Orchion_V1_DrainNodeRequest` message.
+        ///   - serializer: A serializer for `Orchion_V1_DrainNodeRequest` messages.
+        ///   - deserializer: A deserializer for `Orchion_V1_DrainNodeResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func drainNode<Result>(
+            request: GRPCCore.ClientRequest<Orchion_V1_DrainNodeRequest>,
+            serializer: some GRPCCore.MessageSerializer<Orchion_V1_DrainNodeRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Orchion_V1_DrainNodeResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Orchion_V1_DrainNodeResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Orchion_V1_NodeService.Method.DrainNode.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1084,6 +1569,94 @@ extension Orchion_V1_NodeService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Orchion_V1_GetNodeRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Orchion_V1_GetNodeResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CordonNode" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > No new tasks are placed on the node; what runs there keeps running. Unknown: NOT_FOUND.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Orchion_V1_CordonNodeRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func cordonNode<Result>(
+        request: GRPCCore.ClientRequest<Orchion_V1_CordonNodeRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Orchion_V1_CordonNodeResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.cordonNode(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Orchion_V1_CordonNodeRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Orchion_V1_CordonNodeResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UncordonNode" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The node takes new tasks again; an ongoing drain ends. Unknown: NOT_FOUND.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Orchion_V1_UncordonNodeRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func uncordonNode<Result>(
+        request: GRPCCore.ClientRequest<Orchion_V1_UncordonNodeRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Orchion_V1_UncordonNodeResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.uncordonNode(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Orchion_V1_UncordonNodeRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Orchion_V1_UncordonNodeResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DrainNode" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Cordons the node and moves its work off: running tasks may finish until the deadline, then
+    /// > they are stopped and requeued (without using up an attempt). force: stop them now.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Orchion_V1_DrainNodeRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func drainNode<Result>(
+        request: GRPCCore.ClientRequest<Orchion_V1_DrainNodeRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Orchion_V1_DrainNodeResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.drainNode(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Orchion_V1_DrainNodeRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Orchion_V1_DrainNodeResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1254,6 +1827,106 @@ extension Orchion_V1_NodeService.ClientProtocol {
             metadata: metadata
         )
         return try await self.getNode(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CordonNode" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > No new tasks are placed on the node; what runs there keeps running. Unknown: NOT_FOUND.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func cordonNode<Result>(
+        _ message: Orchion_V1_CordonNodeRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Orchion_V1_CordonNodeResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Orchion_V1_CordonNodeRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.cordonNode(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UncordonNode" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The node takes new tasks again; an ongoing drain ends. Unknown: NOT_FOUND.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func uncordonNode<Result>(
+        _ message: Orchion_V1_UncordonNodeRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Orchion_V1_UncordonNodeResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Orchion_V1_UncordonNodeRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.uncordonNode(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DrainNode" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Cordons the node and moves its work off: running tasks may finish until the deadline, then
+    /// > they are stopped and requeued (without using up an attempt). force: stop them now.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func drainNode<Result>(
+        _ message: Orchion_V1_DrainNodeRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Orchion_V1_DrainNodeResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Orchion_V1_DrainNodeRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.drainNode(
             request: request,
             options: options,
             onResponse: handleResponse

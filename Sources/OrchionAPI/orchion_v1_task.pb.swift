@@ -126,64 +126,266 @@ public nonisolated enum Orchion_V1_LogStream: SwiftProtobuf.Enum, Swift.CaseIter
 
 }
 
-public nonisolated struct Orchion_V1_TaskSpec: Sendable {
+/// How an attempt ended.
+public nonisolated enum Orchion_V1_AttemptOutcome: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// Still assigned or running.
+  case active // = 1
+  case succeeded // = 2
+  case failed // = 3
+
+  /// Its node was lost or its agent no longer ran it: does not use up max_attempts.
+  case lost // = 4
+
+  /// Evicted for a higher-priority task: does not use up max_attempts.
+  case preempted // = 5
+
+  /// Stopped by a drain of its node: does not use up max_attempts.
+  case drained // = 6
+  case cancelled // = 7
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .active
+    case 2: self = .succeeded
+    case 3: self = .failed
+    case 4: self = .lost
+    case 5: self = .preempted
+    case 6: self = .drained
+    case 7: self = .cancelled
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .active: return 1
+    case .succeeded: return 2
+    case .failed: return 3
+    case .lost: return 4
+    case .preempted: return 5
+    case .drained: return 6
+    case .cancelled: return 7
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Orchion_V1_AttemptOutcome] = [
+    .unspecified,
+    .active,
+    .succeeded,
+    .failed,
+    .lost,
+    .preempted,
+    .drained,
+    .cancelled,
+  ]
+
+}
+
+public nonisolated struct Orchion_V1_TaskSpec: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var name: String = String()
+  public var name: String {
+    get {_storage._name}
+    set {_uniqueStorage()._name = newValue}
+  }
 
   /// argv: command[0] is the program, found on the node's PATH when it has no '/'.
   /// No shell is involved unless the command runs one.
-  public var command: [String] = []
+  public var command: [String] {
+    get {_storage._command}
+    set {_uniqueStorage()._command = newValue}
+  }
 
-  public var env: Dictionary<String,String> = [:]
+  public var env: Dictionary<String,String> {
+    get {_storage._env}
+    set {_uniqueStorage()._env = newValue}
+  }
 
   /// Working directory on the node; empty: the agent's own working directory.
-  public var workdir: String = String()
+  public var workdir: String {
+    get {_storage._workdir}
+    set {_uniqueStorage()._workdir = newValue}
+  }
 
   public var resources: Orchion_V1_Resources {
-    get {_resources ?? Orchion_V1_Resources()}
-    set {_resources = newValue}
+    get {_storage._resources ?? Orchion_V1_Resources()}
+    set {_uniqueStorage()._resources = newValue}
   }
   /// Returns true if `resources` has been explicitly set.
-  public var hasResources: Bool {self._resources != nil}
+  public var hasResources: Bool {_storage._resources != nil}
   /// Clears the value of `resources`. Subsequent reads from it will return its default value.
-  public mutating func clearResources() {self._resources = nil}
+  public mutating func clearResources() {_uniqueStorage()._resources = nil}
 
   /// Labels a node must carry, all of them, with these values.
-  public var nodeSelector: Dictionary<String,String> = [:]
+  public var nodeSelector: Dictionary<String,String> {
+    get {_storage._nodeSelector}
+    set {_uniqueStorage()._nodeSelector = newValue}
+  }
 
   /// Wall time allowed for one attempt; zero: no limit.
   public var timeout: SwiftProtobuf.Google_Protobuf_Duration {
-    get {_timeout ?? SwiftProtobuf.Google_Protobuf_Duration()}
-    set {_timeout = newValue}
+    get {_storage._timeout ?? SwiftProtobuf.Google_Protobuf_Duration()}
+    set {_uniqueStorage()._timeout = newValue}
   }
   /// Returns true if `timeout` has been explicitly set.
-  public var hasTimeout: Bool {self._timeout != nil}
+  public var hasTimeout: Bool {_storage._timeout != nil}
   /// Clears the value of `timeout`. Subsequent reads from it will return its default value.
-  public mutating func clearTimeout() {self._timeout = nil}
+  public mutating func clearTimeout() {_uniqueStorage()._timeout = nil}
 
   /// Attempts allowed before the task fails; 0 means 1.
-  public var maxAttempts: Int32 = 0
+  public var maxAttempts: Int32 {
+    get {_storage._maxAttempts}
+    set {_uniqueStorage()._maxAttempts = newValue}
+  }
 
   /// 0-100, higher first; the server uses 50 when unset.
   public var priority: Int32 {
-    get {_priority ?? 0}
-    set {_priority = newValue}
+    get {_storage._priority ?? 0}
+    set {_uniqueStorage()._priority = newValue}
   }
   /// Returns true if `priority` has been explicitly set.
-  public var hasPriority: Bool {self._priority != nil}
+  public var hasPriority: Bool {_storage._priority != nil}
   /// Clears the value of `priority`. Subsequent reads from it will return its default value.
-  public mutating func clearPriority() {self._priority = nil}
+  public mutating func clearPriority() {_uniqueStorage()._priority = nil}
+
+  /// Placement strategy for this task: "binpack", "spread" or "round-robin"; empty: the server's
+  /// --strategy.
+  public var strategy: String {
+    get {_storage._strategy}
+    set {_uniqueStorage()._strategy = newValue}
+  }
+
+  /// Label expressions a node must satisfy, all of them: "key in (a,b)", "key notin (a,b)",
+  /// "key=v", "key!=v", "key" (exists), "!key" (absent).
+  public var constraints: [String] {
+    get {_storage._constraints}
+    set {_uniqueStorage()._constraints = newValue}
+  }
+
+  /// A higher-priority task that fits nowhere may evict this one; it returns to PENDING without
+  /// using up an attempt.
+  public var preemptible: Bool {
+    get {_storage._preemptible}
+    set {_uniqueStorage()._preemptible = newValue}
+  }
+
+  /// Exit codes that make a failed attempt retry (while attempts remain); empty: any non-zero.
+  public var retryExitCodes: [Int32] {
+    get {_storage._retryExitCodes}
+    set {_uniqueStorage()._retryExitCodes = newValue}
+  }
+
+  /// Delay before the first retry, doubled for each further one; zero: 1s.
+  public var retryBackoff: SwiftProtobuf.Google_Protobuf_Duration {
+    get {_storage._retryBackoff ?? SwiftProtobuf.Google_Protobuf_Duration()}
+    set {_uniqueStorage()._retryBackoff = newValue}
+  }
+  /// Returns true if `retryBackoff` has been explicitly set.
+  public var hasRetryBackoff: Bool {_storage._retryBackoff != nil}
+  /// Clears the value of `retryBackoff`. Subsequent reads from it will return its default value.
+  public mutating func clearRetryBackoff() {_uniqueStorage()._retryBackoff = nil}
+
+  /// Upper bound of the retry delay; zero: 5m.
+  public var retryBackoffMax: SwiftProtobuf.Google_Protobuf_Duration {
+    get {_storage._retryBackoffMax ?? SwiftProtobuf.Google_Protobuf_Duration()}
+    set {_uniqueStorage()._retryBackoffMax = newValue}
+  }
+  /// Returns true if `retryBackoffMax` has been explicitly set.
+  public var hasRetryBackoffMax: Bool {_storage._retryBackoffMax != nil}
+  /// Clears the value of `retryBackoffMax`. Subsequent reads from it will return its default value.
+  public mutating func clearRetryBackoffMax() {_uniqueStorage()._retryBackoffMax = nil}
+
+  /// Keep running when the agent loses the orchestrator for longer than heartbeat-timeout +
+  /// lost-after. Without it the agent stops the task itself, since it is being given to another
+  /// node; set it only where running twice is harmless.
+  public var surviveDisconnect: Bool {
+    get {_storage._surviveDisconnect}
+    set {_uniqueStorage()._surviveDisconnect = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _resources: Orchion_V1_Resources? = nil
-  fileprivate var _timeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
-  fileprivate var _priority: Int32? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// One run of a task on one node.
+public nonisolated struct Orchion_V1_Attempt: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// From 1.
+  public var number: Int32 = 0
+
+  public var attemptID: String = String()
+
+  public var nodeID: String = String()
+
+  public var assignedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_assignedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_assignedAt = newValue}
+  }
+  /// Returns true if `assignedAt` has been explicitly set.
+  public var hasAssignedAt: Bool {self._assignedAt != nil}
+  /// Clears the value of `assignedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearAssignedAt() {self._assignedAt = nil}
+
+  public var startedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_startedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_startedAt = newValue}
+  }
+  /// Returns true if `startedAt` has been explicitly set.
+  public var hasStartedAt: Bool {self._startedAt != nil}
+  /// Clears the value of `startedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearStartedAt() {self._startedAt = nil}
+
+  public var finishedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_finishedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_finishedAt = newValue}
+  }
+  /// Returns true if `finishedAt` has been explicitly set.
+  public var hasFinishedAt: Bool {self._finishedAt != nil}
+  /// Clears the value of `finishedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearFinishedAt() {self._finishedAt = nil}
+
+  public var outcome: Orchion_V1_AttemptOutcome = .unspecified
+
+  /// Set when the process exited (rather than being killed or never started).
+  public var exitCode: Int32 {
+    get {_exitCode ?? 0}
+    set {_exitCode = newValue}
+  }
+  /// Returns true if `exitCode` has been explicitly set.
+  public var hasExitCode: Bool {self._exitCode != nil}
+  /// Clears the value of `exitCode`. Subsequent reads from it will return its default value.
+  public mutating func clearExitCode() {self._exitCode = nil}
+
+  public var reason: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _assignedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _startedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _finishedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _exitCode: Int32? = nil
 }
 
 public nonisolated struct Orchion_V1_Task: @unchecked Sendable {
@@ -266,6 +468,22 @@ public nonisolated struct Orchion_V1_Task: @unchecked Sendable {
     get {_storage._attemptID}
     set {_uniqueStorage()._attemptID = newValue}
   }
+
+  /// Every attempt so far, oldest first (the most recent 32 when there were more).
+  public var attempts: [Orchion_V1_Attempt] {
+    get {_storage._attempts}
+    set {_uniqueStorage()._attempts = newValue}
+  }
+
+  /// A PENDING task waiting out its retry backoff is not placed before this time.
+  public var notBefore: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._notBefore ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._notBefore = newValue}
+  }
+  /// Returns true if `notBefore` has been explicitly set.
+  public var hasNotBefore: Bool {_storage._notBefore != nil}
+  /// Clears the value of `notBefore`. Subsequent reads from it will return its default value.
+  public mutating func clearNotBefore() {_uniqueStorage()._notBefore = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -478,9 +696,188 @@ nonisolated extension Orchion_V1_LogStream: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0LOG_STREAM_UNSPECIFIED\0\u{1}LOG_STREAM_STDOUT\0\u{1}LOG_STREAM_STDERR\0\u{1}LOG_STREAM_SYSTEM\0")
 }
 
+nonisolated extension Orchion_V1_AttemptOutcome: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ATTEMPT_OUTCOME_UNSPECIFIED\0\u{1}ATTEMPT_OUTCOME_ACTIVE\0\u{1}ATTEMPT_OUTCOME_SUCCEEDED\0\u{1}ATTEMPT_OUTCOME_FAILED\0\u{1}ATTEMPT_OUTCOME_LOST\0\u{1}ATTEMPT_OUTCOME_PREEMPTED\0\u{1}ATTEMPT_OUTCOME_DRAINED\0\u{1}ATTEMPT_OUTCOME_CANCELLED\0")
+}
+
 nonisolated extension Orchion_V1_TaskSpec: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TaskSpec"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}command\0\u{1}env\0\u{1}workdir\0\u{1}resources\0\u{3}node_selector\0\u{1}timeout\0\u{3}max_attempts\0\u{1}priority\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}command\0\u{1}env\0\u{1}workdir\0\u{1}resources\0\u{3}node_selector\0\u{1}timeout\0\u{3}max_attempts\0\u{1}priority\0\u{1}strategy\0\u{1}constraints\0\u{1}preemptible\0\u{3}retry_exit_codes\0\u{3}retry_backoff\0\u{3}retry_backoff_max\0\u{3}survive_disconnect\0")
+
+  fileprivate class _StorageClass {
+    var _name: String = String()
+    var _command: [String] = []
+    var _env: Dictionary<String,String> = [:]
+    var _workdir: String = String()
+    var _resources: Orchion_V1_Resources? = nil
+    var _nodeSelector: Dictionary<String,String> = [:]
+    var _timeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    var _maxAttempts: Int32 = 0
+    var _priority: Int32? = nil
+    var _strategy: String = String()
+    var _constraints: [String] = []
+    var _preemptible: Bool = false
+    var _retryExitCodes: [Int32] = []
+    var _retryBackoff: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    var _retryBackoffMax: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    var _surviveDisconnect: Bool = false
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _name = source._name
+      _command = source._command
+      _env = source._env
+      _workdir = source._workdir
+      _resources = source._resources
+      _nodeSelector = source._nodeSelector
+      _timeout = source._timeout
+      _maxAttempts = source._maxAttempts
+      _priority = source._priority
+      _strategy = source._strategy
+      _constraints = source._constraints
+      _preemptible = source._preemptible
+      _retryExitCodes = source._retryExitCodes
+      _retryBackoff = source._retryBackoff
+      _retryBackoffMax = source._retryBackoffMax
+      _surviveDisconnect = source._surviveDisconnect
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._name) }()
+        case 2: try { try decoder.decodeRepeatedStringField(value: &_storage._command) }()
+        case 3: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &_storage._env) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._workdir) }()
+        case 5: try { try decoder.decodeSingularMessageField(value: &_storage._resources) }()
+        case 6: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &_storage._nodeSelector) }()
+        case 7: try { try decoder.decodeSingularMessageField(value: &_storage._timeout) }()
+        case 8: try { try decoder.decodeSingularInt32Field(value: &_storage._maxAttempts) }()
+        case 9: try { try decoder.decodeSingularInt32Field(value: &_storage._priority) }()
+        case 10: try { try decoder.decodeSingularStringField(value: &_storage._strategy) }()
+        case 11: try { try decoder.decodeRepeatedStringField(value: &_storage._constraints) }()
+        case 12: try { try decoder.decodeSingularBoolField(value: &_storage._preemptible) }()
+        case 13: try { try decoder.decodeRepeatedInt32Field(value: &_storage._retryExitCodes) }()
+        case 14: try { try decoder.decodeSingularMessageField(value: &_storage._retryBackoff) }()
+        case 15: try { try decoder.decodeSingularMessageField(value: &_storage._retryBackoffMax) }()
+        case 16: try { try decoder.decodeSingularBoolField(value: &_storage._surviveDisconnect) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._name.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._name, fieldNumber: 1)
+      }
+      if !_storage._command.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._command, fieldNumber: 2)
+      }
+      if !_storage._env.isEmpty {
+        try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: _storage._env, fieldNumber: 3)
+      }
+      if !_storage._workdir.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._workdir, fieldNumber: 4)
+      }
+      try { if let v = _storage._resources {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+      } }()
+      if !_storage._nodeSelector.isEmpty {
+        try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: _storage._nodeSelector, fieldNumber: 6)
+      }
+      try { if let v = _storage._timeout {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+      } }()
+      if _storage._maxAttempts != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._maxAttempts, fieldNumber: 8)
+      }
+      try { if let v = _storage._priority {
+        try visitor.visitSingularInt32Field(value: v, fieldNumber: 9)
+      } }()
+      if !_storage._strategy.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._strategy, fieldNumber: 10)
+      }
+      if !_storage._constraints.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._constraints, fieldNumber: 11)
+      }
+      if _storage._preemptible != false {
+        try visitor.visitSingularBoolField(value: _storage._preemptible, fieldNumber: 12)
+      }
+      if !_storage._retryExitCodes.isEmpty {
+        try visitor.visitPackedInt32Field(value: _storage._retryExitCodes, fieldNumber: 13)
+      }
+      try { if let v = _storage._retryBackoff {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
+      } }()
+      try { if let v = _storage._retryBackoffMax {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
+      } }()
+      if _storage._surviveDisconnect != false {
+        try visitor.visitSingularBoolField(value: _storage._surviveDisconnect, fieldNumber: 16)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Orchion_V1_TaskSpec, rhs: Orchion_V1_TaskSpec) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._name != rhs_storage._name {return false}
+        if _storage._command != rhs_storage._command {return false}
+        if _storage._env != rhs_storage._env {return false}
+        if _storage._workdir != rhs_storage._workdir {return false}
+        if _storage._resources != rhs_storage._resources {return false}
+        if _storage._nodeSelector != rhs_storage._nodeSelector {return false}
+        if _storage._timeout != rhs_storage._timeout {return false}
+        if _storage._maxAttempts != rhs_storage._maxAttempts {return false}
+        if _storage._priority != rhs_storage._priority {return false}
+        if _storage._strategy != rhs_storage._strategy {return false}
+        if _storage._constraints != rhs_storage._constraints {return false}
+        if _storage._preemptible != rhs_storage._preemptible {return false}
+        if _storage._retryExitCodes != rhs_storage._retryExitCodes {return false}
+        if _storage._retryBackoff != rhs_storage._retryBackoff {return false}
+        if _storage._retryBackoffMax != rhs_storage._retryBackoffMax {return false}
+        if _storage._surviveDisconnect != rhs_storage._surviveDisconnect {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Orchion_V1_Attempt: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Attempt"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}number\0\u{3}attempt_id\0\u{3}node_id\0\u{3}assigned_at\0\u{3}started_at\0\u{3}finished_at\0\u{1}outcome\0\u{3}exit_code\0\u{1}reason\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -488,15 +885,15 @@ nonisolated extension Orchion_V1_TaskSpec: SwiftProtobuf.Message, SwiftProtobuf.
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
-      case 2: try { try decoder.decodeRepeatedStringField(value: &self.command) }()
-      case 3: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.env) }()
-      case 4: try { try decoder.decodeSingularStringField(value: &self.workdir) }()
-      case 5: try { try decoder.decodeSingularMessageField(value: &self._resources) }()
-      case 6: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.nodeSelector) }()
-      case 7: try { try decoder.decodeSingularMessageField(value: &self._timeout) }()
-      case 8: try { try decoder.decodeSingularInt32Field(value: &self.maxAttempts) }()
-      case 9: try { try decoder.decodeSingularInt32Field(value: &self._priority) }()
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.number) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.attemptID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.nodeID) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._assignedAt) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._startedAt) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._finishedAt) }()
+      case 7: try { try decoder.decodeSingularEnumField(value: &self.outcome) }()
+      case 8: try { try decoder.decodeSingularInt32Field(value: &self._exitCode) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.reason) }()
       default: break
       }
     }
@@ -507,46 +904,46 @@ nonisolated extension Orchion_V1_TaskSpec: SwiftProtobuf.Message, SwiftProtobuf.
     // allocates stack space for every if/case branch local when no optimizations
     // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
     // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.name.isEmpty {
-      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    if self.number != 0 {
+      try visitor.visitSingularInt32Field(value: self.number, fieldNumber: 1)
     }
-    if !self.command.isEmpty {
-      try visitor.visitRepeatedStringField(value: self.command, fieldNumber: 2)
+    if !self.attemptID.isEmpty {
+      try visitor.visitSingularStringField(value: self.attemptID, fieldNumber: 2)
     }
-    if !self.env.isEmpty {
-      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: self.env, fieldNumber: 3)
+    if !self.nodeID.isEmpty {
+      try visitor.visitSingularStringField(value: self.nodeID, fieldNumber: 3)
     }
-    if !self.workdir.isEmpty {
-      try visitor.visitSingularStringField(value: self.workdir, fieldNumber: 4)
-    }
-    try { if let v = self._resources {
+    try { if let v = self._assignedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try { if let v = self._startedAt {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
     } }()
-    if !self.nodeSelector.isEmpty {
-      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: self.nodeSelector, fieldNumber: 6)
-    }
-    try { if let v = self._timeout {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    try { if let v = self._finishedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
     } }()
-    if self.maxAttempts != 0 {
-      try visitor.visitSingularInt32Field(value: self.maxAttempts, fieldNumber: 8)
+    if self.outcome != .unspecified {
+      try visitor.visitSingularEnumField(value: self.outcome, fieldNumber: 7)
     }
-    try { if let v = self._priority {
-      try visitor.visitSingularInt32Field(value: v, fieldNumber: 9)
+    try { if let v = self._exitCode {
+      try visitor.visitSingularInt32Field(value: v, fieldNumber: 8)
     } }()
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Orchion_V1_TaskSpec, rhs: Orchion_V1_TaskSpec) -> Bool {
-    if lhs.name != rhs.name {return false}
-    if lhs.command != rhs.command {return false}
-    if lhs.env != rhs.env {return false}
-    if lhs.workdir != rhs.workdir {return false}
-    if lhs._resources != rhs._resources {return false}
-    if lhs.nodeSelector != rhs.nodeSelector {return false}
-    if lhs._timeout != rhs._timeout {return false}
-    if lhs.maxAttempts != rhs.maxAttempts {return false}
-    if lhs._priority != rhs._priority {return false}
+  public static func ==(lhs: Orchion_V1_Attempt, rhs: Orchion_V1_Attempt) -> Bool {
+    if lhs.number != rhs.number {return false}
+    if lhs.attemptID != rhs.attemptID {return false}
+    if lhs.nodeID != rhs.nodeID {return false}
+    if lhs._assignedAt != rhs._assignedAt {return false}
+    if lhs._startedAt != rhs._startedAt {return false}
+    if lhs._finishedAt != rhs._finishedAt {return false}
+    if lhs.outcome != rhs.outcome {return false}
+    if lhs._exitCode != rhs._exitCode {return false}
+    if lhs.reason != rhs.reason {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -554,7 +951,7 @@ nonisolated extension Orchion_V1_TaskSpec: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Orchion_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Task"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}spec\0\u{1}state\0\u{3}node_id\0\u{1}attempt\0\u{3}exit_code\0\u{3}created_at\0\u{3}started_at\0\u{3}finished_at\0\u{1}message\0\u{3}attempt_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}spec\0\u{1}state\0\u{3}node_id\0\u{1}attempt\0\u{3}exit_code\0\u{3}created_at\0\u{3}started_at\0\u{3}finished_at\0\u{1}message\0\u{3}attempt_id\0\u{1}attempts\0\u{3}not_before\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -568,6 +965,8 @@ nonisolated extension Orchion_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Mes
     var _finishedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _message: String = String()
     var _attemptID: String = String()
+    var _attempts: [Orchion_V1_Attempt] = []
+    var _notBefore: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -589,6 +988,8 @@ nonisolated extension Orchion_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Mes
       _finishedAt = source._finishedAt
       _message = source._message
       _attemptID = source._attemptID
+      _attempts = source._attempts
+      _notBefore = source._notBefore
     }
   }
 
@@ -618,6 +1019,8 @@ nonisolated extension Orchion_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Mes
         case 9: try { try decoder.decodeSingularMessageField(value: &_storage._finishedAt) }()
         case 10: try { try decoder.decodeSingularStringField(value: &_storage._message) }()
         case 11: try { try decoder.decodeSingularStringField(value: &_storage._attemptID) }()
+        case 12: try { try decoder.decodeRepeatedMessageField(value: &_storage._attempts) }()
+        case 13: try { try decoder.decodeSingularMessageField(value: &_storage._notBefore) }()
         default: break
         }
       }
@@ -663,6 +1066,12 @@ nonisolated extension Orchion_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Mes
       if !_storage._attemptID.isEmpty {
         try visitor.visitSingularStringField(value: _storage._attemptID, fieldNumber: 11)
       }
+      if !_storage._attempts.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._attempts, fieldNumber: 12)
+      }
+      try { if let v = _storage._notBefore {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -683,6 +1092,8 @@ nonisolated extension Orchion_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Mes
         if _storage._finishedAt != rhs_storage._finishedAt {return false}
         if _storage._message != rhs_storage._message {return false}
         if _storage._attemptID != rhs_storage._attemptID {return false}
+        if _storage._attempts != rhs_storage._attempts {return false}
+        if _storage._notBefore != rhs_storage._notBefore {return false}
         return true
       }
       if !storagesAreEqual {return false}

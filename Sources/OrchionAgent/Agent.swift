@@ -44,6 +44,8 @@ public struct Agent: Service {
     let nodeID = try configuration.nodeID ?? NodeIdentity.load(from: configuration.dataDirectory)
     let slots = configuration.slots ?? CapacityProbe.cpuCount
     let outbox = Outbox(maxBytes: configuration.maxBufferedOutputBytes)
+    // Before any task starts: every supervisor watches this one lease (see AgentConnection).
+    try ProcessLauncher.prepareLease()
     let executor = TaskExecutor(
       outbox: outbox,
       clock: clock,
@@ -60,7 +62,9 @@ public struct Agent: Service {
       $0.nodeID = nodeID.rawValue
       $0.address = ProcessInfo.processInfo.hostName
       $0.labels = CapacityProbe.labels().merging(configuration.labels) { $1 }
-      $0.resources = .init(CapacityProbe.resources())
+      var resources = CapacityProbe.resources()
+      resources.extended.merge(configuration.extendedResources) { $1 }
+      $0.resources = .init(resources)
       $0.slots = slots
       $0.metadata = ["orchion.io/agent-pid": "\(ProcessInfo.processInfo.processIdentifier)"]
     }

@@ -8,6 +8,8 @@ public struct AgentConfiguration: Sendable {
   public var nodeID: NodeID?
   /// Extra labels, on top of the probed `orchion.io/*` facts.
   public var labels: [String: String]
+  /// Named countable resources this node offers, e.g. `tool/claude` = 4.
+  public var extendedResources: [String: Int64] = [:]
   /// Where the agent keeps its node ID.
   public var dataDirectory: String
   /// Concurrent tasks; `nil` for the number of CPUs.

@@ -3,6 +3,7 @@ import GRPCNIOTransportHTTP2
 public import Logging
 import OrchionAPI
 public import OrchionCore
+import OrchionScheduler
 import OrchionWire
 public import ServiceLifecycle
 
@@ -36,9 +37,14 @@ public final class Orchestrator: Sendable {
     /// The address tasks are told to reach the orchestrator at (`ORCHION_SERVER`); empty means
     /// host:port as configured.
     public var advertisedAddress: String
+    /// How tasks that do not choose a strategy are placed.
+    public var strategy: PlacementStrategy
+    /// A task pending this long that still fits nowhere holds a node until it fits.
+    public var reserveAfter: Duration
 
     /// 127.0.0.1:50051, 30 s heartbeat timeout, 1 min lost-after, 4 MiB requests, 1 MiB of
-    /// output per task, 10,000 finished tasks kept, 5 node losses per task.
+    /// output per task, 10,000 finished tasks kept, 5 node losses per task, binpack, reservation
+    /// after 5 min.
     public static var defaults: Configuration {
       Configuration(host: "127.0.0.1", port: 50051, nodes: .defaults, maxRequestBytes: 4 << 20)
     }
@@ -60,6 +66,8 @@ public final class Orchestrator: Sendable {
       self.retainedFinishedTasks = 10_000
       self.maxLostAttempts = 5
       self.advertisedAddress = ""
+      self.strategy = .binpack
+      self.reserveAfter = .seconds(300)
     }
   }
 
@@ -99,8 +107,10 @@ public final class Orchestrator: Sendable {
       logs: logs,
       limits: .init(
         retainedFinishedTasks: configuration.retainedFinishedTasks,
-        maxLostAttempts: configuration.maxLostAttempts
+        maxLostAttempts: configuration.maxLostAttempts,
+        reserveAfter: configuration.reserveAfter
       ),
+      scheduler: StrategyScheduler(strategy: configuration.strategy),
       advertisedAddress: configuration.advertisedAddress.isEmpty
         ? "\(configuration.host):\(configuration.port)" : configuration.advertisedAddress,
       logger: logger

@@ -46,6 +46,13 @@ extension Orchion_V1_TaskSpec {
     if let timeout = spec.timeout { self.timeout = .init(timeout) }
     maxAttempts = spec.maxAttempts
     priority = spec.priority
+    strategy = spec.strategy?.rawValue ?? ""
+    constraints = spec.constraints.map(\.description)
+    preemptible = spec.preemptible
+    retryExitCodes = spec.retry.exitCodes.sorted()
+    retryBackoff = .init(spec.retry.backoff)
+    retryBackoffMax = .init(spec.retry.maxBackoff)
+    surviveDisconnect = spec.surviveDisconnect
   }
 }
 
@@ -56,6 +63,34 @@ extension TaskSpec {
     let timeout =
       proto.hasTimeout
       ? try Duration(validating: proto.timeout, field: "spec.timeout") : nil
+    let strategy =
+      proto.strategy.isEmpty
+      ? nil : try PlacementStrategy(validating: proto.strategy, field: "spec.strategy")
+    guard proto.constraints.count <= LabelConstraint.maxPerTask else {
+      throw .invalidArgument("spec.constraints: at most \(LabelConstraint.maxPerTask) expressions")
+    }
+    var constraints: [LabelConstraint] = []
+    for (index, expression) in proto.constraints.enumerated() {
+      constraints.append(
+        try LabelConstraint(parsing: expression, field: "spec.constraints[\(index)]")
+      )
+    }
+    var retry = RetryPolicy(exitCodes: Set(proto.retryExitCodes))
+    if proto.hasRetryBackoff {
+      let backoff = try Duration(validating: proto.retryBackoff, field: "spec.retry_backoff")
+      if backoff != .zero { retry.backoff = backoff }
+    }
+    if proto.hasRetryBackoffMax {
+      let maxBackoff = try Duration(
+        validating: proto.retryBackoffMax,
+        field: "spec.retry_backoff_max"
+      )
+      if maxBackoff != .zero { retry.maxBackoff = maxBackoff }
+    }
+    // A short backoff without a cap of its own must not end up above its own cap.
+    if !proto.hasRetryBackoffMax || proto.retryBackoffMax == .init() {
+      retry.maxBackoff = max(retry.maxBackoff, retry.backoff)
+    }
     self.init(
       name: proto.name,
       command: proto.command,
@@ -65,7 +100,12 @@ extension TaskSpec {
       nodeSelector: proto.nodeSelector,
       timeout: timeout == .zero ? nil : timeout,
       maxAttempts: proto.maxAttempts == 0 ? 1 : proto.maxAttempts,
-      priority: proto.hasPriority ? proto.priority : TaskSpec.defaultPriority
+      priority: proto.hasPriority ? proto.priority : TaskSpec.defaultPriority,
+      strategy: strategy,
+      constraints: constraints,
+      preemptible: proto.preemptible,
+      retry: retry,
+      surviveDisconnect: proto.surviveDisconnect
     )
     try validate()
   }
@@ -85,6 +125,37 @@ extension Orchion_V1_Task {
     if let startedAt = task.startedAt { self.startedAt = .init(startedAt) }
     if let finishedAt = task.finishedAt { self.finishedAt = .init(finishedAt) }
     message = task.message
+    attempts = task.attempts.map(Orchion_V1_Attempt.init)
+    if let notBefore = task.notBefore, task.state == .pending { self.notBefore = .init(notBefore) }
+  }
+}
+
+extension Orchion_V1_Attempt {
+  public init(_ attempt: AttemptRecord) {
+    self.init()
+    number = attempt.number
+    attemptID = attempt.id.rawValue
+    nodeID = attempt.node.rawValue
+    assignedAt = .init(attempt.assignedAt)
+    if let startedAt = attempt.startedAt { self.startedAt = .init(startedAt) }
+    if let finishedAt = attempt.finishedAt { self.finishedAt = .init(finishedAt) }
+    outcome = .init(attempt.outcome)
+    if let exitCode = attempt.exitCode { self.exitCode = exitCode }
+    reason = attempt.reason
+  }
+}
+
+extension Orchion_V1_AttemptOutcome {
+  public init(_ outcome: AttemptOutcome) {
+    switch outcome {
+    case .active: self = .active
+    case .succeeded: self = .succeeded
+    case .failed: self = .failed
+    case .lost: self = .lost
+    case .preempted: self = .preempted
+    case .drained: self = .drained
+    case .cancelled: self = .cancelled
+    }
   }
 }
 

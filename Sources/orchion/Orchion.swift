@@ -8,7 +8,8 @@ struct Orchion: AsyncParsableCommand {
     abstract: "Run AI agents across every machine you own.",
     subcommands: [
       UpCommand.self, ServerCommand.self, AgentCommand.self, RunCommand.self, NodesCommand.self,
-      TasksCommand.self, TaskCommand.self, LogsCommand.self, CancelCommand.self, BenchCommand.self,
+      TasksCommand.self, TaskCommand.self, LogsCommand.self, CancelCommand.self, CordonCommand.self,
+      UncordonCommand.self, DrainCommand.self, BenchCommand.self,
     ]
   )
 }

@@ -1,6 +1,7 @@
 #ifndef ORCHION_SPAWN_H
 #define ORCHION_SPAWN_H
 
+#include <stdint.h>
 #include <sys/types.h>
 
 /// Status pipe records: one tag byte, then a 4-byte int in host order.
@@ -10,6 +11,22 @@
 #define ORCHION_STATUS_CHDIR_FAILED 'C'
 #define ORCHION_STATUS_EXEC_FAILED 'X'
 #define ORCHION_STATUS_EXITED 'S'
+/// 'F': the supervisor fenced the task: the agent's lease ran out (0 follows), so the group was
+/// sent SIGTERM, then SIGKILL after the kill grace. An 'S' record follows.
+#define ORCHION_STATUS_FENCED 'F'
+
+/// Sets up the lease shared with every supervisor started afterwards: one page of shared
+/// memory holding a CLOCK_MONOTONIC deadline. Call once, before the first orchion_spawn.
+/// Returns 0, or -errno.
+int orchion_lease_init(void);
+
+/// Moves the lease deadline (CLOCK_MONOTONIC nanoseconds); 0 means "no lease": never fence.
+/// The agent pushes it forward whenever it hears from the orchestrator. A supervisor of a fenced
+/// task that sees the deadline pass stops its task itself, even if the agent is frozen.
+void orchion_lease_set(int64_t deadline_ns);
+
+/// CLOCK_MONOTONIC now, in nanoseconds.
+int64_t orchion_monotonic_ns(void);
 
 /// Starts `path` with `argv` and `envp` under a small supervisor process.
 ///
@@ -23,8 +40,12 @@
 /// which are closed in the caller. On success returns the supervisor's pid (which is also the
 /// process group ID) and stores the read end of the status pipe in `*status_fd`; on failure
 /// returns -errno.
+///
+/// With `fenced` non-zero the supervisor also watches the lease (orchion_lease_init) and stops
+/// the task when it expires, SIGTERM then SIGKILL after `kill_grace_ns`.
 pid_t orchion_spawn(const char *path, char *const argv[], char *const envp[], const char *workdir,
-                    int stdout_fd, int stderr_fd, int *status_fd);
+                    int stdout_fd, int stderr_fd, int fenced, int64_t kill_grace_ns,
+                    int *status_fd);
 
 /// pipe2(fds, O_CLOEXEC): a pipe whose ends do not leak into processes started later.
 /// Returns 0, or -errno.

@@ -90,10 +90,17 @@ struct AgentConnection: Sendable {
     } onResponse: { response in
       defer { outbox.unsubscribe() }
       var welcomed = false
+      var lease: Duration?
       for try await message in response.messages {
+        // Hearing from the orchestrator means it still counts this node's tasks as ours.
+        if let lease { ProcessLauncher.renewLease(for: lease) }
         switch message.kind {
-        case .welcome:
+        case .welcome(let welcome):
           welcomed = true
+          lease = Self.lease(for: welcome, heartbeatInterval: interval)
+          if let lease { ProcessLauncher.renewLease(for: lease) }
+        case .heartbeatAck:
+          break
         case .assign(let assignment):
           executor.assign(assignment)
         case .stop(let stop):
@@ -107,6 +114,17 @@ struct AgentConnection: Sendable {
       return welcomed
     }
     if welcomed { onWelcome() }
+  }
+
+  /// How long after last hearing from the orchestrator this node's fenced tasks stop: the
+  /// orchestrator's heartbeat-timeout + lost-after, less one heartbeat interval, so they stop
+  /// before the orchestrator gives them to another node even if the last heartbeat it heard was
+  /// sent an interval before its reply arrived. `nil` when the orchestrator does not say.
+  static func lease(for welcome: Orchion_V1_Welcome, heartbeatInterval: Duration) -> Duration? {
+    guard welcome.hasFenceAfter else { return nil }
+    let fenceAfter = Duration(welcome.fenceAfter, default: .zero)
+    guard fenceAfter > .zero else { return nil }
+    return max(fenceAfter / 2, fenceAfter - heartbeatInterval)
   }
 
   /// Writes what the outbox holds — everything not yet acknowledged, then each new item — and

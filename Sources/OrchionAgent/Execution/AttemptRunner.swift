@@ -83,7 +83,9 @@ final class AttemptRunner: Sendable {
         executable: executable,
         arguments: spec.command,
         environment: environment,
-        workingDirectory: spec.workdir
+        workingDirectory: spec.workdir,
+        fenced: !spec.surviveDisconnect,
+        killGrace: killGrace
       )
     } catch {
       return report(.failed, exitCode: 127, message: error.message, to: outbox, clock: clock)
@@ -105,6 +107,9 @@ final class AttemptRunner: Sendable {
       )
     case .stopped(let state, let reason)?:
       report(state, exitCode: outcome.exitCode ?? 0, message: reason, to: outbox, clock: clock)
+    case nil where outcome == .fenced:
+      // Not a failure of the task: the orchestrator has given it to another node.
+      report(.pending, exitCode: 0, message: description, to: outbox, clock: clock)
     case nil:
       let succeeded = outcome == .exited(code: 0)
       report(

@@ -23,7 +23,9 @@ enum ProcessLauncher {
     executable: String,
     arguments: [String],
     environment: [String: String],
-    workingDirectory: String
+    workingDirectory: String,
+    fenced: Bool,
+    killGrace: Duration
   ) throws(OrchionError) -> LaunchedProcess {
     var output: [CInt] = [0, 0]
     var errors: [CInt] = [0, 0]
@@ -49,6 +51,8 @@ enum ProcessLauncher {
           workingDirectory,
           output[1],
           errors[1],
+          fenced ? 1 : 0,
+          killGrace.nanoseconds,
           &statusFD
         )
       }
@@ -66,6 +70,19 @@ enum ProcessLauncher {
       standardError: errors[0],
       status: statusFD
     )
+  }
+
+  /// Sets up the lease that fenced tasks' supervisors watch; call before the first launch.
+  static func prepareLease() throws(OrchionError) {
+    let result = orchion_lease_init()
+    guard result == 0 else {
+      throw OrchionError(code: .internalError, message: "lease setup failed: \(describe(-result))")
+    }
+  }
+
+  /// Fenced tasks stop on their own once `duration` passes without a renewal.
+  static func renewLease(for duration: Duration) {
+    orchion_lease_set(orchion_monotonic_ns() + max(1, duration.nanoseconds))
   }
 
   /// Sends `signal` to every process of the group.

@@ -8,12 +8,15 @@ enum ProcessOutcome: Equatable, Sendable {
   case signaled(Int32)
   case cannotChangeDirectory(errno: Int32)
   case cannotExecute(errno: Int32)
+  /// The supervisor stopped the task because the agent's lease with the orchestrator ran out.
+  case fenced
   /// The supervisor vanished without reporting (it was killed).
   case unknown
 
   /// Decodes the records read from the status pipe (see `orchion_spawn.h`).
   init(records bytes: [UInt8]) {
     var outcome = ProcessOutcome.unknown
+    var fenced = false
     var index = 0
     let size = 1 + MemoryLayout<Int32>.size
     while index + size <= bytes.count {
@@ -25,6 +28,7 @@ enum ProcessOutcome: Equatable, Sendable {
       switch bytes[index] {
       case UInt8(ascii: "C"): outcome = .cannotChangeDirectory(errno: value)
       case UInt8(ascii: "X"): outcome = .cannotExecute(errno: value)
+      case UInt8(ascii: "F"): fenced = true
       case UInt8(ascii: "S"):
         // A failed chdir or exec is also reported as exit 127: keep the precise reason.
         if case .cannotChangeDirectory = outcome { break }
@@ -35,7 +39,7 @@ enum ProcessOutcome: Equatable, Sendable {
       }
       index += size
     }
-    self = outcome
+    self = fenced ? .fenced : outcome
   }
 
   /// The exit code to record, when there is one.
@@ -44,7 +48,7 @@ enum ProcessOutcome: Equatable, Sendable {
     case .exited(let code): code
     case .signaled(let signal): 128 + signal
     case .cannotChangeDirectory, .cannotExecute: 127
-    case .unknown: nil
+    case .fenced, .unknown: nil
     }
   }
 
@@ -57,6 +61,8 @@ enum ProcessOutcome: Equatable, Sendable {
       "cannot change to working directory '\(workingDirectory)': \(String(cString: strerror(error)))"
     case .cannotExecute(let error):
       "cannot execute '\(program)': \(String(cString: strerror(error)))"
+    case .fenced:
+      "stopped on its node: the agent lost the orchestrator for longer than heartbeat-timeout + lost-after, so the task is given to another node"
     case .unknown: "the process supervisor ended without reporting a status"
     }
   }

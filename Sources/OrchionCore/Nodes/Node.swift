@@ -20,6 +20,10 @@ public struct Node: Hashable, Sendable {
   public var resources: Resources
   /// Concurrent task limit; 0 means as many as resources allow.
   public var slots: Int32
+  /// No new tasks go here (cordoned by an operator, or draining).
+  public var cordoned: Bool = false
+  /// While a drain is in progress: when the node's remaining tasks are stopped and requeued.
+  public var drainDeadline: UTCInstant?
 
   /// Creates a node.
   public init(
@@ -70,6 +74,8 @@ public struct NodeTransition: Hashable, Sendable {
     case unregistered
     /// The node was disconnected so long it was removed from the registry.
     case forgotten
+    /// An operator cordoned, uncordoned or drained the node (its status did not change).
+    case scheduling
   }
 
   /// Creates a transition.

@@ -132,6 +132,21 @@ public struct NodeTable: Sendable {
     return (node, true, NodeTransition(node: node, from: nil, reason: .registered))
   }
 
+  /// Sets whether a node takes new work and, for a drain, when its remaining tasks are stopped.
+  /// - Returns: The node after the change, as a ``NodeTransition`` with reason `scheduling`.
+  /// - Throws: `notFound` for an unknown node.
+  public mutating func setScheduling(
+    _ id: NodeID,
+    cordoned: Bool,
+    drainDeadline: UTCInstant?
+  ) throws(OrchionError) -> NodeTransition {
+    guard var entry = entries[id] else { throw .notFound("node '\(id)' is not registered") }
+    entry.node.cordoned = cordoned
+    entry.node.drainDeadline = drainDeadline
+    entries[id] = entry
+    return NodeTransition(node: entry.node, from: entry.node.status, reason: .scheduling)
+  }
+
   /// Records a heartbeat.
   /// - Parameters:
   ///   - id: The node.

@@ -39,6 +39,22 @@ extension Resources {
   }
 }
 
+extension Resources {
+  /// Whether this request fits in `capacity` with `allocated` already taken, without building
+  /// the difference (the scheduler's innermost check).
+  @inlinable
+  public func fits(in capacity: Resources, besides allocated: Resources) -> Bool {
+    guard cpuMillis <= capacity.cpuMillis - allocated.cpuMillis,
+      memoryBytes <= capacity.memoryBytes - allocated.memoryBytes,
+      gpus <= capacity.gpus - allocated.gpus
+    else { return false }
+    if extended.isEmpty { return true }
+    return extended.allSatisfy { name, amount in
+      amount <= (capacity.extended[name] ?? 0) - (allocated.extended[name] ?? 0)
+    }
+  }
+}
+
 extension Int64 {
   fileprivate func saturatingAdd(_ other: Int64) -> Int64 {
     let (sum, overflow) = addingReportingOverflow(other)

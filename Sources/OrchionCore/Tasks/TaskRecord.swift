@@ -28,6 +28,18 @@ public struct TaskRecord: Hashable, Sendable {
   public var failedAttempts: Int32
   /// Cancellation was asked for; the task becomes CANCELLED once its process is gone.
   public var cancelRequested: Bool
+  /// Why the current attempt is being stopped by the orchestrator (preemption or drain), so
+  /// its end does not count against the task.
+  public var eviction: AttemptOutcome?
+  /// Every attempt so far, oldest first (the most recent ``maxRecordedAttempts``).
+  public var attempts: [AttemptRecord]
+  /// A pending task waiting out its retry backoff is not placed before this time.
+  public var notBefore: UTCInstant?
+  /// When the task last became PENDING (creation or requeue): how long it has waited.
+  public var queuedAt: UTCInstant
+
+  /// Attempts kept per task; older ones are dropped.
+  public static let maxRecordedAttempts = 32
 
   /// A new pending task.
   public init(id: TaskID, spec: TaskSpec, createdAt: UTCInstant) {
@@ -40,5 +52,15 @@ public struct TaskRecord: Hashable, Sendable {
     self.lostAttempts = 0
     self.failedAttempts = 0
     self.cancelRequested = false
+    self.attempts = []
+    self.queuedAt = createdAt
+  }
+
+  /// Updates the current attempt's record, if it has one.
+  public mutating func updateCurrentAttempt(_ update: (inout AttemptRecord) -> Void) {
+    guard let attemptID, let index = attempts.lastIndex(where: { $0.id == attemptID }) else {
+      return
+    }
+    update(&attempts[index])
   }
 }

@@ -11,6 +11,10 @@ extension TaskSpec {
   public static let maxWorkingDirectoryBytes = 4096
   /// The most attempts a task may ask for.
   public static let maxAttemptsLimit: Int32 = 100
+  /// The most exit codes `retry_exit_codes` may list.
+  public static let maxRetryExitCodes = 64
+  /// The longest retry delay.
+  public static let maxRetryBackoff = Duration.seconds(86_400)
 
   /// Environment limits: 256 variables, names up to 256 bytes, values up to 32 KiB, 256 KiB in all.
   public static let environmentLimits = StringMapLimits(
@@ -63,6 +67,23 @@ extension TaskSpec {
     }
     guard (0...100).contains(priority) else {
       throw .invalidArgument("spec.priority: must be 0-100")
+    }
+    guard constraints.count <= LabelConstraint.maxPerTask else {
+      throw .invalidArgument("spec.constraints: at most \(LabelConstraint.maxPerTask) expressions")
+    }
+    guard retry.exitCodes.count <= Self.maxRetryExitCodes else {
+      throw .invalidArgument("spec.retry_exit_codes: at most \(Self.maxRetryExitCodes) codes")
+    }
+    guard retry.exitCodes.allSatisfy({ (1...255).contains($0) }) else {
+      throw .invalidArgument("spec.retry_exit_codes: exit codes that fail are 1-255")
+    }
+    guard retry.backoff > .zero, retry.backoff <= Self.maxRetryBackoff else {
+      throw .invalidArgument("spec.retry_backoff: must be positive and at most 24h")
+    }
+    guard retry.maxBackoff >= retry.backoff, retry.maxBackoff <= Self.maxRetryBackoff else {
+      throw .invalidArgument(
+        "spec.retry_backoff_max: must be at least retry_backoff and at most 24h"
+      )
     }
   }
 

@@ -18,6 +18,17 @@ public struct TaskSpec: Hashable, Sendable {
   public var maxAttempts: Int32
   /// 0–100, higher first.
   public var priority: Int32
+  /// How to choose among fitting nodes; `nil` for the server's default.
+  public var strategy: PlacementStrategy?
+  /// Label rules a node must satisfy, besides `nodeSelector`.
+  public var constraints: [LabelConstraint]
+  /// Whether a higher-priority task may evict this one.
+  public var preemptible: Bool
+  /// Which failures retry, and after how long.
+  public var retry: RetryPolicy
+  /// Keep running when the agent loses the orchestrator long enough for the task to be given to
+  /// another node (duplicates must be harmless).
+  public var surviveDisconnect: Bool
 
   /// The priority of a task that does not say.
   public static let defaultPriority: Int32 = 50
@@ -32,7 +43,12 @@ public struct TaskSpec: Hashable, Sendable {
     nodeSelector: [String: String] = [:],
     timeout: Duration? = nil,
     maxAttempts: Int32 = 1,
-    priority: Int32 = TaskSpec.defaultPriority
+    priority: Int32 = TaskSpec.defaultPriority,
+    strategy: PlacementStrategy? = nil,
+    constraints: [LabelConstraint] = [],
+    preemptible: Bool = false,
+    retry: RetryPolicy = RetryPolicy(),
+    surviveDisconnect: Bool = false
   ) {
     self.name = name
     self.command = command
@@ -43,5 +59,10 @@ public struct TaskSpec: Hashable, Sendable {
     self.timeout = timeout
     self.maxAttempts = maxAttempts
     self.priority = priority
+    self.strategy = strategy
+    self.constraints = constraints
+    self.preemptible = preemptible
+    self.retry = retry
+    self.surviveDisconnect = surviveDisconnect
   }
 }

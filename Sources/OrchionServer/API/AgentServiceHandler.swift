@@ -49,7 +49,9 @@ struct AgentServiceHandler: Orchion_V1_AgentService.SimpleServiceProtocol {
       // Any message proves the node alive.
       _ = try registry.heartbeat(current.node)
       switch message.kind {
-      case .heartbeat, .none:
+      case .heartbeat:
+        current.send(.with { $0.heartbeatAck = .init() })
+      case .none:
         break
       case .hello:
         throw OrchionError.failedPrecondition("hello may only be the first message")
@@ -90,6 +92,9 @@ struct AgentServiceHandler: Orchion_V1_AgentService.SimpleServiceProtocol {
       .with {
         $0.welcome = .with {
           $0.heartbeatInterval = .init(registry.configuration.heartbeatInterval)
+          $0.fenceAfter = .init(
+            registry.configuration.heartbeatTimeout + registry.configuration.lostAfter
+          )
         }
       }
     )

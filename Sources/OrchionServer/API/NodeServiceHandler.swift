@@ -57,6 +57,49 @@ struct NodeServiceHandler: Orchion_V1_NodeService.SimpleServiceProtocol {
     return .with { $0.node = makeNode(node) }
   }
 
+  func cordonNode(
+    request: Orchion_V1_CordonNodeRequest,
+    context: ServerContext
+  ) async throws -> Orchion_V1_CordonNodeResponse {
+    let id = try NodeID(validating: request.nodeID)
+    let current = try registry.node(id)
+    let node = try registry.setScheduling(id, cordoned: true, drainDeadline: current.drainDeadline)
+    return .with { $0.node = makeNode(node) }
+  }
+
+  func uncordonNode(
+    request: Orchion_V1_UncordonNodeRequest,
+    context: ServerContext
+  ) async throws -> Orchion_V1_UncordonNodeResponse {
+    let node = try registry.setScheduling(try NodeID(validating: request.nodeID), cordoned: false)
+    return .with { $0.node = makeNode(node) }
+  }
+
+  func drainNode(
+    request: Orchion_V1_DrainNodeRequest,
+    context: ServerContext
+  ) async throws -> Orchion_V1_DrainNodeResponse {
+    let id = try NodeID(validating: request.nodeID)
+    var deadline = Self.defaultDrainDeadline
+    if request.hasDeadline {
+      let requested = try Duration(validating: request.deadline, field: "deadline")
+      guard requested >= .zero else {
+        throw OrchionError.invalidArgument("deadline: must not be negative")
+      }
+      if requested > .zero { deadline = requested }
+    }
+    if request.force { deadline = .zero }
+    let node = try registry.setScheduling(
+      id,
+      cordoned: true,
+      drainDeadline: registry.clock.now.advanced(by: deadline)
+    )
+    return .with { $0.node = makeNode(node) }
+  }
+
+  /// How long a drain lets tasks run when the request does not say (as Nomad's default).
+  static let defaultDrainDeadline = Duration.seconds(3600)
+
   private func makeNode(_ node: Node) -> Orchion_V1_Node {
     Orchion_V1_Node(node, usage: usage?.usage(of: node.id) ?? .none)
   }

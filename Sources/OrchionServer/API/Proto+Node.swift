@@ -17,6 +17,8 @@ extension Orchion_V1_Node {
     slots = node.slots
     allocated = .init(usage.allocated)
     runningTasks = Int32(clamping: usage.tasks)
+    cordoned = node.cordoned
+    if let drainDeadline = node.drainDeadline { self.drainDeadline = .init(drainDeadline) }
   }
 }
 

@@ -18,6 +18,8 @@ struct PendingQueue: Sendable {
 
   var count: Int { keys.count }
   var isEmpty: Bool { keys.isEmpty }
+  /// The priority of the task at the head of the queue.
+  var highestPriority: Int32? { keys.first?.priority }
 
   /// Task IDs in queue order.
   var ids: some Sequence<TaskID> { keys.lazy.map(\.id) }

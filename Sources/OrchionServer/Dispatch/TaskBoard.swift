@@ -4,36 +4,49 @@ import OrchionScheduler
 /// The orchestrator's tasks and what is placed where: a value type with no clock, no locks and
 /// no I/O. Every mutating method takes `now` and returns the ``DispatchAction``s its caller
 /// must perform, so every transition of the task lifecycle is testable on its own.
+///
+/// The transitions live in extensions by concern: scheduling (`TaskBoard+Scheduling`), agent
+/// reports and node events (`TaskBoard+Reports`), retry delays and drains (`TaskBoard+Timers`).
 struct TaskBoard: Sendable {
-  /// Limits that keep the board's memory bounded.
+  /// Limits that keep the board's memory bounded, and the queue's fairness rule.
   struct Limits: Sendable {
     /// Finished tasks kept for `GetTask`, `ListTasks` and `logs`; the oldest go first.
     var retainedFinishedTasks: Int
     /// Node losses a task survives without using an attempt; one more fails it.
     var maxLostAttempts: Int32
+    /// A task pending this long that still fits nowhere holds a node for itself.
+    var reserveAfter: Duration = .seconds(300)
   }
 
-  private struct NodeLoad: Sendable {
+  struct NodeLoad: Sendable {
     var allocated = Resources.zero
     var tasks: Set<TaskID> = []
   }
 
   let limits: Limits
-  private(set) var tasks: [TaskID: TaskRecord] = [:]
+  var tasks: [TaskID: TaskRecord] = [:]
   /// All task IDs in creation order (IDs sort by creation).
-  private var order: [TaskID] = []
-  private var pending = PendingQueue()
-  private var loads: [NodeID: NodeLoad] = [:]
+  var order: [TaskID] = []
+  /// Pending tasks that may be placed now.
+  var pending = PendingQueue()
+  /// Pending tasks waiting out a retry delay, by when they may be placed.
+  var delayed = DeadlineHeap<TaskID>()
+  var loads: [NodeID: NodeLoad] = [:]
+  /// Nodes being drained, and when their remaining tasks are stopped.
+  var drains: [NodeID: UTCInstant] = [:]
+  /// Where the last round-robin placement went, so turns continue across passes.
+  var roundRobinLast: NodeID?
   /// Finished tasks in the order they finished, for retention.
-  private var finishedOrder: [TaskID] = []
-  private var finishedHead = 0
-  private var sequence: UInt32 = 0
-  private var lastMillisecond: Int64 = 0
+  var finishedOrder: [TaskID] = []
+  var finishedHead = 0
+  var sequence: UInt32 = 0
+  var lastMillisecond: Int64 = 0
 
   init(limits: Limits) {
     self.limits = limits
   }
 
+  /// Pending tasks that may be placed now (not those waiting out a retry delay).
   var pendingCount: Int { pending.count }
 
   // MARK: Queries
@@ -77,7 +90,7 @@ struct TaskBoard: Sendable {
     (loads[node]?.tasks ?? []).compactMap { tasks[$0] }
   }
 
-  // MARK: Submit and schedule
+  // MARK: Submit
 
   /// Accepts a validated spec as a new pending task.
   mutating func submit(_ spec: TaskSpec, now: UTCInstant) -> TaskRecord {
@@ -97,69 +110,6 @@ struct TaskBoard: Sendable {
     order.append(id)
     pending.insert(id, priority: spec.priority)
     return task
-  }
-
-  /// Runs the scheduler over the pending queue and applies its placements.
-  /// - Parameters:
-  ///   - nodes: Nodes that may take work (active and connected), with capacity and labels.
-  ///   - scheduler: The placement policy.
-  mutating func schedule(
-    nodes: [ClusterSnapshot.Node],
-    scheduler: some Scheduler,
-    now: UTCInstant,
-    generator: inout some RandomNumberGenerator
-  ) -> [DispatchAction] {
-    guard !pending.isEmpty, !nodes.isEmpty else { return [] }
-    var snapshot = ClusterSnapshot(nodes: nodes)
-    for index in snapshot.nodes.indices {
-      let load = loads[snapshot.nodes[index].id] ?? NodeLoad()
-      snapshot.nodes[index].allocated = load.allocated
-      snapshot.nodes[index].tasks = load.tasks.count
-    }
-    // Every slot taken (the usual state under load, when each finished task triggers a pass):
-    // nothing can be placed, so do not build the queue or run the scheduler at all.
-    guard snapshot.nodes.contains(where: \.hasFreeSlot) else { return [] }
-    let queue = pending.ids.compactMap { id in
-      tasks[id].map {
-        PendingTask(id: id, resources: $0.spec.resources, nodeSelector: $0.spec.nodeSelector)
-      }
-    }
-    var actions: [DispatchAction] = []
-    for placement in scheduler.place(queue, in: snapshot) {
-      guard var task = tasks[placement.task], task.state == .pending else { continue }
-      pending.remove(task.id, priority: task.spec.priority)
-      task.state = .assigned
-      task.nodeID = placement.node
-      task.attempt += 1
-      task.attemptID = AttemptID.random(using: &generator)
-      task.exitCode = nil
-      task.startedAt = nil
-      task.message = ""
-      tasks[task.id] = task
-      loads[placement.node, default: NodeLoad()].allocated =
-        (loads[placement.node]?.allocated ?? .zero) + task.spec.resources
-      loads[placement.node, default: NodeLoad()].tasks.insert(task.id)
-      if let attemptID = task.attemptID {
-        actions.append(
-          .assign(
-            placement.node,
-            .init(task: task.id, attemptID: attemptID, attempt: task.attempt, spec: task.spec)
-          )
-        )
-      }
-    }
-    return actions
-  }
-
-  /// Puts an assignment that could not be delivered back in the queue, as if never placed.
-  mutating func undeliverable(_ id: TaskID, attempt: AttemptID) {
-    guard var task = tasks[id], task.attemptID == attempt, task.state == .assigned else { return }
-    release(task)
-    task.state = .pending
-    task.attempt -= 1
-    task.message = "requeued: node went away before the assignment reached it"
-    tasks[id] = task
-    pending.insert(id, priority: task.spec.priority)
   }
 
   // MARK: Cancel
@@ -191,148 +141,34 @@ struct TaskBoard: Sendable {
     }
   }
 
-  // MARK: Reports from agents
+  // MARK: Transitions shared by the extensions
 
-  /// Applies a status report from `node`. Reports from an attempt that is not the task's
-  /// current one on that node are stale: the agent is told to stop it.
-  mutating func report(_ report: AttemptReport, from node: NodeID, now: UTCInstant)
-    -> [DispatchAction]
-  {
-    let stopStale: [DispatchAction] =
-      report.state.isTerminal || report.state == .pending
-      ? []
-      : [
-        .stop(
-          node,
-          task: report.task,
-          attempt: report.attempt,
-          state: .cancelled,
-          reason: "stale attempt: the task has moved on"
-        )
-      ]
-    guard var task = tasks[report.task], task.attemptID == report.attempt, task.nodeID == node,
-      task.state == .assigned || task.state == .running
-    else { return stopStale }
-
-    switch report.state {
-    case .running:
-      if task.state == .assigned {
-        task.state = .running
-        task.startedAt = report.time
-        if !task.cancelRequested { task.message = "" }
-        tasks[task.id] = task
-      }
-      // A cancel that crossed the assignment on the wire: say it again.
-      return task.cancelRequested
-        ? [
-          .stop(
-            node,
-            task: task.id,
-            attempt: report.attempt,
-            state: .cancelled,
-            reason: "cancelled by request"
-          )
-        ]
-        : []
-    case .succeeded:
-      task.exitCode = report.exitCode
-      tasks[task.id] = task
-      return finish(task.id, as: .succeeded, message: report.message, now: now)
-    case .failed:
-      task.exitCode = report.exitCode
-      task.failedAttempts += 1
-      tasks[task.id] = task
-      if task.cancelRequested {
-        return finish(task.id, as: .cancelled, message: "cancelled by request", now: now)
-      }
-      if task.failedAttempts < task.spec.maxAttempts {
-        return requeue(
-          task.id,
-          message: "attempt \(task.attempt) failed (\(report.message)); will retry"
-        )
-      }
-      return finish(task.id, as: .failed, message: report.message, now: now)
-    case .cancelled:
-      task.exitCode = report.exitCode
-      tasks[task.id] = task
-      if task.cancelRequested {
-        return finish(task.id, as: .cancelled, message: "cancelled by request", now: now)
-      }
-      return lost(task.id, message: "stopped by its agent (\(report.message))", now: now)
-    case .pending:
-      return lost(task.id, message: "returned by its agent (\(report.message))", now: now)
-    case .assigned:
-      return []
-    }
-  }
-
-  /// Whether logs from `attempt` of `task` on `node` belong to the task's current attempt.
-  func acceptsLogs(task id: TaskID, attempt: AttemptID, from node: NodeID) -> Bool {
-    guard let task = tasks[id] else { return false }
-    return task.attemptID == attempt && task.nodeID == node
-  }
-
-  // MARK: Node events
-
-  /// A node reconnected and says which attempts it runs. Those that are not current are
-  /// stopped; current ones it no longer runs were lost (its agent restarted) and are requeued.
-  mutating func reconcile(
-    node: NodeID,
-    running: [(task: TaskID, attempt: AttemptID)],
+  /// Ends the current attempt's record.
+  mutating func closeAttempt(
+    of id: TaskID,
+    as outcome: AttemptOutcome,
+    exitCode: Int32? = nil,
+    reason: String,
     now: UTCInstant
-  ) -> [DispatchAction] {
-    var actions: [DispatchAction] = []
-    var reported = Set<TaskID>()
-    for (id, attempt) in running {
-      if let task = tasks[id], task.attemptID == attempt, task.nodeID == node,
-        task.state == .assigned || task.state == .running
-      {
-        reported.insert(id)
-        if task.cancelRequested {
-          actions.append(
-            .stop(
-              node,
-              task: id,
-              attempt: attempt,
-              state: .cancelled,
-              reason: "cancelled by request"
-            )
-          )
-        }
-      } else {
-        actions.append(
-          .stop(
-            node,
-            task: id,
-            attempt: attempt,
-            state: .cancelled,
-            reason: "stale attempt: the task has moved on"
-          )
-        )
-      }
+  ) {
+    tasks[id]?.updateCurrentAttempt { attempt in
+      guard attempt.outcome == .active else { return }
+      attempt.outcome = outcome
+      attempt.exitCode = exitCode
+      attempt.reason = reason
+      attempt.finishedAt = now
     }
-    for task in placedTasks(on: node) where !reported.contains(task.id) {
-      actions += lost(task.id, message: "its agent restarted and no longer runs it", now: now)
-    }
-    return actions
   }
 
-  /// A node is gone: its attempts are lost and their tasks requeued.
-  mutating func nodeLost(_ node: NodeID, now: UTCInstant) -> [DispatchAction] {
-    var actions: [DispatchAction] = []
-    for task in placedTasks(on: node) {
-      actions += lost(task.id, message: "node \(node) was lost", now: now)
-    }
-    return actions
-  }
-
-  // MARK: Transitions
-
-  private mutating func lost(_ id: TaskID, message: String, now: UTCInstant) -> [DispatchAction] {
+  /// The attempt was lost with its node or agent: requeued without using up an attempt, up to
+  /// ``Limits/maxLostAttempts`` times.
+  mutating func lost(_ id: TaskID, message: String, now: UTCInstant) -> [DispatchAction] {
     guard var task = tasks[id] else { return [] }
+    closeAttempt(of: id, as: .lost, reason: message, now: now)
     if task.cancelRequested {
       return finish(id, as: .cancelled, message: "cancelled by request", now: now)
     }
+    task = tasks[id] ?? task
     task.lostAttempts += 1
     tasks[id] = task
     if task.lostAttempts > limits.maxLostAttempts {
@@ -343,20 +179,35 @@ struct TaskBoard: Sendable {
         now: now
       )
     }
-    return requeue(id, message: message + "; requeued")
+    return requeue(id, message: message + "; requeued", now: now)
   }
 
-  private mutating func requeue(_ id: TaskID, message: String) -> [DispatchAction] {
+  /// Returns a task to PENDING, at once or after `delay`.
+  mutating func requeue(
+    _ id: TaskID,
+    message: String,
+    now: UTCInstant,
+    delay: Duration = .zero
+  ) -> [DispatchAction] {
     guard var task = tasks[id] else { return [] }
     release(task)
     task.state = .pending
     task.message = message
+    task.eviction = nil
+    task.queuedAt = now
+    if delay > .zero {
+      let notBefore = now.advanced(by: delay)
+      task.notBefore = notBefore
+      delayed.push(id, at: notBefore)
+    } else {
+      task.notBefore = nil
+      pending.insert(id, priority: task.spec.priority)
+    }
     tasks[id] = task
-    pending.insert(id, priority: task.spec.priority)
     return []
   }
 
-  private mutating func finish(
+  mutating func finish(
     _ id: TaskID,
     as state: TaskState,
     message: String,
@@ -368,12 +219,14 @@ struct TaskBoard: Sendable {
     task.state = state
     task.message = message
     task.finishedAt = now
+    task.notBefore = nil
+    task.eviction = nil
     tasks[id] = task
     finishedOrder.append(id)
     return [.finished(id)] + evictFinished()
   }
 
-  private mutating func release(_ task: TaskRecord) {
+  mutating func release(_ task: TaskRecord) {
     guard let node = task.nodeID, var load = loads[node], load.tasks.contains(task.id) else {
       return
     }
@@ -399,5 +252,4 @@ struct TaskBoard: Sendable {
     }
     return actions
   }
-
 }

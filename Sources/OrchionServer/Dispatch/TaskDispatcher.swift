@@ -22,7 +22,7 @@ final class TaskDispatcher: NodeUsageSource, Sendable {
 
   private let state: Mutex<State>
   private let registry: NodeRegistry
-  private let scheduler: LeastLoadedScheduler
+  private let scheduler: any Scheduler
   private let logs: LogStore
   private let logger: Logger
   private let advertisedAddress: String
@@ -33,6 +33,7 @@ final class TaskDispatcher: NodeUsageSource, Sendable {
     registry: NodeRegistry,
     logs: LogStore,
     limits: TaskBoard.Limits,
+    scheduler: any Scheduler,
     advertisedAddress: String,
     logger: Logger
   ) {
@@ -40,7 +41,7 @@ final class TaskDispatcher: NodeUsageSource, Sendable {
     self.logs = logs
     self.logger = logger
     self.advertisedAddress = advertisedAddress
-    scheduler = LeastLoadedScheduler()
+    self.scheduler = scheduler
     state = Mutex(State(board: TaskBoard(limits: limits)))
     (kicks, kick) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
   }
@@ -141,12 +142,19 @@ final class TaskDispatcher: NodeUsageSource, Sendable {
     let now = now
     var closed: [AgentSession] = []
     state.withLock { state in
-      for transition in transitions where transition.node.status == .disconnected {
+      for transition in transitions {
+        if transition.reason == .scheduling {
+          state.board.setDrain(transition.node.id, deadline: transition.node.drainDeadline)
+        }
+        guard transition.node.status == .disconnected else { continue }
         perform(state.board.nodeLost(transition.node.id, now: now), in: &state)
         if let session = state.sessions.removeValue(forKey: transition.node.id) {
           closed.append(session)
         }
       }
+      // A forced drain is due now.
+      let (actions, _) = state.board.tick(now: now)
+      perform(actions, in: &state)
     }
     for session in closed { session.close() }
     kick.yield()
@@ -161,6 +169,28 @@ final class TaskDispatcher: NodeUsageSource, Sendable {
     }
   }
 
+  /// Wakes for retry delays and drain deadlines; checks at least every `resolution`, so a
+  /// deadline set while it sleeps is noticed that late at most.
+  func runTimerLoop(resolution: Duration = .milliseconds(100)) async {
+    let clock = registry.clock
+    while !Task.isCancelled {
+      let now = clock.now
+      let next = state.withLock { $0.board.nextWakeUp }
+      let wake = min(next ?? now.advanced(by: resolution), now.advanced(by: resolution))
+      do {
+        try await clock.sleep(until: wake, tolerance: nil)
+      } catch {
+        return
+      }
+      let queued = state.withLock { state in
+        let (actions, queued) = state.board.tick(now: clock.now)
+        perform(actions, in: &state)
+        return queued
+      }
+      if queued { kick.yield() }
+    }
+  }
+
   /// Places what can be placed now.
   func schedulePass() {
     let active = registry.nodes(status: .active)
@@ -171,6 +201,8 @@ final class TaskDispatcher: NodeUsageSource, Sendable {
         guard state.sessions[node.id] != nil else { return nil }
         return ClusterSnapshot.Node(
           id: node.id,
+          status: node.status,
+          cordoned: node.cordoned,
           labels: node.labels,
           capacity: node.resources,
           slots: node.slots

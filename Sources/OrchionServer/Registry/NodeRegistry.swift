@@ -80,6 +80,22 @@ public final class NodeRegistry: Sendable {
     return result.node
   }
 
+  /// Cordons a node (`cordoned`), uncordons it (ending any drain), or drains it until
+  /// `drainDeadline`.
+  /// - Returns: The node after the change.
+  /// - Throws: `notFound` for an unknown node.
+  public func setScheduling(
+    _ id: NodeID,
+    cordoned: Bool,
+    drainDeadline: UTCInstant? = nil
+  ) throws(OrchionError) -> Node {
+    let transition = try table.withLock { table throws(OrchionError) in
+      try table.setScheduling(id, cordoned: cordoned, drainDeadline: drainDeadline)
+    }
+    notify([transition])
+    return transition.node
+  }
+
   /// The node with `id`.
   /// - Throws: `notFound` for an unknown node.
   public func node(_ id: NodeID) throws(OrchionError) -> Node {

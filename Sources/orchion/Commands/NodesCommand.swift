@@ -52,7 +52,7 @@ struct NodesCommand: AsyncParsableCommand {
             + Int64(node.lastHeartbeat.nanos)
         )
         table.append([
-          node.id, node.status.label, node.address,
+          node.id, node.schedulingLabel, node.address,
           Quantity.cpu(node.resources.cpuMillis), Quantity.bytes(node.resources.memoryBytes),
           "\(node.resources.gpus)", "\(node.runningTasks)",
           DurationFormat.format(.seconds(lastSeen.duration(to: now).components.seconds)) + " ago",
@@ -60,6 +60,14 @@ struct NodesCommand: AsyncParsableCommand {
       }
       Console.write(table.render())
     }
+  }
+}
+
+extension Orchion_V1_Node {
+  /// The status, with `,DRAINING` or `,CORDONED` when the node takes no new work.
+  var schedulingLabel: String {
+    if hasDrainDeadline { return status.label + ",DRAINING" }
+    return cordoned ? status.label + ",CORDONED" : status.label
   }
 }
 

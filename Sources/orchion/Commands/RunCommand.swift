@@ -4,6 +4,7 @@ import GRPCCore
 import OrchionAPI
 import OrchionClient
 import OrchionCore
+import OrchionWire
 import SwiftProtobuf
 
 /// `orchion run`: submit a task, stream its output, exit with its exit code.
@@ -43,11 +44,43 @@ struct RunCommand: AsyncParsableCommand {
   @Option(help: "Wall time allowed per attempt (e.g. 30s, 10m).")
   var timeout: DurationArgument?
 
+  @Option(
+    name: .customLong("resource"),
+    help: "A named countable resource NAME=N to reserve, e.g. tool/claude=1 (repeatable)."
+  )
+  var resources: [KeyValue] = []
+
+  @Option(
+    name: .customLong("constraint"),
+    help: "A label rule the node must satisfy: 'k=v', 'k!=v', 'k in (a,b)', 'k notin (a,b)', 'k', '!k' (repeatable)."
+  )
+  var constraints: [String] = []
+
+  @Option(help: "Placement strategy for this task: binpack, spread or round-robin.")
+  var strategy: PlacementStrategy?
+
   @Option(help: "Extra attempts after a failure.")
   var retries: Int32 = 0
 
+  @Option(help: "Exit codes that retry, e.g. 2,75 (default: any failure).")
+  var retryOn: String?
+
+  @Option(help: "Delay before the first retry, doubled each time (default 1s).")
+  var retryBackoff: DurationArgument?
+
+  @Option(help: "Longest retry delay (default 5m).")
+  var retryBackoffMax: DurationArgument?
+
   @Option(help: "Priority 0-100 (default 50).")
   var priority: Int32?
+
+  @Flag(help: "A higher-priority task may evict this one (it is requeued, no attempt used).")
+  var preemptible = false
+
+  @Flag(
+    help: "Keep running if the node loses the orchestrator long enough for the task to be run elsewhere (duplicates must be harmless)."
+  )
+  var surviveDisconnect = false
 
   @Flag(help: "Print the task ID and return at once.")
   var detach = false
@@ -66,6 +99,12 @@ struct RunCommand: AsyncParsableCommand {
       throw ValidationError("--memory: expected e.g. 512Mi or 2G")
     }
     guard retries >= 0 else { throw ValidationError("--retries must not be negative") }
+    if let retryOn, retryExitCodes(retryOn) == nil {
+      throw ValidationError("--retry-on: expected exit codes separated by commas, e.g. 2,75")
+    }
+    for resource in resources where Int64(resource.value).map({ $0 < 0 }) ?? true {
+      throw ValidationError("--resource \(resource.key): the amount must be a whole number >= 0")
+    }
   }
 
   var spec: Orchion_V1_TaskSpec {
@@ -86,8 +125,18 @@ struct RunCommand: AsyncParsableCommand {
           $0.nanos = Int32(timeout.duration.components.attoseconds / 1_000_000_000)
         }
       }
+      $0.resources.extended = Dictionary(
+        resources.compactMap { resource in Int64(resource.value).map { (resource.key, $0) } }
+      ) { $1 }
       $0.maxAttempts = retries + 1
       if let priority { $0.priority = priority }
+      $0.constraints = constraints
+      $0.strategy = strategy?.rawValue ?? ""
+      $0.preemptible = preemptible
+      $0.surviveDisconnect = surviveDisconnect
+      $0.retryExitCodes = retryOn.flatMap(retryExitCodes) ?? []
+      if let retryBackoff { $0.retryBackoff = .init(retryBackoff.duration) }
+      if let retryBackoffMax { $0.retryBackoffMax = .init(retryBackoffMax.duration) }
     }
   }
 
@@ -131,4 +180,14 @@ enum TaskExitCode {
     default: return 1
     }
   }
+}
+
+/// Exit codes from `2,75`; `nil` when any part is not a number.
+private func retryExitCodes(_ text: String) -> [Int32]? {
+  var codes: [Int32] = []
+  for part in text.split(separator: ",") {
+    guard let code = Int32(part.trimmingCharacters(in: .whitespaces)) else { return nil }
+    codes.append(code)
+  }
+  return codes.isEmpty ? nil : codes
 }

@@ -38,8 +38,45 @@ struct TaskCommand: AsyncParsableCommand {
     ]
     if task.state.isFinished { lines.append(("Exit code", "\(task.exitCode)")) }
     if !task.message.isEmpty { lines.append(("Message", task.message)) }
+    if task.hasNotBefore, task.state == .pending {
+      lines.append(("Retry at", Self.time(task.notBefore)))
+    }
     for (label, value) in lines where !value.isEmpty {
       Console.line(label.padding(toLength: 10, withPad: " ", startingAt: 0) + value)
+    }
+    guard !task.attempts.isEmpty else { return }
+    Console.line("")
+    var table = TextTable(columns: ["#", "NODE", "OUTCOME", "EXIT", "STARTED", "ENDED", "REASON"])
+    for attempt in task.attempts {
+      table.append([
+        "\(attempt.number)", attempt.nodeID, attempt.outcome.label,
+        attempt.hasExitCode ? "\(attempt.exitCode)" : "-",
+        attempt.hasStartedAt ? Self.time(attempt.startedAt) : "-",
+        attempt.hasFinishedAt ? Self.time(attempt.finishedAt) : "-", attempt.reason,
+      ])
+    }
+    Console.write(table.render())
+  }
+
+  private static func time(_ timestamp: Google_Protobuf_Timestamp) -> String {
+    let date = timestamp.date
+    let formatter = ISO8601DateFormatter()
+    formatter.formatOptions = [.withFullDate, .withFullTime, .withFractionalSeconds]
+    return formatter.string(from: date)
+  }
+}
+
+extension Orchion_V1_AttemptOutcome {
+  var label: String {
+    switch self {
+    case .active: "ACTIVE"
+    case .succeeded: "SUCCEEDED"
+    case .failed: "FAILED"
+    case .lost: "LOST"
+    case .preempted: "PREEMPTED"
+    case .drained: "DRAINED"
+    case .cancelled: "CANCELLED"
+    case .unspecified, .UNRECOGNIZED: "UNKNOWN"
     }
   }
 }

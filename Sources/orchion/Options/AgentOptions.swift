@@ -13,6 +13,12 @@ struct AgentOptions: ParsableArguments {
   )
   var labels: [KeyValue] = []
 
+  @Option(
+    name: .customLong("resource"),
+    help: "A named countable resource NAME=N this node offers, e.g. tool/claude=4 (repeatable)."
+  )
+  var resources: [KeyValue] = []
+
   @Option(help: "Tasks run at once (default: the number of CPUs).")
   var slots: Int32?
 
@@ -21,6 +27,9 @@ struct AgentOptions: ParsableArguments {
 
   func validate() throws {
     if let slots, slots < 1 { throw ValidationError("--slots must be at least 1") }
+    for resource in resources where Int64(resource.value).map({ $0 < 0 }) ?? true {
+      throw ValidationError("--resource \(resource.key): the amount must be a whole number >= 0")
+    }
     if let id {
       do {
         _ = try NodeID(validating: id)
@@ -36,6 +45,9 @@ struct AgentOptions: ParsableArguments {
     configuration.nodeID = try id.map { try NodeID(validating: $0) }
     configuration.labels = Dictionary(labels.map { ($0.key, $0.value) }) { $1 }
     configuration.slots = slots
+    configuration.extendedResources = Dictionary(
+      resources.compactMap { resource in Int64(resource.value).map { (resource.key, $0) } }
+    ) { $1 }
     configuration.killGrace = killGrace.duration
     return configuration
   }

@@ -19,6 +19,14 @@ struct ServerOptions: ParsableArguments {
   @Option(help: "Directory for Orchion's state.")
   var dataDir = DataDirectory.defaultPath
 
+  @Option(help: "How tasks are placed unless they say: binpack, spread or round-robin.")
+  var strategy: PlacementStrategy = .binpack
+
+  @Option(
+    help: "A task pending this long that fits nowhere holds a node until it fits (e.g. 5m)."
+  )
+  var reserveAfter = DurationArgument(.seconds(300))
+
   @Option(help: "How long in-flight requests may take to finish on shutdown.")
   var shutdownGrace = DurationArgument(.seconds(10))
 
@@ -50,6 +58,8 @@ struct ServerOptions: ParsableArguments {
       $0.nodes.heartbeatTimeout = heartbeatTimeout.duration
       $0.nodes.lostAfter = lostAfter.duration
       $0.maxLogBytesPerTask = maxLogBytesPerTask
+      $0.strategy = strategy
+      $0.reserveAfter = reserveAfter.duration
     }
   }
 
@@ -59,3 +69,5 @@ struct ServerOptions: ParsableArguments {
     return ServerAddress(host: wildcard ? "127.0.0.1" : host, port: port)
   }
 }
+
+extension PlacementStrategy: ExpressibleByArgument {}

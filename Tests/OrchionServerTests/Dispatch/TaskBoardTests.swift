@@ -25,10 +25,17 @@ struct TaskBoardTests {
   }
 
   /// Schedules and returns the assignments made.
-  mutating func schedule(_ board: inout TaskBoard, on nodes: [ClusterSnapshot.Node]) -> [(
-    NodeID, DispatchAction.Assignment
-  )] {
-    board.schedule(nodes: nodes, scheduler: LeastLoadedScheduler(), now: now, generator: &generator)
+  mutating func schedule(
+    _ board: inout TaskBoard,
+    on nodes: [ClusterSnapshot.Node],
+    at time: UTCInstant? = nil
+  ) -> [(NodeID, DispatchAction.Assignment)] {
+    board.schedule(
+      nodes: nodes,
+      scheduler: StrategyScheduler(strategy: .spread),
+      now: time ?? now,
+      generator: &generator
+    )
       .compactMap { action in
         if case .assign(let node, let assignment) = action { return (node, assignment) }
         return nil
@@ -84,7 +91,13 @@ struct TaskBoardTests {
     let first = try #require(schedule(&board, on: [node]).first).1
     _ = board.report(report(first, .failed, exit: 1), from: node.id, now: now)
     #expect(try board.task(task.id).state == .pending)
-    #expect(try board.task(task.id).message.contains("will retry"))
+    #expect(try board.task(task.id).message.contains("retrying in 1s"))
+    #expect(try board.task(task.id).notBefore == now.advanced(by: .seconds(1)))
+    // Not before the backoff is over.
+    #expect(schedule(&board, on: [node]).isEmpty)
+    #expect(board.nextWakeUp == now.advanced(by: .seconds(1)))
+    #expect(board.tick(now: now.advanced(by: .milliseconds(999))).queued == false)
+    #expect(board.tick(now: now.advanced(by: .seconds(1))).queued)
     let second = try #require(schedule(&board, on: [node]).first).1
     #expect(second.attempt == 2)
     #expect(second.attemptID != first.attemptID)

@@ -1,0 +1,278 @@
+import OrchionCore
+
+/// The working state of one ``StrategyScheduler`` pass: the nodes as tasks are placed on them,
+/// which are still open, which are held, and what is already known not to fit.
+struct SchedulingPass {
+  /// What a task asks for, for remembering that it fit nowhere. Within one pass room only
+  /// shrinks, so a shape that fit nowhere will not fit later in the pass either.
+  private struct Shape: Hashable {
+    var resources: Resources
+    var selector: [String: String]
+    var constraints: [LabelConstraint]
+
+    init(_ task: PendingTask) {
+      resources = task.resources
+      selector = task.nodeSelector
+      constraints = task.constraints
+    }
+  }
+
+  private let defaultStrategy: PlacementStrategy
+  private let candidateLimit: Int
+  /// Schedulable nodes, sorted by ID.
+  private var nodes: [ClusterSnapshot.Node]
+  private var matcher: LabelMatcher
+  /// Nodes with a free slot that no task holds, in no particular order.
+  private var open: [Int]
+  /// Position of each node in `open`, or -1.
+  private var openPosition: [Int]
+  private var held: [Bool]
+  private var unplaceable: Set<Shape> = []
+  /// The highest priority at which a shape found nothing to preempt.
+  private var unpreemptable: [Shape: Int32] = [:]
+  private var spreadCursor = 0
+  private var roundRobinCursor: Int
+  private var reservationsLeft: Int
+  /// The lowest priority among preemptible tasks: only a higher one may preempt.
+  private var lowestPreemptible: Int32
+
+  private(set) var decision = SchedulingDecision()
+
+  init(snapshot: ClusterSnapshot, defaultStrategy: PlacementStrategy, candidateLimit: Int) {
+    self.defaultStrategy = defaultStrategy
+    self.candidateLimit = candidateLimit
+    let nodes = snapshot.nodes.filter(\.isSchedulable).sorted { $0.id < $1.id }
+    self.nodes = nodes
+    matcher = LabelMatcher(labels: nodes.map(\.labels))
+    open = nodes.indices.filter { nodes[$0].hasFreeSlot }
+    openPosition = Array(repeating: -1, count: nodes.count)
+    for (position, node) in open.enumerated() { openPosition[node] = position }
+    held = Array(repeating: false, count: nodes.count)
+    if let after = snapshot.roundRobinAfter {
+      roundRobinCursor = nodes.firstIndex { $0.id > after } ?? 0
+    } else {
+      roundRobinCursor = 0
+    }
+    reservationsLeft = max(1, nodes.count / 10)
+    lowestPreemptible =
+      nodes.lazy.flatMap(\.preemptible).map(\.priority).min() ?? .max
+  }
+
+  // MARK: One task
+
+  mutating func schedule(_ task: PendingTask) {
+    let mayPreempt = task.priority > lowestPreemptible
+    if open.isEmpty, !mayPreempt, !task.reserve { return }
+    let shape = Shape(task)
+    let table = matcher.table(for: task)
+    if !open.isEmpty, !unplaceable.contains(shape) {
+      if let node = choose(task, table: table) {
+        place(task, on: node)
+        return
+      }
+      unplaceable.insert(shape)
+    }
+    if mayPreempt, (unpreemptable[shape] ?? -1) < task.priority {
+      if makeRoom(for: task, table: table) { return }
+      unpreemptable[shape] = max(unpreemptable[shape] ?? -1, task.priority)
+    }
+    if task.reserve { reserve(for: task, table: table) }
+  }
+
+  // MARK: Choosing a node
+
+  private mutating func admits(_ task: PendingTask, table: Int?, node: Int) -> Bool {
+    let candidate = nodes[node]
+    return candidate.hasFreeSlot
+      && task.resources.fits(in: candidate.capacity, besides: candidate.allocated)
+      && matcher.accepts(task, table: table, node: node)
+  }
+
+  private mutating func choose(_ task: PendingTask, table: Int?) -> Int? {
+    switch task.strategy ?? defaultStrategy {
+    case .binpack: return best(task, table: table, from: 0, prefer: Self.isFuller)
+    case .spread:
+      spreadCursor += 1
+      return best(task, table: table, from: spreadCursor % open.count, prefer: Self.isEmptier)
+    case .roundRobin:
+      return nextInTurn(task, table: table)
+    }
+  }
+
+  /// The preferred of the first `candidateLimit` feasible open nodes, scanning from `start`.
+  private mutating func best(
+    _ task: PendingTask,
+    table: Int?,
+    from start: Int,
+    prefer: (ClusterSnapshot.Node, Int, ClusterSnapshot.Node, Int) -> Bool
+  ) -> Int? {
+    var best: Int?
+    var found = 0
+    let count = open.count
+    var position = start
+    for _ in 0..<count {
+      let node = open[position]
+      position += 1
+      if position == count { position = 0 }
+      guard admits(task, table: table, node: node) else { continue }
+      found += 1
+      if let current = best {
+        if prefer(nodes[node], node, nodes[current], current) { best = node }
+      } else {
+        best = node
+      }
+      if candidateLimit > 0, found >= candidateLimit { break }
+    }
+    return best
+  }
+
+  private static func isFuller(
+    _ lhs: ClusterSnapshot.Node,
+    _ lhsIndex: Int,
+    _ rhs: ClusterSnapshot.Node,
+    _ rhsIndex: Int
+  ) -> Bool {
+    let (left, right) = (lhs.load, rhs.load)
+    return left != right ? left > right : lhsIndex < rhsIndex
+  }
+
+  private static func isEmptier(
+    _ lhs: ClusterSnapshot.Node,
+    _ lhsIndex: Int,
+    _ rhs: ClusterSnapshot.Node,
+    _ rhsIndex: Int
+  ) -> Bool {
+    let (left, right) = (lhs.load, rhs.load)
+    if left != right { return left < right }
+    if lhs.tasks != rhs.tasks { return lhs.tasks < rhs.tasks }
+    return lhsIndex < rhsIndex
+  }
+
+  private mutating func nextInTurn(_ task: PendingTask, table: Int?) -> Int? {
+    guard !nodes.isEmpty else { return nil }
+    var node = roundRobinCursor % nodes.count
+    for _ in 0..<nodes.count {
+      if !held[node], admits(task, table: table, node: node) {
+        roundRobinCursor = node + 1
+        return node
+      }
+      node = node + 1 == nodes.count ? 0 : node + 1
+    }
+    return nil
+  }
+
+  // MARK: Applying
+
+  private mutating func place(_ task: PendingTask, on node: Int) {
+    nodes[node].allocated = nodes[node].allocated + task.resources
+    nodes[node].tasks += 1
+    if !nodes[node].hasFreeSlot { close(node) }
+    decision.placements.append(Placement(task: task.id, node: nodes[node].id))
+    if (task.strategy ?? defaultStrategy) == .roundRobin {
+      decision.roundRobinLast = nodes[node].id
+    }
+  }
+
+  /// Takes a node out of consideration for the rest of the pass.
+  private mutating func close(_ node: Int) {
+    let position = openPosition[node]
+    guard position >= 0 else { return }
+    let last = open.removeLast()
+    if last != node {
+      open[position] = last
+      openPosition[last] = position
+    }
+    openPosition[node] = -1
+  }
+
+  private mutating func hold(_ node: Int) {
+    held[node] = true
+    close(node)
+  }
+
+  // MARK: Preemption and reservation
+
+  /// Finds the node where evicting the fewest lower-priority preemptible tasks (counting tasks
+  /// already being stopped) makes room for `task`, evicts them and holds the node. False when
+  /// there is none.
+  private mutating func makeRoom(for task: PendingTask, table: Int?) -> Bool {
+    var bestPlan: (node: Int, victims: [RunningTask], worst: Int32)?
+    for node in nodes.indices where !held[node] {
+      let candidate = nodes[node]
+      guard task.resources.fits(in: candidate.capacity, besides: .zero),
+        matcher.accepts(task, table: table, node: node),
+        let victims = Self.victims(on: candidate, for: task)
+      else { continue }
+      let worst = victims.map(\.priority).max() ?? -1
+      if let plan = bestPlan,
+        (plan.victims.count, plan.worst) <= (victims.count, worst)
+      {
+        continue
+      }
+      bestPlan = (node, victims, worst)
+      if victims.isEmpty { break }
+    }
+    guard let plan = bestPlan else { return false }
+    let evicted = Set(plan.victims.map(\.id))
+    nodes[plan.node].preemptible.removeAll { evicted.contains($0.id) }
+    for victim in plan.victims {
+      nodes[plan.node].releasing = nodes[plan.node].releasing + victim.resources
+    }
+    nodes[plan.node].releasingTasks += plan.victims.count
+    hold(plan.node)
+    if plan.victims.isEmpty {
+      // Room is already being made: wait for it instead of evicting more.
+      decision.reservations.append(Placement(task: task.id, node: nodes[plan.node].id))
+    } else {
+      decision.preemptions.append(
+        Preemption(task: task.id, node: nodes[plan.node].id, victims: plan.victims.map(\.id))
+      )
+    }
+    return true
+  }
+
+  /// The fewest preemptible tasks of lower priority on `node` whose eviction (with what is
+  /// already being stopped there) makes room for `task`, lowest priority and newest first;
+  /// `nil` when even all of them would not.
+  private static func victims(on node: ClusterSnapshot.Node, for task: PendingTask)
+    -> [RunningTask]?
+  {
+    var allocated = node.allocated - node.releasing
+    var tasks = node.tasks - node.releasingTasks
+    func fits() -> Bool {
+      (node.slots == 0 || tasks < Int(node.slots))
+        && task.resources.fits(in: node.capacity, besides: allocated)
+    }
+    if fits() { return [] }
+    let candidates = node.preemptible
+      .filter { $0.priority < task.priority }
+      .sorted { $0.priority != $1.priority ? $0.priority < $1.priority : $0.id > $1.id }
+    var victims: [RunningTask] = []
+    for candidate in candidates {
+      victims.append(candidate)
+      allocated = allocated - candidate.resources
+      tasks -= 1
+      if fits() { return victims }
+    }
+    return nil
+  }
+
+  /// Holds the least-loaded node that could ever take `task`, so it empties for it.
+  private mutating func reserve(for task: PendingTask, table: Int?) {
+    guard reservationsLeft > 0 else { return }
+    var best: Int?
+    for node in nodes.indices where !held[node] {
+      guard task.resources.fits(in: nodes[node].capacity, besides: .zero),
+        matcher.accepts(task, table: table, node: node)
+      else { continue }
+      if let current = best, !Self.isEmptier(nodes[node], node, nodes[current], current) {
+        continue
+      }
+      best = node
+    }
+    guard let best else { return }
+    reservationsLeft -= 1
+    hold(best)
+    decision.reservations.append(Placement(task: task.id, node: nodes[best].id))
+  }
+}

@@ -1,0 +1,190 @@
+import OrchionCore
+
+extension TaskBoard {
+  /// Applies a status report from `node`. Reports from an attempt that is not the task's
+  /// current one on that node are stale: the agent is told to stop it, and nothing changes (so
+  /// a task's success is recorded once, by its current attempt).
+  mutating func report(_ report: AttemptReport, from node: NodeID, now: UTCInstant)
+    -> [DispatchAction]
+  {
+    guard let task = tasks[report.task], task.attemptID == report.attempt, task.nodeID == node,
+      task.state == .assigned || task.state == .running
+    else {
+      if report.state.isTerminal || report.state == .pending { return [] }
+      return [
+        .stop(
+          node,
+          task: report.task,
+          attempt: report.attempt,
+          state: .cancelled,
+          reason: "stale attempt: the task has moved on"
+        )
+      ]
+    }
+    switch report.state {
+    case .running: return running(task, report: report)
+    case .succeeded:
+      tasks[task.id]?.exitCode = report.exitCode
+      closeAttempt(
+        of: task.id,
+        as: .succeeded,
+        exitCode: report.exitCode,
+        reason: report.message,
+        now: now
+      )
+      return finish(task.id, as: .succeeded, message: report.message, now: now)
+    case .failed: return failed(task, report: report, now: now)
+    case .cancelled:
+      tasks[task.id]?.exitCode = report.exitCode
+      if task.cancelRequested {
+        closeAttempt(of: task.id, as: .cancelled, reason: "cancelled by request", now: now)
+        return finish(task.id, as: .cancelled, message: "cancelled by request", now: now)
+      }
+      if let eviction = task.eviction {
+        closeAttempt(of: task.id, as: eviction, reason: task.message, now: now)
+        return requeue(task.id, message: task.message + "; requeued", now: now)
+      }
+      return lost(task.id, message: "stopped by its agent (\(report.message))", now: now)
+    case .pending:
+      return lost(task.id, message: "returned by its agent (\(report.message))", now: now)
+    case .assigned:
+      return []
+    }
+  }
+
+  private mutating func running(_ task: TaskRecord, report: AttemptReport) -> [DispatchAction] {
+    guard let node = task.nodeID else { return [] }
+    var task = task
+    if task.state == .assigned {
+      task.state = .running
+      task.startedAt = report.time
+      if !task.cancelRequested, task.eviction == nil { task.message = "" }
+      task.updateCurrentAttempt { $0.startedAt = report.time }
+      tasks[task.id] = task
+    }
+    // A cancel or eviction that crossed the assignment on the wire: say it again.
+    if task.cancelRequested || task.eviction != nil {
+      return [
+        .stop(
+          node,
+          task: task.id,
+          attempt: report.attempt,
+          state: .cancelled,
+          reason: task.cancelRequested ? "cancelled by request" : task.message
+        )
+      ]
+    }
+    return []
+  }
+
+  private mutating func failed(_ task: TaskRecord, report: AttemptReport, now: UTCInstant)
+    -> [DispatchAction]
+  {
+    var task = task
+    task.exitCode = report.exitCode
+    task.failedAttempts += 1
+    tasks[task.id] = task
+    closeAttempt(
+      of: task.id,
+      as: .failed,
+      exitCode: report.exitCode,
+      reason: report.message,
+      now: now
+    )
+    if task.cancelRequested {
+      return finish(task.id, as: .cancelled, message: "cancelled by request", now: now)
+    }
+    guard task.failedAttempts < task.spec.maxAttempts else {
+      return finish(task.id, as: .failed, message: report.message, now: now)
+    }
+    guard task.spec.retry.retries(exitCode: report.exitCode) else {
+      let code = report.exitCode.map { "exit code \($0)" } ?? "a failure without an exit code"
+      return finish(
+        task.id,
+        as: .failed,
+        message: "\(report.message); not retried: \(code) is not in retry_exit_codes",
+        now: now
+      )
+    }
+    let delay = task.spec.retry.delay(beforeRetry: task.failedAttempts)
+    return requeue(
+      task.id,
+      message:
+        "attempt \(task.attempt) failed (\(report.message)); retrying in \(DurationFormat.format(delay))",
+      now: now,
+      delay: delay
+    )
+  }
+
+  /// Whether logs from `attempt` of `task` on `node` belong to the task's current attempt.
+  func acceptsLogs(task id: TaskID, attempt: AttemptID, from node: NodeID) -> Bool {
+    guard let task = tasks[id] else { return false }
+    return task.attemptID == attempt && task.nodeID == node
+  }
+
+  // MARK: Node events
+
+  /// A node reconnected and says which attempts it runs. Those that are not current are
+  /// stopped; current ones it no longer runs were lost (its agent restarted, or it stopped them
+  /// itself after losing the orchestrator) and are requeued.
+  mutating func reconcile(
+    node: NodeID,
+    running: [(task: TaskID, attempt: AttemptID)],
+    now: UTCInstant
+  ) -> [DispatchAction] {
+    var actions: [DispatchAction] = []
+    var reported = Set<TaskID>()
+    for (id, attempt) in running {
+      if let task = tasks[id], task.attemptID == attempt, task.nodeID == node,
+        task.state == .assigned || task.state == .running
+      {
+        reported.insert(id)
+        if task.cancelRequested || task.eviction != nil {
+          actions.append(
+            .stop(
+              node,
+              task: id,
+              attempt: attempt,
+              state: .cancelled,
+              reason: task.cancelRequested ? "cancelled by request" : task.message
+            )
+          )
+        }
+      } else {
+        actions.append(
+          .stop(
+            node,
+            task: id,
+            attempt: attempt,
+            state: .cancelled,
+            reason: "stale attempt: the task has moved on"
+          )
+        )
+      }
+    }
+    for task in placedTasks(on: node) where !reported.contains(task.id) {
+      if let eviction = task.eviction {
+        closeAttempt(of: task.id, as: eviction, reason: task.message, now: now)
+        actions += requeue(task.id, message: task.message + "; requeued", now: now)
+      } else {
+        actions += lost(task.id, message: "its agent no longer runs it", now: now)
+      }
+    }
+    return actions
+  }
+
+  /// A node is gone: its attempts are lost and their tasks requeued.
+  mutating func nodeLost(_ node: NodeID, now: UTCInstant) -> [DispatchAction] {
+    var actions: [DispatchAction] = []
+    for task in placedTasks(on: node) {
+      if let eviction = task.eviction {
+        closeAttempt(of: task.id, as: eviction, reason: task.message, now: now)
+        actions += requeue(task.id, message: task.message + "; requeued", now: now)
+      } else {
+        actions += lost(task.id, message: "node \(node) was lost", now: now)
+      }
+    }
+    drains[node] = nil
+    return actions
+  }
+}
