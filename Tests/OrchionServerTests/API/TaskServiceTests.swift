@@ -32,6 +32,31 @@ struct TaskServiceTests {
     }
   }
 
+  @Test("scheduling fields round-trip: strategy, constraints, preemptible, retry policy")
+  func schedulingFields() async throws {
+    try await withRunningOrchestrator { _, client in
+      let task = try await submit(client) {
+        $0.strategy = "spread"
+        $0.constraints = ["gpu in (t4, a100)", "!spot"]
+        $0.preemptible = true
+        $0.surviveDisconnect = true
+        $0.retryExitCodes = [75, 2]
+        $0.retryBackoff.seconds = 3
+        $0.resources.extended = ["tool/claude": 1]
+      }
+      #expect(task.spec.strategy == "spread")
+      #expect(task.spec.constraints == ["gpu in (a100,t4)", "!spot"])
+      #expect(task.spec.preemptible)
+      #expect(task.spec.surviveDisconnect)
+      #expect(task.spec.retryExitCodes == [2, 75])
+      #expect(task.spec.retryBackoff.seconds == 3)
+      // A backoff above the default cap raises the cap to it rather than being refused.
+      #expect(task.spec.retryBackoffMax.seconds == 300)
+      #expect(task.spec.resources.extended == ["tool/claude": 1])
+      #expect(task.attempts.isEmpty)
+    }
+  }
+
   static func broken(_ update: (inout Orchion_V1_TaskSpec) -> Void) -> Orchion_V1_TaskSpec {
     var spec = Orchion_V1_TaskSpec.with { $0.command = ["true"] }
     update(&spec)
@@ -51,6 +76,18 @@ struct TaskServiceTests {
     ("spec.priority", broken { $0.priority = 101 }),
     ("spec.name", broken { $0.name = "a\nb" }),
     ("spec.workdir", broken { $0.workdir = String(repeating: "d", count: 5000) }),
+    ("spec.strategy", broken { $0.strategy = "fastest" }),
+    ("spec.constraints[1]", broken { $0.constraints = ["gpu", "os in linux"] }),
+    ("spec.retry_exit_codes", broken { $0.retryExitCodes = [0] }),
+    ("spec.retry_backoff", broken { $0.retryBackoff.seconds = -1 }),
+    (
+      "spec.retry_backoff_max",
+      broken {
+        $0.retryBackoff.seconds = 10
+        $0.retryBackoffMax.seconds = 5
+      }
+    ),
+    ("spec.resources.extended", broken { $0.resources.extended = ["bad name": 1] }),
   ]
 
   @Test(
