@@ -85,6 +85,11 @@ enum ProcessLauncher {
     orchion_lease_set(orchion_monotonic_ns() + max(1, duration.nanoseconds))
   }
 
+  /// No lease: fenced tasks are not stopped until a lease is set again.
+  static func clearLease() {
+    orchion_lease_set(0)
+  }
+
   /// Sends `signal` to every process of the group.
   static func signalGroup(_ group: pid_t, _ signal: CInt) {
     kill(-group, signal)

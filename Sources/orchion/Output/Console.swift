@@ -1,4 +1,6 @@
-import Foundation
+#if canImport(Glibc)
+  import Glibc
+#endif
 
 /// Output for people (and scripts), written straight to the file descriptor: `print` is
 /// block-buffered when standard output is a pipe, and a supervisor waiting for "listening on"
@@ -11,11 +13,32 @@ enum Console {
 
   /// Writes `text` to standard output as it is.
   static func write(_ text: String) {
-    FileHandle.standardOutput.write(Data(text.utf8))
+    write(text, to: STDOUT_FILENO)
   }
 
   /// Writes `text` and a newline to standard error.
   static func error(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
+    write(text + "\n", to: STDERR_FILENO)
+  }
+
+  /// Writes all of `text`. When the reader has gone (`orchion tasks | head`), there is no one
+  /// left to tell: exit quietly, as `cat` or `ls` would, rather than crash.
+  private static func write(_ text: String, to descriptor: CInt) {
+    var text = text
+    text.withUTF8 { bytes in
+      var offset = 0
+      while offset < bytes.count {
+        let written = Glibc.write(descriptor, bytes.baseAddress.map { $0 + offset }, bytes.count - offset)
+        if written > 0 {
+          offset += written
+        } else if written < 0, errno == EINTR {
+          continue
+        } else if written < 0, errno == EPIPE {
+          exit(0)
+        } else {
+          return
+        }
+      }
+    }
   }
 }

@@ -44,10 +44,17 @@ extension OrchionClient {
     timeout: Duration = .seconds(60)
   ) async throws -> Orchion_V1_Task {
     var last = try await task(id)
-    try await eventually(timeout: timeout) {
-      last = try await task(id)
-      if let state { return last.state == state }
-      return [.succeeded, .failed, .cancelled].contains(last.state)
+    do {
+      try await eventually(timeout: timeout) {
+        last = try await task(id)
+        if let state { return last.state == state }
+        return [.succeeded, .failed, .cancelled].contains(last.state)
+      }
+    } catch {
+      throw OrchionError(
+        code: .internalError,
+        message: "task \(id) not \(state.map { "\($0)" } ?? "finished") within \(timeout): \(last)"
+      )
     }
     return last
   }

@@ -14,10 +14,13 @@ import Testing
 @Suite("End to end: tasks on real agents", .serialized, .timeLimit(.minutes(3)))
 struct TaskExecutionTests {
   @Test(
-    "200 tasks over two agents all succeed, both agents used; env, workdir and both streams arrive"
+    "200 tasks over two agents all succeed, both agents used (round-robin); env, workdir and both streams arrive"
   )
   func twoHundredTasks() async throws {
-    try await Cluster.with { cluster in
+    // Submitted one by one, each finishes before the next arrives: binpack (the default) would
+    // rightly keep them all on one node, and spread may too (an idle node wins ties by ID).
+    // Round-robin takes turns.
+    try await Cluster.with(serverArguments: ["--strategy", "round-robin"]) { cluster in
       try cluster.startAgent("alpha")
       try cluster.startAgent("beta")
       try await cluster.waitForActiveNodes(["alpha", "beta"])

@@ -1,0 +1,66 @@
+import Foundation
+import Testing
+
+@testable import OrchionAgent
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// The supervisor's side of fencing, with real processes: a fenced task stops on its own when
+/// the lease runs out, even though nothing tells it to; a task that opted out does not.
+@Suite("Fencing lease", .serialized)
+struct FencingLeaseTests {
+  /// Reads the status pipe to its end (the supervisor closes it as it exits).
+  func outcome(of process: LaunchedProcess) async -> ProcessOutcome {
+    let records = await Task.detached {
+      var bytes: [UInt8] = []
+      var buffer = [UInt8](repeating: 0, count: 64)
+      while true {
+        let count = read(process.status, &buffer, buffer.count)
+        if count <= 0 { break }
+        bytes += buffer[0..<count]
+      }
+      return bytes
+    }.value
+    close(process.status)
+    close(process.standardOutput)
+    close(process.standardError)
+    ProcessLauncher.reap(process.processGroup)
+    return ProcessOutcome(records: records)
+  }
+
+  func launch(fenced: Bool) throws -> LaunchedProcess {
+    try ProcessLauncher.launch(
+      executable: "/bin/sleep",
+      arguments: ["sleep", "3"],
+      environment: [:],
+      workingDirectory: "",
+      fenced: fenced,
+      killGrace: .seconds(1)
+    )
+  }
+
+  @Test("a fenced task whose lease runs out is stopped by its supervisor")
+  func fencedStops() async throws {
+    try ProcessLauncher.prepareLease()
+    ProcessLauncher.renewLease(for: .milliseconds(300))
+    let started = ContinuousClock.now
+    let outcome = await outcome(of: try launch(fenced: true))
+    defer { ProcessLauncher.clearLease() }
+    #expect(outcome == .fenced)
+    #expect(ContinuousClock.now - started < .seconds(3))
+  }
+
+  @Test("a task that opted out runs to its end; so does any task while the lease is renewed")
+  func survivors() async throws {
+    try ProcessLauncher.prepareLease()
+    ProcessLauncher.renewLease(for: .milliseconds(300))
+    defer { ProcessLauncher.clearLease() }
+    let survivor = try launch(fenced: false)
+    #expect(await outcome(of: survivor) == .exited(code: 0))
+
+    ProcessLauncher.renewLease(for: .seconds(60))
+    #expect(await outcome(of: try launch(fenced: true)) == .exited(code: 0))
+  }
+}

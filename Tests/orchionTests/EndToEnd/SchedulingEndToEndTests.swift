@@ -1,0 +1,304 @@
+import Foundation
+import GRPCCore
+import OrchionAPI
+import OrchionClient
+import OrchionCore
+import OrchionTestSupport
+import SwiftProtobuf
+import Testing
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Short liveness windows so that node loss happens within seconds.
+private let fastLoss = ["--heartbeat-timeout", "1s", "--lost-after", "1s"]
+
+@Suite("End to end: node loss, fencing, priorities, preemption, drain", .serialized,
+  .timeLimit(.minutes(3)))
+struct SchedulingEndToEndTests {
+  @Test("kill -9 of the agent running a task with max_attempts 3: it finishes on the other agent; both attempts recorded")
+  func agentKilled() async throws {
+    try await Cluster.with(serverArguments: fastLoss) { cluster in
+      let first = try cluster.startAgent("first")
+      try await cluster.waitForActiveNodes(["first"])
+      try await withOrchionClient(server: cluster.address) { client in
+        let task = try await client.submit(["sh", "-c", "sleep 2; echo done"], maxAttempts: 3)
+        try await client.waitFor(task.id, state: .running)
+        try cluster.startAgent("second")
+        try await cluster.waitForActiveNodes(["first", "second"])
+
+        first.signal(SIGKILL)
+        let done = try await client.waitFor(task.id)
+        #expect(done.state == .succeeded, "\(done)")
+        #expect(done.nodeID == "second")
+        #expect(done.attempts.map(\.nodeID) == ["first", "second"])
+        #expect(done.attempts.map(\.outcome) == [.lost, .succeeded])
+        #expect(done.attempts[0].reason.contains("node first was lost"))
+        #expect(done.attempts[1].exitCode == 0)
+        #expect(try await client.output(task.id).stdout == "done\n")
+
+        // `orchion task ID` shows the attempts.
+        let shown = try await cluster.orchion(["task", task.id])
+        #expect(shown.status == 0)
+        #expect(shown.stdout.contains("LOST") && shown.stdout.contains("SUCCEEDED"))
+        // Piped into a reader that leaves early, it ends quietly instead of crashing.
+        let piped = try ChildProcess(
+          "/bin/sh",
+          [
+            "-c",
+            "'\(BuiltProducts.orchion)' task --server \(cluster.address) \(task.id) | head -1 >/dev/null; exit ${PIPESTATUS:-0}",
+          ],
+          environment: cluster.environment
+        )
+        #expect(try await piped.waitForExit() == 0)
+        #expect(piped.standardError.isEmpty, "\(piped.standardError)")
+      }
+    }
+  }
+
+  @Test("SIGSTOP an agent until DISCONNECTED: its task moves, the frozen node's copy is fenced, the side effect happens once")
+  func frozenAgentFenced() async throws {
+    try await Cluster.with(serverArguments: fastLoss) { cluster in
+      let frozen = try cluster.startAgent("frozen")
+      try await cluster.waitForActiveNodes(["frozen"])
+      try await withOrchionClient(server: cluster.address) { client in
+        let marker = uniqueMarker()
+        let effects = cluster.directory + "/effects-\(marker)"
+        let task = try await client.submit([
+          "sh", "-c", "sleep 5; : \(marker); echo $ORCHION_NODE_ID >> \(effects)",
+        ])
+        try await client.waitFor(task.id, state: .running)
+        try cluster.startAgent("thawed")
+        try await cluster.waitForActiveNodes(["frozen", "thawed"])
+
+        frozen.signal(SIGSTOP)
+        defer { frozen.signal(SIGCONT) }
+        try await eventually(timeout: .seconds(30)) {
+          let moved = try await client.task(task.id)
+          return moved.nodeID == "thawed" && moved.state == .running
+        }
+        // The frozen agent cannot act, but its supervisor's lease ran out: the copy is gone.
+        try await eventually(timeout: .seconds(10)) {
+          processes(containing: marker, node: "frozen").isEmpty
+        }
+        frozen.signal(SIGCONT)
+        let done = try await client.waitFor(task.id)
+        #expect(done.state == .succeeded)
+        try await cluster.waitForActiveNodes(["frozen", "thawed"])
+        try await Task.sleep(for: .seconds(1))
+        #expect(try String(contentsOfFile: effects, encoding: .utf8) == "thawed\n")
+        #expect(done.attempts.map(\.outcome) == [.lost, .succeeded])
+      }
+    }
+  }
+
+  @Test("with survive_disconnect the frozen node's copy keeps running; after SIGCONT it is stale and killed")
+  func survivingCopyKilledWhenStale() async throws {
+    try await Cluster.with(serverArguments: fastLoss) { cluster in
+      let frozen = try cluster.startAgent("frozen")
+      try await cluster.waitForActiveNodes(["frozen"])
+      try await withOrchionClient(server: cluster.address) { client in
+        let marker = uniqueMarker()
+        let effects = cluster.directory + "/effects-\(marker)"
+        let task = try await client.tasks.submitTask(
+          .with {
+            $0.spec = .with {
+              $0.command = ["sh", "-c", "sleep 12; : \(marker); echo $ORCHION_NODE_ID >> \(effects)"]
+              $0.surviveDisconnect = true
+            }
+          }
+        ).task
+        try await client.waitFor(task.id, state: .running)
+        try cluster.startAgent("thawed")
+        try await cluster.waitForActiveNodes(["frozen", "thawed"])
+
+        frozen.signal(SIGSTOP)
+        defer { frozen.signal(SIGCONT) }
+        try await eventually(timeout: .seconds(30)) {
+          let moved = try await client.task(task.id)
+          return moved.nodeID == "thawed" && moved.state == .running
+        }
+        try await Task.sleep(for: .seconds(1))
+        // Opted out of fencing: still running on the frozen node.
+        #expect(!processes(containing: marker, node: "frozen").isEmpty)
+
+        frozen.signal(SIGCONT)
+        // It reconnects, reports the attempt, is told it is stale, and kills it.
+        try await eventually(timeout: .seconds(15)) {
+          processes(containing: marker, node: "frozen").isEmpty
+        }
+        let done = try await client.waitFor(task.id)
+        #expect(done.state == .succeeded)
+        #expect(try String(contentsOfFile: effects, encoding: .utf8) == "thawed\n")
+      }
+    }
+  }
+
+  @Test("priorities across 2 agents: the higher priority starts first, and preempts a preemptible low-priority task")
+  func prioritiesAndPreemption() async throws {
+    try await Cluster.with { cluster in
+      try cluster.startAgent("one", slots: 1)
+      try cluster.startAgent("two", slots: 1)
+      try await cluster.waitForActiveNodes(["one", "two"])
+      try await withOrchionClient(server: cluster.address) { client in
+        func submit(_ command: [String], priority: Int32, preemptible: Bool = false)
+          async throws -> Orchion_V1_Task
+        {
+          try await client.tasks.submitTask(
+            .with {
+              $0.spec = .with {
+                $0.command = command
+                $0.priority = priority
+                $0.preemptible = preemptible
+              }
+            }
+          ).task
+        }
+        // Both slots taken by preemptible background work.
+        let background = [
+          try await submit(["sleep", "60"], priority: 10, preemptible: true),
+          try await submit(["sleep", "60"], priority: 20, preemptible: true),
+        ]
+        for task in background { try await client.waitFor(task.id, state: .running) }
+
+        // Queued behind them: low first, then high. No preemption for equal-or-lower work...
+        let low = try await submit(["true"], priority: 5)
+        // ...but an urgent task evicts the lowest-priority preemptible one.
+        let urgent = try await submit(["sh", "-c", "sleep 1; echo urgent"], priority: 90)
+        let done = try await client.waitFor(urgent.id)
+        #expect(done.state == .succeeded)
+
+        let evicted = try await client.task(background[0].id)
+        #expect(evicted.attempts.first?.outcome == .preempted, "\(evicted)")
+        #expect(evicted.attempts.first?.reason.contains("preempted by higher-priority task") == true)
+        #expect(try await client.task(background[1].id).attempts.count == 1)
+        // The evicted task got its slot back (higher priority than `low`), without using an
+        // attempt; `low` still waits.
+        let back = try await client.waitFor(background[0].id, state: .running)
+        #expect(back.attempt == 2)
+        #expect(try await client.task(low.id).state == .pending)
+
+        for task in background + [low] {
+          _ = try await client.tasks.cancelTask(.with { $0.taskID = task.id })
+        }
+      }
+    }
+  }
+
+  @Test("a higher-priority task queued behind a lower one starts first")
+  func priorityOrder() async throws {
+    try await Cluster.with { cluster in
+      try cluster.startAgent("solo", slots: 1)
+      try await cluster.waitForActiveNodes(["solo"])
+      try await withOrchionClient(server: cluster.address) { client in
+        let blocker = try await client.submit(["sleep", "1"])
+        try await client.waitFor(blocker.id, state: .running)
+        var ids: [String] = []
+        for priority: Int32 in [20, 80, 50] {
+          ids.append(
+            try await client.tasks.submitTask(
+              .with {
+                $0.spec = .with {
+                  $0.command = ["true"]
+                  $0.priority = priority
+                }
+              }
+            ).task.id
+          )
+        }
+        var started: [(Int, Int64)] = []
+        for (index, id) in ids.enumerated() {
+          let task = try await client.waitFor(id)
+          #expect(task.state == .succeeded)
+          started.append((index, task.startedAt.seconds * 1_000_000_000 + Int64(task.startedAt.nanos)))
+        }
+        // 80 first, then 50, then 20.
+        #expect(started.sorted { $0.1 < $1.1 }.map(\.0) == [1, 2, 0])
+      }
+    }
+  }
+
+  @Test("`orchion drain --force` moves a running task to another node; the drained node takes no new work")
+  func drainMovesWork() async throws {
+    try await Cluster.with { cluster in
+      try cluster.startAgent("old")
+      try await cluster.waitForActiveNodes(["old"])
+      try await withOrchionClient(server: cluster.address) { client in
+        let task = try await client.submit(["sleep", "60"])
+        try await client.waitFor(task.id, state: .running)
+        try cluster.startAgent("new")
+        try await cluster.waitForActiveNodes(["old", "new"])
+
+        let drain = try await cluster.orchion(["drain", "old", "--force"])
+        #expect(drain.status == 0, "\(drain.stderr)")
+        let moved = try await client.waitFor(task.id, state: .running)
+        #expect(moved.nodeID == "new")
+        #expect(moved.attempts.map(\.outcome) == [.drained, .active])
+        #expect(moved.attempt == 2)
+
+        let nodes = try await cluster.orchion(["nodes"])
+        #expect(nodes.stdout.contains("ACTIVE,DRAINING"), "\(nodes.stdout)")
+        // New work avoids the drained node.
+        for _ in 0..<3 {
+          let fresh = try await client.waitFor(try await client.submit(["true"]).id)
+          #expect(fresh.nodeID == "new")
+        }
+        let uncordon = try await cluster.orchion(["uncordon", "old"])
+        #expect(uncordon.status == 0)
+        #expect(try await !client.nodes.getNode(.with { $0.nodeID = "old" }).node.cordoned)
+        _ = try await client.tasks.cancelTask(.with { $0.taskID = task.id })
+      }
+    }
+  }
+
+  @Test("a drain with a deadline lets running tasks finish; `orchion cordon` keeps new work off")
+  func drainWithDeadline() async throws {
+    try await Cluster.with { cluster in
+      try cluster.startAgent("busy")
+      try await cluster.waitForActiveNodes(["busy"])
+      try await withOrchionClient(server: cluster.address) { client in
+        let task = try await client.submit(["sh", "-c", "sleep 1; echo finished"])
+        try await client.waitFor(task.id, state: .running)
+        let drain = try await cluster.orchion(["drain", "busy", "--deadline", "1m"])
+        #expect(drain.status == 0, "\(drain.stderr)")
+        let done = try await client.waitFor(task.id)
+        #expect(done.state == .succeeded)
+        #expect(done.attempts.count == 1)
+
+        _ = try await cluster.orchion(["uncordon", "busy"])
+        let cordon = try await cluster.orchion(["cordon", "busy"])
+        #expect(cordon.status == 0)
+        let waiting = try await client.submit(["true"])
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(try await client.task(waiting.id).state == .pending)
+        _ = try await cluster.orchion(["uncordon", "busy"])
+        #expect(try await client.waitFor(waiting.id).state == .succeeded)
+      }
+    }
+  }
+}
+
+extension Cluster {
+  /// Runs `orchion ARGS --server ADDRESS` to completion.
+  func orchion(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
+    let process = try ChildProcess(
+      BuiltProducts.orchion,
+      arguments + ["--server", "\(address)"],
+      environment: environment
+    )
+    let status = try await process.waitForExit()
+    return (status, process.standardOutput, process.standardError)
+  }
+}
+
+/// Processes whose command line contains `marker` and that run for node `node` (by the
+/// `ORCHION_NODE_ID` their agent gave them).
+func processes(containing marker: String, node: String) -> [Int32] {
+  processes(containing: marker).filter { pid in
+    guard let environment = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else {
+      return false
+    }
+    return environment.split(separator: 0).contains { Array($0) == Array("ORCHION_NODE_ID=\(node)".utf8) }
+  }
+}
