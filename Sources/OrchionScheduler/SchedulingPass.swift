@@ -21,6 +21,8 @@ struct SchedulingPass {
   private let candidateLimit: Int
   /// Schedulable nodes, sorted by ID.
   private var nodes: [ClusterSnapshot.Node]
+  /// The numbers of `nodes`, kept up to date as tasks are placed.
+  private var rooms: [NodeRoom]
   private var matcher: LabelMatcher
   /// Nodes with a free slot that no task holds, in no particular order.
   private var open: [Int]
@@ -31,6 +33,13 @@ struct SchedulingPass {
   /// The highest priority at which a shape found nothing to preempt.
   private var unpreemptable: [Shape: Int32] = [:]
   private var spreadCursor = 0
+  /// Where binpack's scan starts: the last node it chose. Scanning from the start each time
+  /// would pass over every nearly-full node for every task; starting here, binpack fills
+  /// nodes in turn and comes back to their leftovers only after a full round.
+  private var binpackCursor = 0
+  /// The least CPU and memory any task in the queue asks for: a node with less free than that
+  /// can take nothing more, so it leaves the open list.
+  private let smallestRequest: (cpuMillis: Int64, memoryBytes: Int64)
   private var roundRobinCursor: Int
   private var reservationsLeft: Int
   /// The lowest priority among preemptible tasks: only a higher one may preempt.
@@ -38,13 +47,28 @@ struct SchedulingPass {
 
   private(set) var decision = SchedulingDecision()
 
-  init(snapshot: ClusterSnapshot, defaultStrategy: PlacementStrategy, candidateLimit: Int) {
+  init(
+    snapshot: ClusterSnapshot,
+    queue: [PendingTask],
+    defaultStrategy: PlacementStrategy,
+    candidateLimit: Int
+  ) {
     self.defaultStrategy = defaultStrategy
     self.candidateLimit = candidateLimit
     let nodes = snapshot.nodes.filter(\.isSchedulable).sorted { $0.id < $1.id }
     self.nodes = nodes
+    let rooms = nodes.map(NodeRoom.init)
+    self.rooms = rooms
     matcher = LabelMatcher(labels: nodes.map(\.labels))
-    open = nodes.indices.filter { nodes[$0].hasFreeSlot }
+    var smallest = (cpuMillis: Int64.max, memoryBytes: Int64.max)
+    for task in queue {
+      smallest.cpuMillis = min(smallest.cpuMillis, task.resources.cpuMillis)
+      smallest.memoryBytes = min(smallest.memoryBytes, task.resources.memoryBytes)
+    }
+    smallestRequest = smallest
+    open = rooms.indices.filter {
+      rooms[$0].canTake(cpuMillis: smallest.cpuMillis, memoryBytes: smallest.memoryBytes)
+    }
     openPosition = Array(repeating: -1, count: nodes.count)
     for (position, node) in open.enumerated() { openPosition[node] = position }
     held = Array(repeating: false, count: nodes.count)
@@ -82,15 +106,20 @@ struct SchedulingPass {
   // MARK: Choosing a node
 
   private mutating func admits(_ task: PendingTask, table: Int?, node: Int) -> Bool {
-    let candidate = nodes[node]
-    return candidate.hasFreeSlot
-      && task.resources.fits(in: candidate.capacity, besides: candidate.allocated)
-      && matcher.accepts(task, table: table, node: node)
+    guard rooms[node].fits(task.resources) else { return false }
+    if !task.resources.extended.isEmpty,
+      !task.resources.fits(in: nodes[node].capacity, besides: nodes[node].allocated)
+    {
+      return false
+    }
+    return matcher.accepts(task, table: table, node: node)
   }
 
   private mutating func choose(_ task: PendingTask, table: Int?) -> Int? {
     switch task.strategy ?? defaultStrategy {
-    case .binpack: return best(task, table: table, from: 0, prefer: Self.isFuller)
+    case .binpack:
+      let start = binpackCursor < open.count ? binpackCursor : 0
+      return best(task, table: table, from: start, prefer: Self.isFuller)
     case .spread:
       spreadCursor += 1
       return best(task, table: table, from: spreadCursor % open.count, prefer: Self.isEmptier)
@@ -104,7 +133,7 @@ struct SchedulingPass {
     _ task: PendingTask,
     table: Int?,
     from start: Int,
-    prefer: (ClusterSnapshot.Node, Int, ClusterSnapshot.Node, Int) -> Bool
+    prefer: (NodeRoom, Int, NodeRoom, Int) -> Bool
   ) -> Int? {
     var best: Int?
     var found = 0
@@ -117,7 +146,7 @@ struct SchedulingPass {
       guard admits(task, table: table, node: node) else { continue }
       found += 1
       if let current = best {
-        if prefer(nodes[node], node, nodes[current], current) { best = node }
+        if prefer(rooms[node], node, rooms[current], current) { best = node }
       } else {
         best = node
       }
@@ -127,9 +156,9 @@ struct SchedulingPass {
   }
 
   private static func isFuller(
-    _ lhs: ClusterSnapshot.Node,
+    _ lhs: NodeRoom,
     _ lhsIndex: Int,
-    _ rhs: ClusterSnapshot.Node,
+    _ rhs: NodeRoom,
     _ rhsIndex: Int
   ) -> Bool {
     let (left, right) = (lhs.load, rhs.load)
@@ -137,9 +166,9 @@ struct SchedulingPass {
   }
 
   private static func isEmptier(
-    _ lhs: ClusterSnapshot.Node,
+    _ lhs: NodeRoom,
     _ lhsIndex: Int,
-    _ rhs: ClusterSnapshot.Node,
+    _ rhs: NodeRoom,
     _ rhsIndex: Int
   ) -> Bool {
     let (left, right) = (lhs.load, rhs.load)
@@ -166,7 +195,15 @@ struct SchedulingPass {
   private mutating func place(_ task: PendingTask, on node: Int) {
     nodes[node].allocated = nodes[node].allocated + task.resources
     nodes[node].tasks += 1
-    if !nodes[node].hasFreeSlot { close(node) }
+    rooms[node].take(task.resources)
+    if (task.strategy ?? defaultStrategy) == .binpack { binpackCursor = max(0, openPosition[node]) }
+    let room = rooms[node]
+    if !room.canTake(
+      cpuMillis: smallestRequest.cpuMillis,
+      memoryBytes: smallestRequest.memoryBytes
+    ) {
+      close(node)
+    }
     decision.placements.append(Placement(task: task.id, node: nodes[node].id))
     if (task.strategy ?? defaultStrategy) == .roundRobin {
       decision.roundRobinLast = nodes[node].id
@@ -265,7 +302,7 @@ struct SchedulingPass {
       guard task.resources.fits(in: nodes[node].capacity, besides: .zero),
         matcher.accepts(task, table: table, node: node)
       else { continue }
-      if let current = best, !Self.isEmptier(nodes[node], node, nodes[current], current) {
+      if let current = best, !Self.isEmptier(rooms[node], node, rooms[current], current) {
         continue
       }
       best = node

@@ -39,6 +39,7 @@ public struct StrategyScheduler: Scheduler {
   {
     var pass = SchedulingPass(
       snapshot: snapshot,
+      queue: pending,
       defaultStrategy: strategy,
       candidateLimit: candidateLimit
     )

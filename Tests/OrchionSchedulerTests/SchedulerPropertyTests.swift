@@ -2,21 +2,10 @@ import OrchionCore
 import OrchionScheduler
 import Testing
 
-/// Random clusters and queues from a seeded generator (SplitMix64), so every failure names a
+/// Random clusters and queues from a seeded generator (``SplitMix64``), so every failure names a
 /// seed that reproduces it.
 @Suite("StrategyScheduler properties over random clusters")
 struct SchedulerPropertyTests {
-  struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-      state &+= 0x9E37_79B9_7F4A_7C15
-      var z = state
-      z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-      z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-      return z ^ (z >> 31)
-    }
-  }
-
   static let labelValues = ["gpu": ["a100", "t4"], "zone": ["home", "office", "cloud"]]
 
   static func randomLabels(_ random: inout SplitMix64) -> [String: String] {
@@ -106,7 +95,7 @@ struct SchedulerPropertyTests {
   )
   func properties(strategy: PlacementStrategy) {
     for seed in UInt64(1)...300 {
-      var random = SplitMix64(state: seed &* 7919 &+ UInt64(strategy.rawValue.count))
+      var random = SplitMix64(seed: seed &* 7919 &+ UInt64(strategy.rawValue.count))
       let snapshot = Self.randomCluster(&random)
       let queue = Self.randomQueue(&random)
       let decision = StrategyScheduler(strategy: strategy).schedule(queue, in: snapshot)
@@ -163,7 +152,7 @@ struct SchedulerPropertyTests {
 
   @Test("the decision depends only on its input")
   func deterministic() {
-    var random = SplitMix64(state: 42)
+    var random = SplitMix64(seed: 42)
     let snapshot = Self.randomCluster(&random)
     let queue = Self.randomQueue(&random)
     for strategy in PlacementStrategy.allCases {

@@ -10,8 +10,8 @@ import SwiftProtobuf
 struct BenchCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "bench",
-    abstract: "Measure a running cluster: dispatch throughput and submit-to-finish latency.",
-    subcommands: [DispatchBench.self, LatencyBench.self]
+    abstract: "Measure a running cluster (dispatch, latency) or the scheduler alone.",
+    subcommands: [DispatchBench.self, LatencyBench.self, SchedulerBench.self]
   )
 }
 
