@@ -81,6 +81,9 @@ public struct ClusterSnapshot: Sendable {
   public var nodes: [Node]
   /// The node the last round-robin placement went to, so turns continue across passes.
   public var roundRobinAfter: NodeID?
+  /// Tasks queued at or before this instant may reserve a node (as if marked
+  /// ``PendingTask/reserve``); `nil`: only marked ones.
+  public var reserveQueuedBefore: UTCInstant?
 
   /// Creates a snapshot.
   public init(nodes: [Node], roundRobinAfter: NodeID? = nil) {

@@ -16,6 +16,9 @@ public struct PendingTask: Hashable, Sendable {
   public var strategy: PlacementStrategy?
   /// The task has waited long enough to hold a node for itself (see ``StrategyScheduler``).
   public var reserve: Bool
+  /// When the task last joined the queue; with ``ClusterSnapshot/reserveQueuedBefore`` it
+  /// decides `reserve` without the scheduler reading a clock.
+  public var queuedAt: UTCInstant?
 
   /// Creates a pending task view.
   public init(
@@ -25,7 +28,8 @@ public struct PendingTask: Hashable, Sendable {
     constraints: [LabelConstraint] = [],
     priority: Int32 = TaskSpec.defaultPriority,
     strategy: PlacementStrategy? = nil,
-    reserve: Bool = false
+    reserve: Bool = false,
+    queuedAt: UTCInstant? = nil
   ) {
     self.id = id
     self.resources = resources
@@ -34,6 +38,7 @@ public struct PendingTask: Hashable, Sendable {
     self.priority = priority
     self.strategy = strategy
     self.reserve = reserve
+    self.queuedAt = queuedAt
   }
 
   /// Whether a node with `labels` satisfies the selector and every constraint.

@@ -42,6 +42,7 @@ struct SchedulingPass {
   private let smallestRequest: (cpuMillis: Int64, memoryBytes: Int64)
   private var roundRobinCursor: Int
   private var reservationsLeft: Int
+  private let reserveQueuedBefore: UTCInstant?
   /// The lowest priority among preemptible tasks: only a higher one may preempt.
   private var lowestPreemptible: Int32
 
@@ -78,29 +79,41 @@ struct SchedulingPass {
       roundRobinCursor = 0
     }
     reservationsLeft = max(1, nodes.count / 10)
+    reserveQueuedBefore = snapshot.reserveQueuedBefore
     lowestPreemptible =
       nodes.lazy.flatMap(\.preemptible).map(\.priority).min() ?? .max
   }
 
   // MARK: One task
 
-  mutating func schedule(_ task: PendingTask) {
+  /// Places, preempts for or reserves for `task`.
+  /// - Returns: false when no task after it (of no higher priority) can change anything: every
+  ///   node is full and none of them may preempt. A reservation would hold nothing back then.
+  mutating func schedule(_ task: PendingTask) -> Bool {
     let mayPreempt = task.priority > lowestPreemptible
-    if open.isEmpty, !mayPreempt, !task.reserve { return }
+    if open.isEmpty, !mayPreempt { return false }
     let shape = Shape(task)
     let table = matcher.table(for: task)
     if !open.isEmpty, !unplaceable.contains(shape) {
       if let node = choose(task, table: table) {
         place(task, on: node)
-        return
+        return true
       }
       unplaceable.insert(shape)
     }
     if mayPreempt, (unpreemptable[shape] ?? -1) < task.priority {
-      if makeRoom(for: task, table: table) { return }
+      if makeRoom(for: task, table: table) { return true }
       unpreemptable[shape] = max(unpreemptable[shape] ?? -1, task.priority)
     }
-    if task.reserve { reserve(for: task, table: table) }
+    if task.reserve || (queuedAt(task, isAtOrBefore: reserveQueuedBefore)) {
+      reserve(for: task, table: table)
+    }
+    return true
+  }
+
+  private func queuedAt(_ task: PendingTask, isAtOrBefore limit: UTCInstant?) -> Bool {
+    guard let limit, let queuedAt = task.queuedAt else { return false }
+    return queuedAt <= limit
   }
 
   // MARK: Choosing a node

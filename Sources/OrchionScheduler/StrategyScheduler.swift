@@ -43,7 +43,7 @@ public struct StrategyScheduler: Scheduler {
       defaultStrategy: strategy,
       candidateLimit: candidateLimit
     )
-    for task in pending { pass.schedule(task) }
+    for task in pending where !pass.schedule(task) { break }
     return pass.decision
   }
 }

@@ -1,40 +1,52 @@
 import OrchionCore
+import OrchionScheduler
 
 /// Tasks waiting for a place: higher priority first, oldest first within a priority.
 ///
-/// A sorted array with binary-search insert and remove: cheap iteration in queue order, which is
-/// what every scheduling pass does; a requeued task returns to its original place.
+/// A sorted array of the scheduler's own view of each task, with binary-search insert and
+/// remove: a scheduling pass hands the array to the scheduler as it is (a copy-on-write
+/// reference, not a rebuild), and a requeued task returns to its original place.
 struct PendingQueue: Sendable {
-  private struct Key: Comparable, Sendable {
-    var priority: Int32
-    var id: TaskID
+  private(set) var tasks: [PendingTask] = []
 
-    static func < (lhs: Key, rhs: Key) -> Bool {
-      lhs.priority != rhs.priority ? lhs.priority > rhs.priority : lhs.id < rhs.id
-    }
-  }
-
-  private var keys: [Key] = []
-
-  var count: Int { keys.count }
-  var isEmpty: Bool { keys.isEmpty }
+  var count: Int { tasks.count }
+  var isEmpty: Bool { tasks.isEmpty }
   /// The priority of the task at the head of the queue.
-  var highestPriority: Int32? { keys.first?.priority }
+  var highestPriority: Int32? { tasks.first?.priority }
 
-  /// Task IDs in queue order.
-  var ids: some Sequence<TaskID> { keys.lazy.map(\.id) }
-
-  mutating func insert(_ id: TaskID, priority: Int32) {
-    let key = Key(priority: priority, id: id)
-    let index = keys.lowerBound(of: key)
-    guard index == keys.count || keys[index] != key else { return }
-    keys.insert(key, at: index)
+  /// Queues `task` (once).
+  mutating func insert(_ task: TaskRecord) {
+    let index = position(of: task.id, priority: task.spec.priority)
+    guard index == tasks.count || tasks[index].id != task.id else { return }
+    tasks.insert(
+      PendingTask(
+        id: task.id,
+        resources: task.spec.resources,
+        nodeSelector: task.spec.nodeSelector,
+        constraints: task.spec.constraints,
+        priority: task.spec.priority,
+        strategy: task.spec.strategy,
+        queuedAt: task.queuedAt
+      ),
+      at: index
+    )
   }
 
   mutating func remove(_ id: TaskID, priority: Int32) {
-    let key = Key(priority: priority, id: id)
-    let index = keys.lowerBound(of: key)
-    if index < keys.count, keys[index] == key { keys.remove(at: index) }
+    let index = position(of: id, priority: priority)
+    if index < tasks.count, tasks[index].id == id { tasks.remove(at: index) }
   }
 
+  /// Where a task with this ID and priority is, or would go.
+  private func position(of id: TaskID, priority: Int32) -> Int {
+    var low = 0
+    var high = tasks.count
+    while low < high {
+      let middle = (low + high) / 2
+      let other = tasks[middle]
+      let before = other.priority != priority ? other.priority > priority : other.id < id
+      if before { low = middle + 1 } else { high = middle }
+    }
+    return low
+  }
 }

@@ -14,7 +14,7 @@ extension TaskBoard {
     generator: inout some RandomNumberGenerator
   ) -> [DispatchAction] {
     guard !pending.isEmpty, !nodes.isEmpty else { return [] }
-    let snapshot = snapshot(of: nodes)
+    var snapshot = snapshot(of: nodes)
     // Every slot taken and nothing to preempt (the usual state under load, when each finished
     // task triggers a pass): nothing can change, so do not build the queue at all.
     let lowestPreemptible = snapshot.nodes.lazy.flatMap(\.preemptible).map(\.priority).min()
@@ -23,8 +23,8 @@ extension TaskBoard {
       mayPreempt
         || snapshot.nodes.contains(where: { $0.isSchedulable && $0.hasFreeSlot })
     else { return [] }
-    let queue = pending.ids.compactMap { id in tasks[id].map { pendingView(of: $0, now: now) } }
-    let decision = scheduler.schedule(queue, in: snapshot)
+    snapshot.reserveQueuedBefore = now.advanced(by: .zero - limits.reserveAfter)
+    let decision = scheduler.schedule(pending.tasks, in: snapshot)
     if let last = decision.roundRobinLast { roundRobinLast = last }
     var actions: [DispatchAction] = []
     for preemption in decision.preemptions {
@@ -50,7 +50,7 @@ extension TaskBoard {
     task.attemptID = task.attempts.last?.id
     task.message = "requeued: node went away before the assignment reached it"
     tasks[id] = task
-    pending.insert(id, priority: task.spec.priority)
+    pending.insert(task)
   }
 
   /// Stops a placed task so its room goes to others (preemption) or its node empties (drain).
@@ -97,18 +97,6 @@ extension TaskBoard {
       }
     }
     return snapshot
-  }
-
-  private func pendingView(of task: TaskRecord, now: UTCInstant) -> PendingTask {
-    PendingTask(
-      id: task.id,
-      resources: task.spec.resources,
-      nodeSelector: task.spec.nodeSelector,
-      constraints: task.spec.constraints,
-      priority: task.spec.priority,
-      strategy: task.spec.strategy,
-      reserve: task.queuedAt.advanced(by: limits.reserveAfter) <= now
-    )
   }
 
   private mutating func assign(

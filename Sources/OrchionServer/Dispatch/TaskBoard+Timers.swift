@@ -21,7 +21,7 @@ extension TaskBoard {
       else { continue }
       task.notBefore = nil
       tasks[first.key] = task
-      pending.insert(first.key, priority: task.spec.priority)
+      pending.insert(task)
       queued = true
     }
     var actions: [DispatchAction] = []

@@ -108,7 +108,7 @@ struct TaskBoard: Sendable {
     let task = TaskRecord(id: id, spec: spec, createdAt: now)
     tasks[id] = task
     order.append(id)
-    pending.insert(id, priority: spec.priority)
+    pending.insert(task)
     return task
   }
 
@@ -201,7 +201,7 @@ struct TaskBoard: Sendable {
       delayed.push(id, at: notBefore)
     } else {
       task.notBefore = nil
-      pending.insert(id, priority: task.spec.priority)
+      pending.insert(task)
     }
     tasks[id] = task
     return []

@@ -235,4 +235,21 @@ struct TaskBoardSchedulingTests {
     #expect(Set(placed.map(\.0)).count == 1)
     #expect(try board.task(big.id).state == .pending)
   }
+
+  @Test("a placement whose node vanished before delivery is retried, not failed or counted")
+  mutating func undeliverable() throws {
+    var board = board()
+    let task = board.submit(TaskSpec(command: ["x"]), now: now)
+    let (a, b) = (node("a"), node("b"))
+    let assignment = try #require(Self.assignments(schedule(&board, on: [a])).first).1
+    board.undeliverable(task.id, attempt: assignment.attemptID)
+    let requeued = try board.task(task.id)
+    #expect(requeued.state == .pending)
+    #expect(requeued.attempt == 0)
+    #expect(requeued.attempts.isEmpty)
+    #expect(board.usage(of: a.id) == .none)
+    let retried = Self.assignments(schedule(&board, on: [b]))
+    #expect(retried.map(\.1.attempt) == [1])
+    #expect(retried.map(\.0) == [b.id])
+  }
 }
