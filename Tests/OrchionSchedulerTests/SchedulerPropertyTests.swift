@@ -42,7 +42,9 @@ struct SchedulerPropertyTests {
         memoryBytes: Int64.random(in: 0...capacity.memoryBytes, using: &random)
       )
       let slots = Int32.random(in: 0...8, using: &random)
-      let tasks = slots == 0 ? Int.random(in: 0...4, using: &random) : Int.random(in: 0...Int(slots), using: &random)
+      let tasks =
+        slots == 0
+        ? Int.random(in: 0...4, using: &random) : Int.random(in: 0...Int(slots), using: &random)
       var preemptible: [RunningTask] = []
       if Int.random(in: 0..<4, using: &random) == 0, used.cpuMillis >= 1000, tasks > 0 {
         preemptible.append(

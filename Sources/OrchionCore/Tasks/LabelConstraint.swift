@@ -55,8 +55,7 @@ public enum LabelConstraint: Hashable, Sendable, CustomStringConvertible {
       self = .absent(key: try Self.key(String(trimmed.dropFirst()), fail: fail))
       return
     }
-    if let bang = trimmed.firstIndex(of: "!"), trimmed[trimmed.index(after: bang)...].first == "="
-    {
+    if let bang = trimmed.firstIndex(of: "!"), trimmed[trimmed.index(after: bang)...].first == "=" {
       self = .notEquals(
         key: try Self.key(String(trimmed[..<bang]), fail: fail),
         value: try Self.value(String(trimmed[trimmed.index(bang, offsetBy: 2)...]), fail: fail)
@@ -101,7 +100,8 @@ public enum LabelConstraint: Hashable, Sendable, CustomStringConvertible {
     -> String
   {
     let key = text.trimmingSpaces
-    guard !key.isEmpty, key.utf8.count <= 128, key.unicodeScalars.allSatisfy(TextRules.isKeyCharacter)
+    guard !key.isEmpty, key.utf8.count <= 128,
+      key.unicodeScalars.allSatisfy(TextRules.isKeyCharacter)
     else {
       throw fail("label keys are 1-128 characters of letters, digits, '.', '_', '-' and '/'")
     }

@@ -52,7 +52,8 @@ struct RunCommand: AsyncParsableCommand {
 
   @Option(
     name: .customLong("constraint"),
-    help: "A label rule the node must satisfy: 'k=v', 'k!=v', 'k in (a,b)', 'k notin (a,b)', 'k', '!k' (repeatable)."
+    help:
+      "A label rule the node must satisfy: 'k=v', 'k!=v', 'k in (a,b)', 'k notin (a,b)', 'k', '!k' (repeatable)."
   )
   var constraints: [String] = []
 
@@ -78,7 +79,8 @@ struct RunCommand: AsyncParsableCommand {
   var preemptible = false
 
   @Flag(
-    help: "Keep running if the node loses the orchestrator long enough for the task to be run elsewhere (duplicates must be harmless)."
+    help:
+      "Keep running if the node loses the orchestrator long enough for the task to be run elsewhere (duplicates must be harmless)."
   )
   var surviveDisconnect = false
 

@@ -28,7 +28,11 @@ enum Console {
     text.withUTF8 { bytes in
       var offset = 0
       while offset < bytes.count {
-        let written = Glibc.write(descriptor, bytes.baseAddress.map { $0 + offset }, bytes.count - offset)
+        let written = Glibc.write(
+          descriptor,
+          bytes.baseAddress.map { $0 + offset },
+          bytes.count - offset
+        )
         if written > 0 {
           offset += written
         } else if written < 0, errno == EINTR {

@@ -50,7 +50,9 @@ struct RetryPolicyTests {
   @Test("delays double from the backoff and stop at the cap")
   func delays() {
     let policy = RetryPolicy(backoff: .seconds(1), maxBackoff: .seconds(10))
-    #expect((1...6).map { policy.delay(beforeRetry: $0) } == [1, 2, 4, 8, 10, 10].map(Duration.seconds))
+    #expect(
+      (1...6).map { policy.delay(beforeRetry: $0) } == [1, 2, 4, 8, 10, 10].map(Duration.seconds)
+    )
     // Far out it does not overflow.
     #expect(policy.delay(beforeRetry: 100) == .seconds(10))
   }

@@ -139,12 +139,19 @@ struct TaskBoardSchedulingTests {
     #expect(try board.task(task.id).failedAttempts == 1)
   }
 
-  @Test("preemption: the victim is stopped and requeued without using an attempt; the preemptor runs once room is free")
+  @Test(
+    "preemption: the victim is stopped and requeued without using an attempt; the preemptor runs once room is free"
+  )
   mutating func preemption() throws {
     var board = board()
     let a = node("a", cpu: 2000, slots: 2)
     let low = board.submit(
-      TaskSpec(command: ["x"], resources: Resources(cpuMillis: 2000), priority: 10, preemptible: true),
+      TaskSpec(
+        command: ["x"],
+        resources: Resources(cpuMillis: 2000),
+        priority: 10,
+        preemptible: true
+      ),
       now: now
     )
     let lowAssignment = try #require(Self.assignments(schedule(&board, on: [a])).first).1

@@ -36,10 +36,10 @@ struct TaskBoardTests {
       now: time ?? now,
       generator: &generator
     )
-      .compactMap { action in
-        if case .assign(let node, let assignment) = action { return (node, assignment) }
-        return nil
-      }
+    .compactMap { action in
+      if case .assign(let node, let assignment) = action { return (node, assignment) }
+      return nil
+    }
   }
 
   func report(

@@ -14,10 +14,15 @@ import Testing
 /// Short liveness windows so that node loss happens within seconds.
 private let fastLoss = ["--heartbeat-timeout", "1s", "--lost-after", "1s"]
 
-@Suite("End to end: node loss, fencing, priorities, preemption, drain", .serialized,
-  .timeLimit(.minutes(3)))
+@Suite(
+  "End to end: node loss, fencing, priorities, preemption, drain",
+  .serialized,
+  .timeLimit(.minutes(3))
+)
 struct SchedulingEndToEndTests {
-  @Test("kill -9 of the agent running a task with max_attempts 3: it finishes on the other agent; both attempts recorded")
+  @Test(
+    "kill -9 of the agent running a task with max_attempts 3: it finishes on the other agent; both attempts recorded"
+  )
   func agentKilled() async throws {
     try await Cluster.with(serverArguments: fastLoss) { cluster in
       let first = try cluster.startAgent("first")
@@ -57,7 +62,9 @@ struct SchedulingEndToEndTests {
     }
   }
 
-  @Test("SIGSTOP an agent until DISCONNECTED: its task moves, the frozen node's copy is fenced, the side effect happens once")
+  @Test(
+    "SIGSTOP an agent until DISCONNECTED: its task moves, the frozen node's copy is fenced, the side effect happens once"
+  )
   func frozenAgentFenced() async throws {
     try await Cluster.with(serverArguments: fastLoss) { cluster in
       let frozen = try cluster.startAgent("frozen")
@@ -93,7 +100,9 @@ struct SchedulingEndToEndTests {
     }
   }
 
-  @Test("with survive_disconnect the frozen node's copy keeps running; after SIGCONT it is stale and killed")
+  @Test(
+    "with survive_disconnect the frozen node's copy keeps running; after SIGCONT it is stale and killed"
+  )
   func survivingCopyKilledWhenStale() async throws {
     try await Cluster.with(serverArguments: fastLoss) { cluster in
       let frozen = try cluster.startAgent("frozen")
@@ -104,7 +113,9 @@ struct SchedulingEndToEndTests {
         let task = try await client.tasks.submitTask(
           .with {
             $0.spec = .with {
-              $0.command = ["sh", "-c", "sleep 12; : \(marker); echo $ORCHION_NODE_ID >> \(effects)"]
+              $0.command = [
+                "sh", "-c", "sleep 12; : \(marker); echo $ORCHION_NODE_ID >> \(effects)",
+              ]
               $0.surviveDisconnect = true
             }
           }
@@ -135,7 +146,9 @@ struct SchedulingEndToEndTests {
     }
   }
 
-  @Test("priorities across 2 agents: the higher priority starts first, and preempts a preemptible low-priority task")
+  @Test(
+    "priorities across 2 agents: the higher priority starts first, and preempts a preemptible low-priority task"
+  )
   func prioritiesAndPreemption() async throws {
     try await Cluster.with { cluster in
       try cluster.startAgent("one", slots: 1)
@@ -171,7 +184,9 @@ struct SchedulingEndToEndTests {
 
         let evicted = try await client.task(background[0].id)
         #expect(evicted.attempts.first?.outcome == .preempted, "\(evicted)")
-        #expect(evicted.attempts.first?.reason.contains("preempted by higher-priority task") == true)
+        #expect(
+          evicted.attempts.first?.reason.contains("preempted by higher-priority task") == true
+        )
         #expect(try await client.task(background[1].id).attempts.count == 1)
         // The evicted task got its slot back (higher priority than `low`), without using an
         // attempt; `low` still waits.
@@ -211,7 +226,9 @@ struct SchedulingEndToEndTests {
         for (index, id) in ids.enumerated() {
           let task = try await client.waitFor(id)
           #expect(task.state == .succeeded)
-          started.append((index, task.startedAt.seconds * 1_000_000_000 + Int64(task.startedAt.nanos)))
+          started.append(
+            (index, task.startedAt.seconds * 1_000_000_000 + Int64(task.startedAt.nanos))
+          )
         }
         // 80 first, then 50, then 20.
         #expect(started.sorted { $0.1 < $1.1 }.map(\.0) == [1, 2, 0])
@@ -219,7 +236,9 @@ struct SchedulingEndToEndTests {
     }
   }
 
-  @Test("`orchion drain --force` moves a running task to another node; the drained node takes no new work")
+  @Test(
+    "`orchion drain --force` moves a running task to another node; the drained node takes no new work"
+  )
   func drainMovesWork() async throws {
     try await Cluster.with { cluster in
       try cluster.startAgent("old")
@@ -281,7 +300,9 @@ struct SchedulingEndToEndTests {
 
 extension Cluster {
   /// Runs `orchion ARGS --server ADDRESS` to completion.
-  func orchion(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
+  func orchion(_ arguments: [String]) async throws -> (
+    status: Int32, stdout: String, stderr: String
+  ) {
     let process = try ChildProcess(
       BuiltProducts.orchion,
       arguments + ["--server", "\(address)"],
@@ -299,6 +320,8 @@ func processes(containing marker: String, node: String) -> [Int32] {
     guard let environment = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else {
       return false
     }
-    return environment.split(separator: 0).contains { Array($0) == Array("ORCHION_NODE_ID=\(node)".utf8) }
+    return environment.split(separator: 0).contains {
+      Array($0) == Array("ORCHION_NODE_ID=\(node)".utf8)
+    }
   }
 }
