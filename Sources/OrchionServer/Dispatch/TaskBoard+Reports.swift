@@ -40,12 +40,10 @@ extension TaskBoard {
         closeAttempt(of: task.id, as: .cancelled, reason: "cancelled by request", now: now)
         return finish(task.id, as: .cancelled, message: "cancelled by request", now: now)
       }
-      if let eviction = task.eviction {
-        closeAttempt(of: task.id, as: eviction, reason: task.message, now: now)
-        return requeue(task.id, message: task.message + "; requeued", now: now)
-      }
+      if task.eviction != nil { return evicted(task, now: now) }
       return lost(task.id, message: "stopped by its agent (\(report.message))", now: now)
     case .pending:
+      if task.eviction != nil { return evicted(task, now: now) }
       return lost(task.id, message: "returned by its agent (\(report.message))", now: now)
     case .assigned:
       return []
@@ -116,6 +114,17 @@ extension TaskBoard {
     )
   }
 
+  /// An attempt the orchestrator stopped to make room (preemption) or empty a node (drain) has
+  /// ended: the task goes back to the queue without using up an attempt.
+  private mutating func evicted(_ task: TaskRecord, now: UTCInstant) -> [DispatchAction] {
+    if task.cancelRequested {
+      closeAttempt(of: task.id, as: .cancelled, reason: "cancelled by request", now: now)
+      return finish(task.id, as: .cancelled, message: "cancelled by request", now: now)
+    }
+    closeAttempt(of: task.id, as: task.eviction ?? .lost, reason: task.message, now: now)
+    return requeue(task.id, message: task.message + "; requeued", now: now)
+  }
+
   /// Whether logs from `attempt` of `task` on `node` belong to the task's current attempt.
   func acceptsLogs(task id: TaskID, attempt: AttemptID, from node: NodeID) -> Bool {
     guard let task = tasks[id] else { return false }
@@ -163,12 +172,9 @@ extension TaskBoard {
       }
     }
     for task in placedTasks(on: node) where !reported.contains(task.id) {
-      if let eviction = task.eviction {
-        closeAttempt(of: task.id, as: eviction, reason: task.message, now: now)
-        actions += requeue(task.id, message: task.message + "; requeued", now: now)
-      } else {
-        actions += lost(task.id, message: "its agent no longer runs it", now: now)
-      }
+      actions +=
+        task.eviction != nil
+        ? evicted(task, now: now) : lost(task.id, message: "its agent no longer runs it", now: now)
     }
     return actions
   }
@@ -177,12 +183,9 @@ extension TaskBoard {
   mutating func nodeLost(_ node: NodeID, now: UTCInstant) -> [DispatchAction] {
     var actions: [DispatchAction] = []
     for task in placedTasks(on: node) {
-      if let eviction = task.eviction {
-        closeAttempt(of: task.id, as: eviction, reason: task.message, now: now)
-        actions += requeue(task.id, message: task.message + "; requeued", now: now)
-      } else {
-        actions += lost(task.id, message: "node \(node) was lost", now: now)
-      }
+      actions +=
+        task.eviction != nil
+        ? evicted(task, now: now) : lost(task.id, message: "node \(node) was lost", now: now)
     }
     drains[node] = nil
     return actions

@@ -143,10 +143,11 @@ final class TaskDispatcher: NodeUsageSource, Sendable {
     var closed: [AgentSession] = []
     state.withLock { state in
       for transition in transitions {
-        if transition.reason == .scheduling {
+        // Kept in step on every change, so a drain survives its node re-registering.
+        guard transition.node.status == .disconnected else {
           state.board.setDrain(transition.node.id, deadline: transition.node.drainDeadline)
+          continue
         }
-        guard transition.node.status == .disconnected else { continue }
         perform(state.board.nodeLost(transition.node.id, now: now), in: &state)
         if let session = state.sessions.removeValue(forKey: transition.node.id) {
           closed.append(session)

@@ -259,4 +259,34 @@ struct TaskBoardSchedulingTests {
     #expect(retried.map(\.1.attempt) == [1])
     #expect(retried.map(\.0) == [b.id])
   }
+
+  @Test("a task cancelled while it waits out its retry delay ends CANCELLED and is not placed")
+  mutating func cancelDuringBackoff() throws {
+    var board = board()
+    let task = board.submit(TaskSpec(command: ["x"], maxAttempts: 3), now: now)
+    let a = node("a")
+    let first = try #require(Self.assignments(schedule(&board, on: [a])).first).1
+    _ = board.report(report(first, .failed, exit: 1), from: a.id, now: now)
+    #expect(try board.task(task.id).notBefore != nil)
+    _ = try board.cancel(task.id, now: now)
+    #expect(try board.task(task.id).state == .cancelled)
+    #expect(board.tick(now: now.advanced(by: .seconds(5))).queued == false)
+    #expect(Self.assignments(schedule(&board, on: [a])).isEmpty)
+  }
+
+  @Test("an evicted task whose agent hands it back or whose node is lost still uses no attempt")
+  mutating func evictionThenLoss() throws {
+    var board = board()
+    let a = node("a")
+    let task = board.submit(TaskSpec(command: ["x"]), now: now)
+    let assignment = try #require(Self.assignments(schedule(&board, on: [a])).first).1
+    board.setDrain(a.id, deadline: now)
+    _ = board.tick(now: now)
+    _ = board.nodeLost(a.id, now: now)
+    let requeued = try board.task(task.id)
+    #expect(requeued.state == .pending)
+    #expect(requeued.lostAttempts == 0)
+    #expect(requeued.attempts.map(\.outcome) == [.drained])
+    #expect(requeued.attempts.first?.id == assignment.attemptID)
+  }
 }

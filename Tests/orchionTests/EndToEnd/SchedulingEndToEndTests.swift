@@ -201,6 +201,54 @@ struct SchedulingEndToEndTests {
     }
   }
 
+  @Test("a failing task is retried after growing delays, then fails; attempts recorded")
+  func retriesWithBackoff() async throws {
+    try await Cluster.with { cluster in
+      try cluster.startAgent("solo")
+      try await cluster.waitForActiveNodes(["solo"])
+      try await withOrchionClient(server: cluster.address) { client in
+        let task = try await client.tasks.submitTask(
+          .with {
+            $0.spec = .with {
+              $0.command = ["sh", "-c", "exit 3"]
+              $0.maxAttempts = 3
+              $0.retryBackoff = .with { $0.nanos = 300_000_000 }
+            }
+          }
+        ).task
+        let done = try await client.waitFor(task.id)
+        #expect(done.state == .failed)
+        #expect(done.exitCode == 3)
+        #expect(done.attempts.map(\.outcome) == [.failed, .failed, .failed])
+        #expect(done.attempts.map(\.exitCode) == [3, 3, 3])
+        func nanoseconds(_ time: Google_Protobuf_Timestamp) -> Int64 {
+          time.seconds * 1_000_000_000 + Int64(time.nanos)
+        }
+        // 300 ms before the second attempt, 600 ms before the third.
+        let gaps = zip(done.attempts, done.attempts.dropFirst()).map { previous, next in
+          nanoseconds(next.assignedAt) - nanoseconds(previous.finishedAt)
+        }
+        #expect(gaps.count == 2)
+        #expect(gaps.count == 2 && gaps[0] >= 300_000_000 && gaps[1] >= 600_000_000, "\(gaps)")
+
+        // An exit code outside retry_exit_codes fails at once.
+        let picky = try await client.tasks.submitTask(
+          .with {
+            $0.spec = .with {
+              $0.command = ["sh", "-c", "exit 4"]
+              $0.maxAttempts = 5
+              $0.retryExitCodes = [75]
+            }
+          }
+        ).task
+        let failed = try await client.waitFor(picky.id)
+        #expect(failed.state == .failed)
+        #expect(failed.attempts.count == 1)
+        #expect(failed.message.contains("not retried"))
+      }
+    }
+  }
+
   @Test("a higher-priority task queued behind a lower one starts first")
   func priorityOrder() async throws {
     try await Cluster.with { cluster in
