@@ -12,6 +12,16 @@ enum DispatchAction: Sendable {
   /// The task was dropped from memory (retention): drop its logs too.
   case evicted(TaskID)
 
+  /// Stop an attempt whose process must go; once gone, the agent reports it CANCELLED.
+  static func stopAttempt(_ node: NodeID, _ task: TaskID, _ attempt: AttemptID, reason: String)
+    -> DispatchAction
+  {
+    .stop(node, task: task, attempt: attempt, state: .cancelled, reason: reason)
+  }
+
+  /// The reason given to an agent whose attempt is no longer the task's current one.
+  static let staleReason = "stale attempt: the task has moved on"
+
   /// One attempt to run a task.
   struct Assignment: Sendable {
     var task: TaskID

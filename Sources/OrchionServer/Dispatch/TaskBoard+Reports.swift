@@ -12,13 +12,7 @@ extension TaskBoard {
     else {
       if report.state.isTerminal || report.state == .pending { return [] }
       return [
-        .stop(
-          node,
-          task: report.task,
-          attempt: report.attempt,
-          state: .cancelled,
-          reason: "stale attempt: the task has moved on"
-        )
+        .stopAttempt(node, report.task, report.attempt, reason: DispatchAction.staleReason)
       ]
     }
     switch report.state {
@@ -63,12 +57,11 @@ extension TaskBoard {
     // A cancel or eviction that crossed the assignment on the wire: say it again.
     if task.cancelRequested || task.eviction != nil {
       return [
-        .stop(
+        .stopAttempt(
           node,
-          task: task.id,
-          attempt: report.attempt,
-          state: .cancelled,
-          reason: task.cancelRequested ? "cancelled by request" : task.message
+          task.id,
+          report.attempt,
+          reason: Self.stopReason(of: task)
         )
       ]
     }
@@ -114,6 +107,11 @@ extension TaskBoard {
     )
   }
 
+  /// Why the orchestrator wants a task's current attempt stopped (cancel or eviction).
+  private static func stopReason(of task: TaskRecord) -> String {
+    task.cancelRequested ? "cancelled by request" : task.message
+  }
+
   /// An attempt the orchestrator stopped to make room (preemption) or empty a node (drain) has
   /// ended: the task goes back to the queue without using up an attempt.
   private mutating func evicted(_ task: TaskRecord, now: UTCInstant) -> [DispatchAction] {
@@ -150,24 +148,17 @@ extension TaskBoard {
         reported.insert(id)
         if task.cancelRequested || task.eviction != nil {
           actions.append(
-            .stop(
+            .stopAttempt(
               node,
-              task: id,
-              attempt: attempt,
-              state: .cancelled,
-              reason: task.cancelRequested ? "cancelled by request" : task.message
+              id,
+              attempt,
+              reason: Self.stopReason(of: task)
             )
           )
         }
       } else {
         actions.append(
-          .stop(
-            node,
-            task: id,
-            attempt: attempt,
-            state: .cancelled,
-            reason: "stale attempt: the task has moved on"
-          )
+          .stopAttempt(node, id, attempt, reason: DispatchAction.staleReason)
         )
       }
     }

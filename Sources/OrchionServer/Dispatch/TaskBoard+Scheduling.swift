@@ -73,7 +73,7 @@ extension TaskBoard {
     task.eviction = outcome
     task.message = reason
     tasks[id] = task
-    return [.stop(node, task: id, attempt: attempt, state: .cancelled, reason: reason)]
+    return [.stopAttempt(node, id, attempt, reason: reason)]
   }
 
   // MARK: Building the scheduler's view

@@ -136,7 +136,7 @@ struct TaskBoard: Sendable {
       guard let node = task.nodeID, let attempt = task.attemptID else { return (task, []) }
       return (
         task,
-        [.stop(node, task: id, attempt: attempt, state: .cancelled, reason: "cancelled by request")]
+        [.stopAttempt(node, id, attempt, reason: "cancelled by request")]
       )
     }
   }
