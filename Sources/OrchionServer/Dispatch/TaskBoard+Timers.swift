@@ -1,10 +1,18 @@
 import OrchionCore
 
 extension TaskBoard {
+  /// A drain in progress.
+  struct Drain: Sendable {
+    /// When tasks still running are stopped and requeued.
+    var deadline: UTCInstant
+    /// The deadline passed and the stops went out.
+    var stopped = false
+  }
+
   /// The next time ``tick(now:)`` has something to do: a retry delay ending or a drain
   /// deadline; `nil` when nothing is waiting.
   var nextWakeUp: UTCInstant? {
-    let drain = drains.values.min()
+    let drain = drains.values.lazy.filter { !$0.stopped }.map(\.deadline).min()
     guard let retry = delayed.first?.deadline else { return drain }
     return drain.map { min($0, retry) } ?? retry
   }
@@ -25,8 +33,8 @@ extension TaskBoard {
       queued = true
     }
     var actions: [DispatchAction] = []
-    for (node, deadline) in drains where deadline <= now {
-      drains[node] = nil
+    for (node, drain) in drains where !drain.stopped && drain.deadline <= now {
+      drains[node]?.stopped = true
       for task in placedTasks(on: node) {
         actions += evict(task.id, on: node, as: .drained)
       }
@@ -34,8 +42,19 @@ extension TaskBoard {
     return (actions, queued)
   }
 
+  /// Drains whose node has no task left: they are complete (the node stays cordoned).
+  mutating func takeCompletedDrains() -> [NodeID] {
+    let completed = drains.keys.filter { loads[$0] == nil }
+    for node in completed { drains[node] = nil }
+    return completed
+  }
+
   /// Starts, moves or ends the drain of a node (`nil` ends it).
   mutating func setDrain(_ node: NodeID, deadline: UTCInstant?) {
-    drains[node] = deadline
+    guard let deadline else {
+      drains[node] = nil
+      return
+    }
+    if drains[node]?.deadline != deadline { drains[node] = Drain(deadline: deadline) }
   }
 }

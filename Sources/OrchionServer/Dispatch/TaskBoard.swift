@@ -33,7 +33,7 @@ struct TaskBoard: Sendable {
   var delayed = DeadlineHeap<TaskID>()
   var loads: [NodeID: NodeLoad] = [:]
   /// Nodes being drained, and when their remaining tasks are stopped.
-  var drains: [NodeID: UTCInstant] = [:]
+  var drains: [NodeID: Drain] = [:]
   /// Where the last round-robin placement went, so turns continue across passes.
   var roundRobinLast: NodeID?
   /// Finished tasks in the order they finished, for retention.

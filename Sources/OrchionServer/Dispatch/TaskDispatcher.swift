@@ -183,12 +183,14 @@ final class TaskDispatcher: NodeUsageSource, Sendable {
       } catch {
         return
       }
-      let queued = state.withLock { state in
+      let (queued, completedDrains) = state.withLock { state in
         let (actions, queued) = state.board.tick(now: clock.now)
         perform(actions, in: &state)
-        return queued
+        return (queued, state.board.takeCompletedDrains())
       }
       if queued { kick.yield() }
+      // Outside the lock: the registry tells its observers, this dispatcher among them.
+      for node in completedDrains { registry.finishDrain(node) }
     }
   }
 

@@ -96,6 +96,16 @@ public final class NodeRegistry: Sendable {
     return transition.node
   }
 
+  /// Marks a node's drain complete: it has no task left. It stays cordoned. Nothing happens when
+  /// the node is unknown or no longer draining (uncordoned meanwhile).
+  public func finishDrain(_ id: NodeID) {
+    let transition = table.withLock { table -> NodeTransition? in
+      guard let node = table.node(id), node.drainDeadline != nil else { return nil }
+      return try? table.setScheduling(id, cordoned: node.cordoned, drainDeadline: nil)
+    }
+    if let transition { notify([transition]) }
+  }
+
   /// The node with `id`.
   /// - Throws: `notFound` for an unknown node.
   public func node(_ id: NodeID) throws(OrchionError) -> Node {

@@ -195,7 +195,9 @@ struct TaskBoardSchedulingTests {
     #expect(stops.map(\.1) == [task.id])
     #expect(board.nextWakeUp == nil)
 
+    #expect(board.takeCompletedDrains().isEmpty, "a task is still being stopped there")
     _ = board.report(report(assignment, .cancelled), from: a.id, now: deadline)
+    #expect(board.takeCompletedDrains() == [a.id])
     let requeued = try board.task(task.id)
     #expect(requeued.state == .pending)
     #expect(requeued.attempts.last?.outcome == .drained)

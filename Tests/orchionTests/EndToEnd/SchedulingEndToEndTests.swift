@@ -304,8 +304,10 @@ struct SchedulingEndToEndTests {
         #expect(moved.attempts.map(\.outcome) == [.drained, .active])
         #expect(moved.attempt == 2)
 
-        let nodes = try await cluster.orchion(["nodes"])
-        #expect(nodes.stdout.contains("ACTIVE,DRAINING"), "\(nodes.stdout)")
+        // Empty now: the drain is complete and the node stays cordoned.
+        try await eventually {
+          try await cluster.orchion(["nodes"]).stdout.contains("ACTIVE,CORDONED")
+        }
         // New work avoids the drained node.
         for _ in 0..<3 {
           let fresh = try await client.waitFor(try await client.submit(["true"]).id)
@@ -325,13 +327,19 @@ struct SchedulingEndToEndTests {
       try cluster.startAgent("busy")
       try await cluster.waitForActiveNodes(["busy"])
       try await withOrchionClient(server: cluster.address) { client in
-        let task = try await client.submit(["sh", "-c", "sleep 1; echo finished"])
+        let task = try await client.submit(["sh", "-c", "sleep 3; echo finished"])
         try await client.waitFor(task.id, state: .running)
         let drain = try await cluster.orchion(["drain", "busy", "--deadline", "1m"])
         #expect(drain.status == 0, "\(drain.stderr)")
+        #expect(try await cluster.orchion(["nodes"]).stdout.contains("ACTIVE,DRAINING"))
         let done = try await client.waitFor(task.id)
         #expect(done.state == .succeeded)
         #expect(done.attempts.count == 1)
+        // Its last task ended: the drain is complete, the node stays cordoned.
+        try await eventually {
+          let node = try await client.nodes.getNode(.with { $0.nodeID = "busy" }).node
+          return node.cordoned && !node.hasDrainDeadline
+        }
 
         _ = try await cluster.orchion(["uncordon", "busy"])
         let cordon = try await cluster.orchion(["cordon", "busy"])
