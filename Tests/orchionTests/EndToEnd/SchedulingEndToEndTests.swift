@@ -249,6 +249,49 @@ struct SchedulingEndToEndTests {
     }
   }
 
+  @Test(
+    "named resources: an agent offering tool/claude=1 runs one such task at a time; a constraint picks the node"
+  )
+  func namedResourcesAndConstraints() async throws {
+    try await Cluster.with { cluster in
+      try cluster.startAgent("plain", labels: ["tier": "cheap"])
+      try cluster.startAgent(
+        "claude",
+        labels: ["tier": "gpu"],
+        extra: ["--resource", "tool/claude=1"]
+      )
+      try await cluster.waitForActiveNodes(["plain", "claude"])
+      var ids: [String] = []
+      for _ in 0..<2 {
+        let run = try await cluster.orchion([
+          "run", "--detach", "--resource", "tool/claude=1", "--", "sleep", "2",
+        ])
+        #expect(run.status == 0, "\(run.stderr)")
+        ids.append(run.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+      }
+      let constrained = try await cluster.orchion([
+        "run", "--detach", "--constraint", "tier notin (gpu)", "--", "true",
+      ])
+      try await withOrchionClient(server: cluster.address) { client in
+        // One seat: while the first runs, the second waits.
+        let first = try await client.waitFor(ids[0], state: .running)
+        #expect(first.nodeID == "claude")
+        #expect(try await client.task(ids[1]).state == .pending)
+        let second = try await client.waitFor(ids[1])
+        #expect(second.state == .succeeded)
+        #expect(second.nodeID == "claude")
+        let firstDone = try await client.task(ids[0])
+        #expect(
+          firstDone.finishedAt.seconds * 1_000_000_000 + Int64(firstDone.finishedAt.nanos)
+            <= second.startedAt.seconds * 1_000_000_000 + Int64(second.startedAt.nanos)
+        )
+        let id = constrained.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let other = try await client.waitFor(id)
+        #expect(other.nodeID == "plain")
+      }
+    }
+  }
+
   @Test("a higher-priority task queued behind a lower one starts first")
   func priorityOrder() async throws {
     try await Cluster.with { cluster in
@@ -355,13 +398,14 @@ struct SchedulingEndToEndTests {
 }
 
 extension Cluster {
-  /// Runs `orchion ARGS --server ADDRESS` to completion.
+  /// Runs `orchion SUBCOMMAND --server ADDRESS ARGS…` to completion.
   func orchion(_ arguments: [String]) async throws -> (
     status: Int32, stdout: String, stderr: String
   ) {
     let process = try ChildProcess(
       BuiltProducts.orchion,
-      arguments + ["--server", "\(address)"],
+      // Right after the subcommand: anything after `--` belongs to the task.
+      Array(arguments.prefix(1)) + ["--server", "\(address)"] + arguments.dropFirst(),
       environment: environment
     )
     let status = try await process.waitForExit()
