@@ -30,6 +30,11 @@ struct AgentOptions: ParsableArguments {
     for resource in resources where Int64(resource.value).map({ $0 < 0 }) ?? true {
       throw ValidationError("--resource \(resource.key): the amount must be a whole number >= 0")
     }
+    do {
+      try Resources(extended: extendedResources).validate(field: "--resource")
+    } catch {
+      throw ValidationError(error.message)
+    }
     if let id {
       do {
         _ = try NodeID(validating: id)
@@ -39,15 +44,20 @@ struct AgentOptions: ParsableArguments {
     }
   }
 
+  /// `--resource` values as amounts by name (malformed ones are left to `validate`).
+  private var extendedResources: [String: Int64] {
+    Dictionary(
+      resources.compactMap { resource in Int64(resource.value).map { (resource.key, $0) } }
+    ) { $1 }
+  }
+
   /// The agent configuration these flags describe.
   func configuration(server: ServerAddress, dataDirectory: String) throws -> AgentConfiguration {
     var configuration = AgentConfiguration(server: server, dataDirectory: dataDirectory)
     configuration.nodeID = try id.map { try NodeID(validating: $0) }
     configuration.labels = Dictionary(labels.map { ($0.key, $0.value) }) { $1 }
     configuration.slots = slots
-    configuration.extendedResources = Dictionary(
-      resources.compactMap { resource in Int64(resource.value).map { (resource.key, $0) } }
-    ) { $1 }
+    configuration.extendedResources = extendedResources
     configuration.killGrace = killGrace.duration
     return configuration
   }

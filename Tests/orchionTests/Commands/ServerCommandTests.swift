@@ -84,11 +84,16 @@ struct ServerCommandTests {
     "bad flag values exit non-zero with a one-line message",
     arguments: [
       ["--heartbeat-timeout", "30"], ["--heartbeat-timeout", "fast"], ["--lost-after", "1x"],
-      ["--port", "70000"], ["--heartbeat-timeout", "0s"],
+      ["--port", "70000"], ["--heartbeat-timeout", "0s"], ["--strategy", "fastest"],
+      ["--reserve-after", "soon"], ["agent", "--resource", "bad name=1"],
+      ["agent", "--resource", "tool/claude=-1"], ["run", "--retry-on", "x", "--", "true"],
+      ["run", "--strategy", "best", "--", "true"],
     ]
   )
   func badFlags(arguments: [String]) async throws {
-    let server = try ChildProcess(BuiltProducts.orchion, ["server"] + arguments)
+    // Server flags unless the case names another subcommand.
+    let command = ["agent", "run"].contains(arguments[0]) ? arguments : ["server"] + arguments
+    let server = try ChildProcess(BuiltProducts.orchion, command)
     let status = try await server.waitForExit()
     #expect(status != 0)
     let errorLines = server.standardError.split(separator: "\n").filter { $0.hasPrefix("Error:") }
