@@ -18,24 +18,16 @@ struct RawBytesDeserializer: MessageDeserializer {
   }
 }
 
-/// A seeded generator, so a failing fuzz case can be replayed.
-struct SplitMix64: RandomNumberGenerator {
-  var state: UInt64
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-}
-
 @Suite("Hostile input")
 struct HostileInputTests {
-  static let methods = ["RegisterNode", "Heartbeat", "UnregisterNode", "ListNodes", "GetNode"]
+  static let methods = [
+    "RegisterNode", "Heartbeat", "UnregisterNode", "ListNodes", "GetNode", "CordonNode",
+    "UncordonNode", "DrainNode",
+  ]
 
   func sendRaw(
     _ client: OrchionClient,
+    service: String = "orchion.v1.NodeService",
     method: String,
     bytes: [UInt8]
   ) async -> Result<[UInt8], RPCError> {
@@ -43,7 +35,7 @@ struct HostileInputTests {
       let response = try await client.grpc.unary(
         request: ClientRequest(message: bytes),
         descriptor: MethodDescriptor(
-          fullyQualifiedService: "orchion.v1.NodeService",
+          fullyQualifiedService: service,
           method: method
         ),
         serializer: RawBytesSerializer(),
@@ -63,7 +55,7 @@ struct HostileInputTests {
   )
   func randomBodies() async throws {
     try await withRunningOrchestrator { running, client in
-      var generator = SplitMix64(state: 0x0C4E_1A7E)
+      var generator = SplitMix64(seed: 0x0C4E_1A7E)
       let valid =
         try Orchion_V1_RegisterNodeRequest.with {
           $0.nodeID = "seed"
@@ -104,6 +96,57 @@ struct HostileInputTests {
       #expect(Set(nodes.map(\.id)) == successfulRegistrations)
       #expect(try await client.health.check(.init()).status == .serving)
       _ = running
+    }
+  }
+
+  @Test(
+    "1,000 random and mutated SubmitTask bodies with every scheduling field: only OK or INVALID_ARGUMENT; exactly the accepted tasks exist"
+  )
+  func randomTaskSpecs() async throws {
+    try await withRunningOrchestrator { _, client in
+      var generator = SplitMix64(seed: 0x7A5C_5EED)
+      let valid =
+        try Orchion_V1_SubmitTaskRequest.with {
+          $0.spec = .with {
+            $0.command = ["true"]
+            $0.constraints = ["gpu in (a100,t4)", "!spot", "zone!=eu"]
+            $0.strategy = "spread"
+            $0.retryExitCodes = [75]
+            $0.retryBackoff.seconds = 2
+            $0.resources.extended = ["tool/claude": 1]
+            $0.priority = 60
+            $0.preemptible = true
+          }
+        }.serializedBytes() as [UInt8]
+      var accepted = Set<String>()
+      for round in 0..<1_000 {
+        var bytes = valid
+        if round.isMultiple(of: 4) {
+          bytes = (0..<Int.random(in: 0...96, using: &generator)).map { _ in
+            UInt8.random(in: 0...255, using: &generator)
+          }
+        } else {
+          for _ in 0..<Int.random(in: 1...4, using: &generator) {
+            let index = Int.random(in: 0..<bytes.count, using: &generator)
+            bytes[index] = UInt8.random(in: 0...255, using: &generator)
+          }
+        }
+        let result = await sendRaw(
+          client,
+          service: "orchion.v1.TaskService",
+          method: "SubmitTask",
+          bytes: bytes
+        )
+        switch result {
+        case .success(let body):
+          accepted.insert(try Orchion_V1_SubmitTaskResponse(serializedBytes: body).task.id)
+        case .failure(let error):
+          #expect(error.code == .invalidArgument, "round \(round): \(error)")
+        }
+      }
+      let listed = try await client.tasks.listTasks(.with { $0.pageSize = 1000 }).tasks
+      #expect(Set(listed.map(\.id)) == accepted)
+      #expect(try await client.health.check(.init()).status == .serving)
     }
   }
 
