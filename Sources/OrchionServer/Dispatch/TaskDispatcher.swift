@@ -143,8 +143,9 @@ final class TaskDispatcher: NodeUsageSource, Sendable {
     var closed: [AgentSession] = []
     state.withLock { state in
       for transition in transitions {
-        // Kept in step on every change, so a drain survives its node re-registering.
-        guard transition.node.status == .disconnected else {
+        // Kept in step on every change, so a drain survives its node re-registering. A cordon
+        // or drain of a node that is already gone is not a second loss.
+        guard transition.node.status == .disconnected, transition.reason != .scheduling else {
           state.board.setDrain(transition.node.id, deadline: transition.node.drainDeadline)
           continue
         }
