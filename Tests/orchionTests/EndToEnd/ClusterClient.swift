@@ -76,3 +76,21 @@ extension OrchionClient {
 func uniqueMarker() -> String {
   "\(Int.random(in: 1000...9999)).\(Int.random(in: 100_000...999_999))"
 }
+
+extension Cluster {
+  /// Runs `orchion ARGS… --server ADDRESS [-- TASK…]` to completion.
+  func orchion(_ arguments: [String]) async throws -> (
+    status: Int32, stdout: String, stderr: String
+  ) {
+    let separator = arguments.firstIndex(of: "--") ?? arguments.endIndex
+    let process = try ChildProcess(
+      BuiltProducts.orchion,
+      // Before `--` if there is one: what follows it belongs to the task.
+      Array(arguments.prefix(upTo: separator)) + ["--server", "\(address)"]
+        + arguments.suffix(from: separator),
+      environment: environment
+    )
+    let status = try await process.waitForExit()
+    return (status, process.standardOutput, process.standardError)
+  }
+}

@@ -397,22 +397,6 @@ struct SchedulingEndToEndTests {
   }
 }
 
-extension Cluster {
-  /// Runs `orchion SUBCOMMAND --server ADDRESS ARGS…` to completion.
-  func orchion(_ arguments: [String]) async throws -> (
-    status: Int32, stdout: String, stderr: String
-  ) {
-    let process = try ChildProcess(
-      BuiltProducts.orchion,
-      // Right after the subcommand: anything after `--` belongs to the task.
-      Array(arguments.prefix(1)) + ["--server", "\(address)"] + arguments.dropFirst(),
-      environment: environment
-    )
-    let status = try await process.waitForExit()
-    return (status, process.standardOutput, process.standardError)
-  }
-}
-
 /// Processes whose command line contains `marker` and that run for node `node` (by the
 /// `ORCHION_NODE_ID` their agent gave them).
 func processes(containing marker: String, node: String) -> [Int32] {

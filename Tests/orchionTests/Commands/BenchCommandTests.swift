@@ -1,0 +1,45 @@
+import Foundation
+import OrchionAPI
+import OrchionClient
+import OrchionCore
+import OrchionTestSupport
+import SwiftProtobuf
+import Testing
+
+@Suite("orchion bench", .serialized, .timeLimit(.minutes(2)))
+struct BenchCommandTests {
+  @Test(
+    "`bench nodes` connects simulated nodes over the agent protocol and reports their heartbeats"
+  )
+  func simulatedNodes() async throws {
+    try await Cluster.with { cluster in
+      let bench = try await cluster.orchion([
+        "bench", "nodes", "--count", "20", "--rate", "5", "--duration", "1s", "--connections", "3",
+        "--server-pid", "\(cluster.server.pid)",
+      ])
+      #expect(bench.status == 0, "\(bench.stderr)")
+      #expect(bench.stdout.contains("nodes: 20/20 connected"), "\(bench.stdout)")
+      #expect(bench.stdout.contains("no errors"), "\(bench.stdout)")
+      #expect(bench.stdout.contains("orchestrator: RSS"), "\(bench.stdout)")
+      try await withOrchionClient(server: cluster.address) { client in
+        let nodes = try await client.nodes.listNodes(.init()).nodes
+        #expect(nodes.count == 20)
+        // Cordoned while they ran, and gone (unregistered) after: no task could land on them.
+        #expect(nodes.allSatisfy { $0.cordoned && $0.status == .disconnected })
+      }
+    }
+  }
+
+  @Test("`bench scheduler` reports placements per strategy")
+  func scheduler() async throws {
+    let bench = try ChildProcess(
+      BuiltProducts.orchion,
+      ["bench", "scheduler", "--nodes", "50", "--tasks", "500", "--runs", "1"]
+    )
+    #expect(try await bench.waitForExit() == 0)
+    for strategy in ["binpack", "spread", "round-robin"] {
+      #expect(bench.standardOutput.contains(strategy), "\(bench.standardOutput)")
+    }
+    #expect(bench.standardOutput.contains("placements/s"))
+  }
+}
