@@ -32,6 +32,13 @@ extension OrchionClient {
     ).task
   }
 
+  /// Submits a spec built by `update`.
+  func submit(_ update: (inout Orchion_V1_TaskSpec) -> Void) async throws -> Orchion_V1_Task {
+    var spec = Orchion_V1_TaskSpec()
+    update(&spec)
+    return try await tasks.submitTask(.with { $0.spec = spec }).task
+  }
+
   func task(_ id: String) async throws -> Orchion_V1_Task {
     try await tasks.getTask(.with { $0.taskID = id }).task
   }

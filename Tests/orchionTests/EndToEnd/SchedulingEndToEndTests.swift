@@ -110,16 +110,12 @@ struct SchedulingEndToEndTests {
       try await withOrchionClient(server: cluster.address) { client in
         let marker = uniqueMarker()
         let effects = cluster.directory + "/effects-\(marker)"
-        let task = try await client.tasks.submitTask(
-          .with {
-            $0.spec = .with {
-              $0.command = [
-                "sh", "-c", "sleep 12; : \(marker); echo $ORCHION_NODE_ID >> \(effects)",
-              ]
-              $0.surviveDisconnect = true
-            }
-          }
-        ).task
+        let task = try await client.submit {
+          $0.command = [
+            "sh", "-c", "sleep 12; : \(marker); echo $ORCHION_NODE_ID >> \(effects)",
+          ]
+          $0.surviveDisconnect = true
+        }
         try await client.waitFor(task.id, state: .running)
         try cluster.startAgent("thawed")
         try await cluster.waitForActiveNodes(["frozen", "thawed"])
@@ -158,15 +154,11 @@ struct SchedulingEndToEndTests {
         func submit(_ command: [String], priority: Int32, preemptible: Bool = false)
           async throws -> Orchion_V1_Task
         {
-          try await client.tasks.submitTask(
-            .with {
-              $0.spec = .with {
-                $0.command = command
-                $0.priority = priority
-                $0.preemptible = preemptible
-              }
-            }
-          ).task
+          try await client.submit {
+            $0.command = command
+            $0.priority = priority
+            $0.preemptible = preemptible
+          }
         }
         // Both slots taken by preemptible background work.
         let background = [
@@ -207,15 +199,11 @@ struct SchedulingEndToEndTests {
       try cluster.startAgent("solo")
       try await cluster.waitForActiveNodes(["solo"])
       try await withOrchionClient(server: cluster.address) { client in
-        let task = try await client.tasks.submitTask(
-          .with {
-            $0.spec = .with {
-              $0.command = ["sh", "-c", "exit 3"]
-              $0.maxAttempts = 3
-              $0.retryBackoff = .with { $0.nanos = 300_000_000 }
-            }
-          }
-        ).task
+        let task = try await client.submit {
+          $0.command = ["sh", "-c", "exit 3"]
+          $0.maxAttempts = 3
+          $0.retryBackoff = .with { $0.nanos = 300_000_000 }
+        }
         let done = try await client.waitFor(task.id)
         #expect(done.state == .failed)
         #expect(done.exitCode == 3)
@@ -232,15 +220,11 @@ struct SchedulingEndToEndTests {
         #expect(gaps.count == 2 && gaps[0] >= 300_000_000 && gaps[1] >= 600_000_000, "\(gaps)")
 
         // An exit code outside retry_exit_codes fails at once.
-        let picky = try await client.tasks.submitTask(
-          .with {
-            $0.spec = .with {
-              $0.command = ["sh", "-c", "exit 4"]
-              $0.maxAttempts = 5
-              $0.retryExitCodes = [75]
-            }
-          }
-        ).task
+        let picky = try await client.submit {
+          $0.command = ["sh", "-c", "exit 4"]
+          $0.maxAttempts = 5
+          $0.retryExitCodes = [75]
+        }
         let failed = try await client.waitFor(picky.id)
         #expect(failed.state == .failed)
         #expect(failed.attempts.count == 1)
@@ -303,14 +287,10 @@ struct SchedulingEndToEndTests {
         var ids: [String] = []
         for priority: Int32 in [20, 80, 50] {
           ids.append(
-            try await client.tasks.submitTask(
-              .with {
-                $0.spec = .with {
-                  $0.command = ["true"]
-                  $0.priority = priority
-                }
-              }
-            ).task.id
+            try await client.submit {
+              $0.command = ["true"]
+              $0.priority = priority
+            }.id
           )
         }
         var started: [(Int, Int64)] = []
