@@ -28,6 +28,8 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+    .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
   ],
   targets: [
     // Generated from api/ by `make proto`; never edited by hand.
@@ -59,10 +61,25 @@ let package = Package(
       dependencies: ["OrchionCore"],
       swiftSettings: librarySwiftSettings
     ),
+    // Durable state: the Store protocol, SQLite (embedded, default) and PostgreSQL.
+    .target(
+      name: "OrchionStore",
+      dependencies: [
+        "OrchionAPI",
+        "OrchionCore",
+        "OrchionWire",
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "PostgresNIO", package: "postgres-nio"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: librarySwiftSettings
+    ),
     .target(
       name: "OrchionServer",
       dependencies: [
         "OrchionAPI",
+        "OrchionStore",
         "OrchionCore",
         "OrchionScheduler",
         "OrchionWire",
@@ -142,6 +159,14 @@ let package = Package(
     .testTarget(
       name: "OrchionCoreTests",
       dependencies: ["OrchionCore", "OrchionTestSupport"],
+      swiftSettings: defaultSwiftSettings
+    ),
+    .testTarget(
+      name: "OrchionStoreTests",
+      dependencies: [
+        "OrchionStore", "OrchionAPI", "OrchionCore",
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      ],
       swiftSettings: defaultSwiftSettings
     ),
     .testTarget(

@@ -8,6 +8,7 @@ public struct OrchionError: Error, Hashable, Sendable, CustomStringConvertible {
     private enum Wrapped: Hashable, Sendable {
       case invalidArgument, notFound, alreadyExists, failedPrecondition
       case unauthenticated, permissionDenied, resourceExhausted, unavailable, internalError
+      case dataLoss
     }
 
     private let wrapped: Wrapped
@@ -31,6 +32,8 @@ public struct OrchionError: Error, Hashable, Sendable, CustomStringConvertible {
     public static let unavailable = Code(.unavailable)
     /// A bug or broken invariant.
     public static let internalError = Code(.internalError)
+    /// Stored state is unreadable or damaged.
+    public static let dataLoss = Code(.dataLoss)
 
     public var description: String { String(describing: wrapped) }
   }
@@ -74,5 +77,10 @@ public struct OrchionError: Error, Hashable, Sendable, CustomStringConvertible {
   /// An `unavailable` error.
   public static func unavailable(_ message: String) -> OrchionError {
     OrchionError(code: .unavailable, message: message)
+  }
+
+  /// A `dataLoss` error.
+  public static func dataLoss(_ message: String) -> OrchionError {
+    OrchionError(code: .dataLoss, message: message)
   }
 }

@@ -14,6 +14,7 @@ extension OrchionError: RPCErrorConvertible {
     case .permissionDenied: .permissionDenied
     case .resourceExhausted: .resourceExhausted
     case .unavailable: .unavailable
+    case .dataLoss: .dataLoss
     default: .internalError
     }
   }

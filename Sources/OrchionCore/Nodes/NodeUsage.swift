@@ -1,5 +1,3 @@
-public import OrchionCore
-
 /// What is placed on a node right now: reserved resources and task count.
 public struct NodeUsage: Hashable, Sendable {
   /// Resources reserved by tasks placed on the node.

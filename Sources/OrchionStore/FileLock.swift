@@ -1,0 +1,38 @@
+import OrchionCore
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// An exclusive advisory lock on a file (`flock`), held while the process lives: the kernel
+/// releases it when the process dies, even by kill -9, so a crashed owner never blocks a restart.
+final class FileLock: Sendable {
+  private let descriptor: Int32
+
+  private init(descriptor: Int32) {
+    self.descriptor = descriptor
+  }
+
+  /// Takes the lock on `path`, creating the file if needed.
+  /// - Throws: `failedPrecondition` when another process holds it.
+  static func acquire(path: String, purpose: String) throws(OrchionError) -> FileLock {
+    let descriptor = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+    guard descriptor >= 0 else {
+      throw .unavailable("cannot open \(path): \(String(cString: strerror(errno)))")
+    }
+    guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+      Glibc.close(descriptor)
+      throw .failedPrecondition(
+        "another orchestrator is using \(purpose); stop it, or give this one its own --data-dir"
+      )
+    }
+    return FileLock(descriptor: descriptor)
+  }
+
+  /// Gives the lock up.
+  func release() {
+    Glibc.close(descriptor)
+  }
+}

@@ -1,0 +1,104 @@
+public import OrchionAPI
+public import OrchionCore
+
+/// The orchestrator's durable state: tasks, nodes and task output.
+///
+/// The orchestrator keeps its working state in memory and writes every change here *before*
+/// anything depends on it: a submission is answered, an assignment sent, an agent's report
+/// acknowledged only once ``commit(_:)`` has returned. So after a crash of any process, what
+/// the store holds is everything anyone was told.
+///
+/// Two implementations pass one contract suite: ``SQLiteStore`` (embedded, the default) and
+/// ``PostgresStore`` (shared by several orchestrators, one of which leads).
+public protocol Store: Sendable {
+  /// Applies `changes` atomically, in order, and durably: when this returns they survive a
+  /// crash of this process or of the machine.
+  /// - Throws: `unavailable` when the store cannot be reached (nothing was applied), or
+  ///   `failedPrecondition` when this orchestrator no longer holds the leader lease.
+  func commit(_ changes: [StateChange]) async throws(OrchionError)
+
+  /// Every task the store holds, oldest first: what a starting leader loads.
+  func loadTasks() async throws(OrchionError) -> [TaskRecord]
+
+  /// One task.
+  func task(_ id: TaskID) async throws(OrchionError) -> TaskRecord?
+
+  /// Tasks newest first, after `token` (exclusive), filtered by state and node.
+  func tasks(_ query: TaskQuery) async throws(OrchionError) -> TaskPage
+
+  /// Every node the store holds, ordered by ID.
+  func nodes() async throws(OrchionError) -> [Node]
+
+  /// Up to `limit` chunks of a task's output from position `index` on, in order.
+  func logs(of task: TaskID, from index: Int64, limit: Int) async throws(OrchionError)
+    -> [StoredLogEntry]
+
+  /// Writes everything the store holds, one record at a time: nodes, then tasks oldest first,
+  /// each followed by its output.
+  func export(_ emit: (Orchion_V1_ExportRecord) throws -> Void) async throws
+
+  /// Releases connections and files. Further calls fail.
+  func close() async
+}
+
+/// One change to durable state, named by what happened.
+public enum StateChange: Sendable {
+  /// A task was accepted.
+  case taskCreated(TaskRecord)
+  /// A task changed: placed, started, finished, requeued, cancelled, an attempt recorded.
+  case taskChanged(TaskRecord)
+  /// A finished task was dropped by retention, with its output.
+  case taskDeleted(TaskID)
+  /// A chunk of a task's output was accepted.
+  case logAppended(StoredLogEntry)
+  /// A task's output before `index` was dropped (its per-task limit was reached).
+  case logTrimmed(TaskID, before: Int64)
+  /// A node registered, changed status, or was cordoned, drained or uncordoned.
+  case nodeSaved(Node)
+  /// A node was forgotten.
+  case nodeDeleted(NodeID)
+}
+
+/// A chunk of task output with its position.
+public struct StoredLogEntry: Sendable, Equatable {
+  public var task: TaskID
+  /// Position among all chunks ever accepted for the task, from 0.
+  public var index: Int64
+  public var attempt: AttemptID
+  public var chunk: Orchion_V1_LogChunk
+
+  public init(task: TaskID, index: Int64, attempt: AttemptID, chunk: Orchion_V1_LogChunk) {
+    self.task = task
+    self.index = index
+    self.attempt = attempt
+    self.chunk = chunk
+  }
+}
+
+/// Which tasks to list.
+public struct TaskQuery: Sendable, Equatable {
+  public var state: TaskState?
+  public var node: NodeID?
+  public var pageSize: Int
+  /// The last task of the previous page.
+  public var after: TaskID?
+
+  public init(state: TaskState? = nil, node: NodeID? = nil, pageSize: Int, after: TaskID? = nil) {
+    self.state = state
+    self.node = node
+    self.pageSize = pageSize
+    self.after = after
+  }
+}
+
+/// One page of a task listing.
+public struct TaskPage: Sendable, Equatable {
+  public var tasks: [TaskRecord]
+  /// Where the next page starts; `nil` when this is the last one.
+  public var next: TaskID?
+
+  public init(tasks: [TaskRecord], next: TaskID?) {
+    self.tasks = tasks
+    self.next = next
+  }
+}
