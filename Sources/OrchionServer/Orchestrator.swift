@@ -4,14 +4,18 @@ public import Logging
 import OrchionAPI
 public import OrchionCore
 import OrchionScheduler
+public import OrchionStore
 import OrchionWire
 public import ServiceLifecycle
 
 /// The control plane: the node registry, heartbeat monitoring and the gRPC API, wired together.
 ///
-/// It does no I/O until its ``services`` run in a `ServiceGroup`:
+/// Creating one opens its store and loads the state it holds (tasks, nodes, output); it serves
+/// once its ``services`` run in a `ServiceGroup`:
 /// ```swift
-/// let orchestrator = Orchestrator(configuration: .defaults { $0.port = 0 }, logger: logger)
+/// let orchestrator = try await Orchestrator(
+///   configuration: .defaults { $0.port = 0; $0.store = .sqlite(path: "/var/lib/orchion/orchion.db") },
+///   logger: logger)
 /// let group = ServiceGroup(
 ///   configuration: .init(services: orchestrator.services, gracefulShutdownSignals: [.sigterm],
 ///     logger: logger))
@@ -41,10 +45,13 @@ public final class Orchestrator: Sendable {
     public var strategy: PlacementStrategy
     /// A task pending this long that still fits nowhere holds a node until it fits.
     public var reserveAfter: Duration
+    /// Where state is kept. `orchion server` uses `<data-dir>/orchion.db`; the library default
+    /// is ``StoreLocation/memory`` (real SQLite, gone with the process), so say where.
+    public var store: StoreLocation
 
     /// 127.0.0.1:50051, 30 s heartbeat timeout, 1 min lost-after, 4 MiB requests, 1 MiB of
     /// output per task, 10,000 finished tasks kept, 5 node losses per task, binpack, reservation
-    /// after 5 min.
+    /// after 5 min, state in memory.
     public static var defaults: Configuration {
       Configuration(host: "127.0.0.1", port: 50051, nodes: .defaults, maxRequestBytes: 4 << 20)
     }
@@ -68,6 +75,7 @@ public final class Orchestrator: Sendable {
       self.advertisedAddress = ""
       self.strategy = .binpack
       self.reserveAfter = .seconds(300)
+      self.store = .memory
     }
   }
 
@@ -84,27 +92,53 @@ public final class Orchestrator: Sendable {
   public let health: HealthStatusBoard
   let dispatcher: TaskDispatcher
   let logs: LogStore
+  /// Where state is kept.
+  public let store: any Store
+  let journal: Journal
   private let server: GRPCServer<HTTP2ServerTransport.Posix>
   private let logger: Logger
 
-  /// Creates an orchestrator.
+  /// Creates an orchestrator over the store its configuration names, with the state it holds.
   /// - Parameters:
-  ///   - configuration: Where to listen and how to time nodes.
+  ///   - configuration: Where to listen, how to time nodes, where to keep state.
   ///   - clock: The clock for heartbeats and timestamps; tests pass a manual one.
   ///   - logger: Where the orchestrator logs.
-  public init(
+  /// - Throws: When the store cannot be opened or read.
+  public convenience init(
     configuration: Configuration,
     clock: any WallClock = SystemClock(),
     logger: Logger
-  ) {
+  ) async throws {
+    let store = try await configuration.store.open()
+    do {
+      try await self.init(configuration: configuration, store: store, clock: clock, logger: logger)
+    } catch {
+      await store.close()
+      throw error
+    }
+  }
+
+  /// Creates an orchestrator over `store`, with the state it holds: pending tasks queue again,
+  /// placed ones wait for their agents to report (see ``TaskBoard/restore(_:)``), nodes are
+  /// known but silent, output is readable.
+  /// - Throws: When the store cannot be read.
+  public init(
+    configuration: Configuration,
+    store: any Store,
+    clock: any WallClock = SystemClock(),
+    logger: Logger
+  ) async throws {
     self.configuration = configuration
     self.logger = logger
+    self.store = store
     registry = NodeRegistry(configuration: configuration.nodes, clock: clock)
     health = HealthStatusBoard(serving: Self.serviceNames)
     logs = LogStore(maxBytesPerTask: configuration.maxLogBytesPerTask)
+    journal = Journal(store: store, logger: logger)
     dispatcher = TaskDispatcher(
       registry: registry,
       logs: logs,
+      journal: journal,
       limits: .init(
         retainedFinishedTasks: configuration.retainedFinishedTasks,
         maxLostAttempts: configuration.maxLostAttempts,
@@ -115,6 +149,8 @@ public final class Orchestrator: Sendable {
         ? "\(configuration.host):\(configuration.port)" : configuration.advertisedAddress,
       logger: logger
     )
+    try await Recovery(store: store, registry: registry, dispatcher: dispatcher, logs: logs)
+      .run(logger: logger)
     registry.observe { [dispatcher] transitions in dispatcher.nodesChanged(transitions) }
 
     var transportConfig = HTTP2ServerTransport.Posix.Config.defaults
@@ -128,7 +164,7 @@ public final class Orchestrator: Sendable {
       transport: transport,
       services: [
         NodeServiceHandler(registry: registry, usage: dispatcher),
-        TaskServiceHandler(dispatcher: dispatcher, logs: logs),
+        TaskServiceHandler(dispatcher: dispatcher, logs: logs, store: store),
         AgentServiceHandler(registry: registry, dispatcher: dispatcher),
         HealthService(board: health),
       ],
@@ -140,6 +176,8 @@ public final class Orchestrator: Sendable {
   /// so the API stops taking requests before the monitor stops.
   public var services: [any Service] {
     [
+      // First in, last out: every change made while the others stop is still written.
+      JournalService(journal: journal, store: store),
       HeartbeatMonitor(registry: registry, logger: logger),
       DispatcherService(dispatcher: dispatcher),
       GRPCServerService(

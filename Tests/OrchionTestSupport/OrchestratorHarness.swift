@@ -37,7 +37,11 @@ public func withRunningOrchestrator<Result: Sendable>(
   _ body: (RunningOrchestrator, OrchionClient) async throws -> Result
 ) async throws -> Result {
   let logger = Logger(label: "orchion.test", factory: { _ in SwiftLogNoOpLogHandler() })
-  let orchestrator = Orchestrator(configuration: configuration, clock: clock, logger: logger)
+  let orchestrator = try await Orchestrator(
+    configuration: configuration,
+    clock: clock,
+    logger: logger
+  )
   let group = ServiceGroup(
     configuration: .init(services: orchestrator.services, logger: logger)
   )

@@ -132,6 +132,25 @@ public struct NodeTable: Sendable {
     return (node, true, NodeTransition(node: node, from: nil, reason: .registered))
   }
 
+  /// Puts back a node known before a restart of the orchestrator.
+  ///
+  /// Nobody has heard from it since the restart, so a node that was active or inactive counts
+  /// as inactive, last heard from one heartbeat timeout before `now`: unless its agent
+  /// reconnects, it is lost (and its tasks requeued) lost-after from `now` — never at once
+  /// because the orchestrator was down a while. A disconnected node stays disconnected.
+  public mutating func restore(_ node: Node, now: UTCInstant) {
+    var node = node
+    if node.status != .disconnected {
+      let anchor = now.advanced(by: .zero - configuration.heartbeatTimeout)
+      node.lastHeartbeat = max(node.lastHeartbeat, anchor)
+      if node.status == .active { node.statusChangedAt = now }
+      node.status = .inactive
+    }
+    let deadline = trueDeadline(of: node)
+    entries[node.id] = Entry(node: node, scheduled: deadline)
+    deadlines.push(node.id, at: deadline)
+  }
+
   /// Sets whether a node takes new work and, for a drain, when its remaining tasks are stopped.
   /// - Returns: The node after the change, as a ``NodeTransition`` with reason `scheduling`.
   /// - Throws: `notFound` for an unknown node.

@@ -48,26 +48,32 @@ struct AgentServiceHandler: Orchion_V1_AgentService.SimpleServiceProtocol {
       }
       // Any message proves the node alive.
       _ = try registry.heartbeat(current.node)
+      // What the agent sent is acknowledged only once it is durable: until then the agent
+      // keeps it, and sends it again after a crash of this process.
+      let sequence = message.outboxSequence
+      let acknowledge: Journal.Effect? =
+        sequence > 0
+        ? { @Sendable in _ = current.send(.with { $0.ack = .with { $0.sequence = sequence } }) }
+        : nil
       switch message.kind {
       case .heartbeat:
         current.send(.with { $0.heartbeatAck = .init() })
+        if let acknowledge { dispatcher.afterCommit(acknowledge) }
       case .none:
-        break
+        if let acknowledge { dispatcher.afterCommit(acknowledge) }
       case .hello:
         throw OrchionError.failedPrecondition("hello may only be the first message")
       case .status(let batch):
         dispatcher.report(
           try batch.updates.map(AttemptReport.init(validating:)),
-          from: current.node
+          from: current.node,
+          then: acknowledge
         )
       case .logs(let batch):
         let entries = try batch.entries.map { entry throws(OrchionError) in
           (chunk: entry.chunk, attempt: try AttemptID(validating: entry.attemptID))
         }
-        dispatcher.appendLogs(entries, from: current.node)
-      }
-      if message.outboxSequence > 0 {
-        current.send(.with { $0.ack = .with { $0.sequence = message.outboxSequence } })
+        dispatcher.appendLogs(entries, from: current.node, then: acknowledge)
       }
     }
   }

@@ -1,6 +1,7 @@
 import GRPCCore
 import OrchionAPI
 import OrchionCore
+import OrchionStore
 import OrchionWire
 import SwiftProtobuf
 
@@ -10,6 +11,7 @@ import struct Foundation.Data
 struct TaskServiceHandler: Orchion_V1_TaskService.SimpleServiceProtocol {
   let dispatcher: TaskDispatcher
   let logs: LogStore
+  let store: any Store
 
   /// Page size when a request says 0, and the largest allowed.
   static let defaultPageSize = 100
@@ -21,7 +23,7 @@ struct TaskServiceHandler: Orchion_V1_TaskService.SimpleServiceProtocol {
   ) async throws -> Orchion_V1_SubmitTaskResponse {
     guard request.hasSpec else { throw OrchionError.invalidArgument("spec: required") }
     let spec = try TaskSpec(validating: request.spec)
-    let task = dispatcher.submit(spec)
+    let task = try await dispatcher.submit(spec)
     return .with { $0.task = .init(task) }
   }
 
@@ -57,7 +59,7 @@ struct TaskServiceHandler: Orchion_V1_TaskService.SimpleServiceProtocol {
     request: Orchion_V1_CancelTaskRequest,
     context: ServerContext
   ) async throws -> Orchion_V1_CancelTaskResponse {
-    let task = try dispatcher.cancel(try TaskID(validating: request.taskID))
+    let task = try await dispatcher.cancel(try TaskID(validating: request.taskID))
     return .with { $0.task = .init(task) }
   }
 
@@ -68,6 +70,11 @@ struct TaskServiceHandler: Orchion_V1_TaskService.SimpleServiceProtocol {
   ) async throws {
     let id = try TaskID(validating: request.taskID)
     _ = try dispatcher.task(id)  // NOT_FOUND before any output
+    if logs.isOnDisk(id) {
+      // Finished before a restart: its output is read back on first use.
+      let entries = try await store.logs(of: id, from: 0, limit: Recovery.maxChunksPerTask)
+      logs.restore(id, entries: entries, finished: true)
+    }
     let (doorbell, cancel) = logs.doorbell(for: id)
     defer { cancel() }
     try await withRPCCancellationHandler {
@@ -75,11 +82,14 @@ struct TaskServiceHandler: Orchion_V1_TaskService.SimpleServiceProtocol {
       var rings = doorbell.makeAsyncIterator()
       while true {
         let read = logs.read(id, from: cursor)
-        if read.missedBytes > 0 {
+        if read.missedSome {
+          let amount =
+            read.missedBytes > 0
+            ? "\(read.missedBytes) bytes of earlier output were" : "earlier output was"
           try await response.write(
             .notice(
               task: id,
-              "[orchion] \(read.missedBytes) bytes of earlier output were dropped: the orchestrator keeps the last \(logs.maxBytesPerTask) bytes per task\n"
+              "[orchion] \(amount) dropped: the orchestrator keeps the last \(logs.maxBytesPerTask) bytes per task\n"
             )
           )
         }

@@ -24,7 +24,8 @@ struct TaskBoard: Sendable {
   }
 
   let limits: Limits
-  var tasks: [TaskID: TaskRecord] = [:]
+  /// Every task in memory; remembers which changed, for the store.
+  var tasks = TaskTable()
   /// All task IDs in creation order (IDs sort by creation).
   var order: [TaskID] = []
   /// Pending tasks that may be placed now.
@@ -101,12 +102,20 @@ struct TaskBoard: Sendable {
     } else {
       sequence &+= 1
     }
-    let id = TaskID(
+    var id = TaskID(
       createdAt: UTCInstant(nanosecondsSinceEpoch: lastMillisecond * 1_000_000),
       sequence: sequence
     )
+    // Only after a restart with the clock set back can a fresh ID meet a restored one.
+    while tasks[id] != nil {
+      sequence &+= 1
+      id = TaskID(
+        createdAt: UTCInstant(nanosecondsSinceEpoch: lastMillisecond * 1_000_000),
+        sequence: sequence
+      )
+    }
     let task = TaskRecord(id: id, spec: spec, createdAt: now)
-    tasks[id] = task
+    tasks.insertNew(task)
     order.append(id)
     pending.insert(task)
     return task
@@ -235,7 +244,7 @@ struct TaskBoard: Sendable {
     loads[node] = load.tasks.isEmpty ? nil : load
   }
 
-  private mutating func evictFinished() -> [DispatchAction] {
+  mutating func evictFinished() -> [DispatchAction] {
     var actions: [DispatchAction] = []
     while finishedOrder.count - finishedHead > limits.retainedFinishedTasks {
       let id = finishedOrder[finishedHead]

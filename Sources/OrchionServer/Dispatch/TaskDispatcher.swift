@@ -2,6 +2,7 @@ import Logging
 import OrchionAPI
 import OrchionCore
 import OrchionScheduler
+import OrchionStore
 import OrchionWire
 import SwiftProtobuf
 import Synchronization
@@ -10,8 +11,11 @@ import Synchronization
 /// reports, runs scheduling passes when something changed, and delivers the board's actions to
 /// agent sessions and the log store.
 ///
-/// Messages to sessions are queued while the lock is held, so what one agent receives is in the
-/// order the board decided it (a stop never overtakes the assignment it refers to).
+/// Every change of the board goes to the ``Journal`` while the lock is held, with what must
+/// follow it (messages to agents, acknowledgements, answers); the journal performs those only
+/// once the change is durable. So what one agent receives is in the order the board decided it
+/// (a stop never overtakes the assignment it refers to), and nothing is said that a crash could
+/// take back.
 final class TaskDispatcher: NodeUsageSource, Sendable {
   private struct State: Sendable {
     var board: TaskBoard
@@ -24,6 +28,7 @@ final class TaskDispatcher: NodeUsageSource, Sendable {
   private let registry: NodeRegistry
   private let scheduler: any Scheduler
   private let logs: LogStore
+  private let journal: Journal
   private let logger: Logger
   private let advertisedAddress: String
   private let kicks: AsyncStream<Void>
@@ -32,6 +37,7 @@ final class TaskDispatcher: NodeUsageSource, Sendable {
   init(
     registry: NodeRegistry,
     logs: LogStore,
+    journal: Journal,
     limits: TaskBoard.Limits,
     scheduler: any Scheduler,
     advertisedAddress: String,
@@ -39,6 +45,7 @@ final class TaskDispatcher: NodeUsageSource, Sendable {
   ) {
     self.registry = registry
     self.logs = logs
+    self.journal = journal
     self.logger = logger
     self.advertisedAddress = advertisedAddress
     self.scheduler = scheduler
@@ -50,10 +57,15 @@ final class TaskDispatcher: NodeUsageSource, Sendable {
 
   // MARK: Tasks
 
-  func submit(_ spec: TaskSpec) -> TaskRecord {
+  /// Accepts a task; returns once it is durable.
+  func submit(_ spec: TaskSpec) async throws -> TaskRecord {
     let now = now
-    let task = state.withLock { $0.board.submit(spec, now: now) }
+    let (task, entry) = state.withLock { state in
+      let task = state.board.submit(spec, now: now)
+      return (task, record([], in: &state))
+    }
     kick.yield()
+    try await journal.waitUntilDurable(entry)
     return task
   }
 
@@ -70,17 +82,32 @@ final class TaskDispatcher: NodeUsageSource, Sendable {
     state.withLock { $0.board.list(state: filter, node: node, pageSize: pageSize, after: token) }
   }
 
-  func cancel(_ id: TaskID) throws(OrchionError) -> TaskRecord {
+  /// Cancels a task; returns once the cancellation is durable.
+  func cancel(_ id: TaskID) async throws -> TaskRecord {
     let now = now
-    return try state.withLock { state throws(OrchionError) in
+    let (task, entry) = try state.withLock { state throws(OrchionError) in
       let (task, actions) = try state.board.cancel(id, now: now)
-      perform(actions, in: &state)
-      return task
+      return (task, record(actions, in: &state))
     }
+    try await journal.waitUntilDurable(entry)
+    return task
   }
 
   func usage(of id: NodeID) -> NodeUsage {
     state.withLock { $0.board.usage(of: id) }
+  }
+
+  /// Puts back the tasks and drains a store held before a restart (see
+  /// ``TaskBoard/restore(_:)``). Finished tasks beyond retention are dropped from the store.
+  func restore(_ tasks: [TaskRecord], nodes: [Node]) {
+    state.withLock { state in
+      state.board.restore(tasks)
+      for node in nodes where node.status != .disconnected {
+        state.board.setDrain(node.id, deadline: node.drainDeadline)
+      }
+      record([], in: &state)
+    }
+    kick.yield()
   }
 
   // MARK: Agents
@@ -97,7 +124,7 @@ final class TaskDispatcher: NodeUsageSource, Sendable {
       let session = AgentSession(id: state.nextSessionID, node: node, outbound: outbound)
       let previous = state.sessions.updateValue(session, forKey: node)
       let actions = state.board.reconcile(node: node, running: running, now: now)
-      perform(actions, in: &state)
+      record(actions, in: &state)
       return (session, previous)
     }
     previous?.close()
@@ -113,27 +140,48 @@ final class TaskDispatcher: NodeUsageSource, Sendable {
     session.close()
   }
 
-  /// Applies status reports from a node's agent.
-  func report(_ reports: [AttemptReport], from node: NodeID) {
+  /// Applies status reports from a node's agent; `then` runs once they are durable (the
+  /// agent's acknowledgement).
+  func report(_ reports: [AttemptReport], from node: NodeID, then: Journal.Effect? = nil) {
     let now = now
     state.withLock { state in
+      var actions: [DispatchAction] = []
       for report in reports {
-        perform(state.board.report(report, from: node, now: now), in: &state)
+        actions += state.board.report(report, from: node, now: now)
       }
+      record(actions, in: &state, then: then)
     }
     kick.yield()
   }
 
-  /// Stores output from a node's agent, if it belongs to the task's current attempt there.
-  func appendLogs(_ entries: [(chunk: Orchion_V1_LogChunk, attempt: AttemptID)], from node: NodeID)
-  {
-    for (chunk, attempt) in entries {
-      guard let task = try? TaskID(validating: chunk.taskID) else { continue }
-      let accepted = state.withLock {
-        $0.board.acceptsLogs(task: task, attempt: attempt, from: node)
+  /// Stores output from a node's agent, if it belongs to the task's current attempt there;
+  /// `then` runs once it is durable.
+  func appendLogs(
+    _ entries: [(chunk: Orchion_V1_LogChunk, attempt: AttemptID)],
+    from node: NodeID,
+    then: Journal.Effect? = nil
+  ) {
+    state.withLock { state in
+      var changes: [StateChange] = []
+      for (chunk, attempt) in entries {
+        guard let task = try? TaskID(validating: chunk.taskID),
+          state.board.acceptsLogs(task: task, attempt: attempt, from: node),
+          let appended = logs.append(chunk, task: task, attempt: attempt)
+        else { continue }
+        changes.append(
+          .logAppended(
+            StoredLogEntry(task: task, index: appended.index, attempt: attempt, chunk: chunk)
+          )
+        )
+        if let before = appended.trimmedBefore { changes.append(.logTrimmed(task, before: before)) }
       }
-      if accepted { logs.append(chunk, task: task, attempt: attempt) }
+      record([], in: &state, changes: changes, then: then)
     }
+  }
+
+  /// Runs `effect` once everything recorded so far is durable.
+  func afterCommit(_ effect: @escaping Journal.Effect) {
+    state.withLock { state in _ = record([], in: &state, then: effect) }
   }
 
   /// Reacts to node status changes: new or returning nodes may take work; lost nodes' tasks
@@ -142,21 +190,27 @@ final class TaskDispatcher: NodeUsageSource, Sendable {
     let now = now
     var closed: [AgentSession] = []
     state.withLock { state in
+      var actions: [DispatchAction] = []
+      var changes: [StateChange] = []
       for transition in transitions {
+        changes.append(
+          transition.reason == .forgotten
+            ? .nodeDeleted(transition.node.id) : .nodeSaved(transition.node)
+        )
         // Kept in step on every change, so a drain survives its node re-registering. A cordon
         // or drain of a node that is already gone is not a second loss.
         guard transition.node.status == .disconnected, transition.reason != .scheduling else {
           state.board.setDrain(transition.node.id, deadline: transition.node.drainDeadline)
           continue
         }
-        perform(state.board.nodeLost(transition.node.id, now: now), in: &state)
+        actions += state.board.nodeLost(transition.node.id, now: now)
         if let session = state.sessions.removeValue(forKey: transition.node.id) {
           closed.append(session)
         }
       }
       // A forced drain is due now.
-      let (actions, _) = state.board.tick(now: now)
-      perform(actions, in: &state)
+      actions += state.board.tick(now: now).actions
+      record(actions, in: &state, changes: changes)
     }
     for session in closed { session.close() }
     kick.yield()
@@ -186,7 +240,7 @@ final class TaskDispatcher: NodeUsageSource, Sendable {
       }
       let (queued, completedDrains) = state.withLock { state in
         let (actions, queued) = state.board.tick(now: clock.now)
-        perform(actions, in: &state)
+        record(actions, in: &state)
         return (queued, state.board.takeCompletedDrains())
       }
       if queued { kick.yield() }
@@ -218,7 +272,7 @@ final class TaskDispatcher: NodeUsageSource, Sendable {
         now: now,
         generator: &state.generator
       )
-      perform(actions, in: &state)
+      record(actions, in: &state)
     }
   }
 
@@ -238,45 +292,72 @@ final class TaskDispatcher: NodeUsageSource, Sendable {
 
   // MARK: Actions
 
-  private func perform(_ actions: [DispatchAction], in state: inout State) {
-    for action in actions {
-      switch action {
-      case .assign(let node, let assignment):
-        let message = Orchion_V1_ServerMessage.with {
-          $0.assign = .with {
-            $0.taskID = assignment.task.rawValue
-            $0.attemptID = assignment.attemptID.rawValue
-            $0.attempt = assignment.attempt
-            $0.spec = .init(assignment.spec)
-            $0.serverAddress = advertisedAddress
-          }
-        }
-        if state.sessions[node]?.send(message) != true {
-          state.board.undeliverable(assignment.task, attempt: assignment.attemptID)
-          kick.yield()
-        }
-      case .stop(let node, let task, let attempt, let stopState, let reason):
-        logger.debug(
-          "stopping attempt",
-          metadata: [
-            LoggingKeys.taskID: "\(task)", LoggingKeys.attemptID: "\(attempt)",
-            LoggingKeys.nodeID: "\(node)", LoggingKeys.reason: "\(reason)",
-          ]
-        )
-        state.sessions[node]?.send(
-          .with {
-            $0.stop = .with {
-              $0.taskID = task.rawValue
-              $0.attemptID = attempt.rawValue
-              $0.state = .init(stopState)
-              $0.reason = reason
+  /// Hands the board's changes since the last call, and `changes` beside them, to the journal;
+  /// `actions` and then `then` are performed once they are durable. Called with the lock held,
+  /// so the journal's order is the board's.
+  /// - Returns: The journal entry, to wait for.
+  @discardableResult
+  private func record(
+    _ actions: [DispatchAction],
+    in state: inout State,
+    changes: [StateChange] = [],
+    then: Journal.Effect? = nil
+  ) -> UInt64 {
+    let changes = state.board.tasks.takeChanges() + changes
+    guard !actions.isEmpty else { return journal.append(changes, then: then) }
+    return journal.append(changes) { [self] in
+      deliver(actions)
+      then?()
+    }
+  }
+
+  /// Performs actions whose changes are durable: messages to agents, log followers.
+  private func deliver(_ actions: [DispatchAction]) {
+    state.withLock { state in
+      var requeued = false
+      for action in actions {
+        switch action {
+        case .assign(let node, let assignment):
+          let message = Orchion_V1_ServerMessage.with {
+            $0.assign = .with {
+              $0.taskID = assignment.task.rawValue
+              $0.attemptID = assignment.attemptID.rawValue
+              $0.attempt = assignment.attempt
+              $0.spec = .init(assignment.spec)
+              $0.serverAddress = advertisedAddress
             }
           }
-        )
-      case .finished(let task):
-        logs.finish(task)
-      case .evicted(let task):
-        logs.remove(task)
+          if state.sessions[node]?.send(message) != true {
+            state.board.undeliverable(assignment.task, attempt: assignment.attemptID)
+            requeued = true
+          }
+        case .stop(let node, let task, let attempt, let stopState, let reason):
+          logger.debug(
+            "stopping attempt",
+            metadata: [
+              LoggingKeys.taskID: "\(task)", LoggingKeys.attemptID: "\(attempt)",
+              LoggingKeys.nodeID: "\(node)", LoggingKeys.reason: "\(reason)",
+            ]
+          )
+          state.sessions[node]?.send(
+            .with {
+              $0.stop = .with {
+                $0.taskID = task.rawValue
+                $0.attemptID = attempt.rawValue
+                $0.state = .init(stopState)
+                $0.reason = reason
+              }
+            }
+          )
+        case .finished(let task):
+          logs.finish(task)
+        case .evicted(let task):
+          logs.remove(task)
+        }
+      }
+      if requeued {
+        record([], in: &state)
+        kick.yield()
       }
     }
   }

@@ -54,6 +54,15 @@ public final class NodeRegistry: Sendable {
     return (result.node, result.created)
   }
 
+  /// Puts back nodes known before a restart (see ``NodeTable/restore(_:now:)``), without
+  /// telling the observers: nothing changed.
+  public func restore(_ nodes: [Node]) {
+    let now = clock.now
+    table.withLock { table in
+      for node in nodes { table.restore(node, now: now) }
+    }
+  }
+
   /// Records a heartbeat from a node.
   /// - Parameter id: The node.
   /// - Returns: The node after the heartbeat.

@@ -17,7 +17,7 @@ struct ServerCommand: AsyncParsableCommand {
   func run() async throws {
     let logger = logging.bootstrap(label: "orchion.server")
     _ = try DataDirectory.prepare(server.dataDir)
-    let orchestrator = Orchestrator(configuration: server.configuration, logger: logger)
+    let orchestrator = try await Orchestrator(configuration: server.configuration, logger: logger)
     try await ServiceRunner.run(
       services: orchestrator.services,
       shutdownGrace: server.shutdownGrace.duration,

@@ -19,7 +19,7 @@ struct UpCommand: AsyncParsableCommand {
   func run() async throws {
     let logger = logging.bootstrap(label: "orchion.up")
     let dataDir = try DataDirectory.prepare(server.dataDir)
-    let orchestrator = Orchestrator(configuration: server.configuration, logger: logger)
+    let orchestrator = try await Orchestrator(configuration: server.configuration, logger: logger)
     // The agent learns the real port once the server is bound (port 0 picks one).
     let agentService = DeferredService()
     try await ServiceRunner.run(

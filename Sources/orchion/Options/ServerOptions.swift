@@ -1,6 +1,8 @@
 import ArgumentParser
+import Foundation
 import OrchionCore
 import OrchionServer
+import OrchionStore
 
 /// The orchestrator's flags, shared by `orchion server` and `orchion up`.
 struct ServerOptions: ParsableArguments {
@@ -16,8 +18,16 @@ struct ServerOptions: ParsableArguments {
   @Option(help: "Further silence after which an INACTIVE node becomes DISCONNECTED.")
   var lostAfter = DurationArgument(.seconds(60))
 
-  @Option(help: "Directory for Orchion's state.")
+  @Option(help: "Directory for Orchion's state (the SQLite database orchion.db, unless --store).")
   var dataDir = DataDirectory.defaultPath
+
+  @Option(
+    help: ArgumentHelp(
+      "Where state is kept: postgres://user:password@host:port/database (several orchestrators), sqlite:PATH, or memory. Default: <data-dir>/orchion.db; also ORCHION_STORE.",
+      valueName: "location"
+    )
+  )
+  var store: String?
 
   @Option(help: "How tasks are placed unless they say: binpack, spread or round-robin.")
   var strategy: PlacementStrategy = .binpack
@@ -45,14 +55,34 @@ struct ServerOptions: ParsableArguments {
     guard lostAfter.duration >= .zero else {
       throw ValidationError("--lost-after must not be negative")
     }
+    if let store = store ?? Self.environmentStore {
+      do {
+        _ = try StoreLocation(parsing: store)
+      } catch {
+        throw ValidationError(error.message)
+      }
+    }
     guard maxLogBytesPerTask > 0 else {
       throw ValidationError("--max-log-bytes-per-task must be greater than 0")
     }
   }
 
+  private static var environmentStore: String? {
+    ProcessInfo.processInfo.environment["ORCHION_STORE"].flatMap { $0.isEmpty ? nil : $0 }
+  }
+
+  /// Where state is kept: `--store`, else `ORCHION_STORE`, else the data directory's database.
+  var storeLocation: StoreLocation {
+    if let text = store ?? Self.environmentStore, let location = try? StoreLocation(parsing: text) {
+      return location
+    }
+    return .sqlite(path: (dataDir as NSString).appendingPathComponent("orchion.db"))
+  }
+
   /// The orchestrator configuration these flags describe.
   var configuration: Orchestrator.Configuration {
     .defaults {
+      $0.store = storeLocation
       $0.host = host
       $0.port = port
       $0.nodes.heartbeatTimeout = heartbeatTimeout.duration

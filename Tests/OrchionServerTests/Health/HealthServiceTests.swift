@@ -27,7 +27,7 @@ struct HealthServiceTests {
   @Test("Watch: SERVING at once, NOT_SERVING on shutdown, and the stream does not hold shutdown up")
   func watchAcrossShutdown() async throws {
     let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
-    let orchestrator = Orchestrator(configuration: .testing, logger: logger)
+    let orchestrator = try await Orchestrator(configuration: .testing, logger: logger)
     let group = ServiceGroup(configuration: .init(services: orchestrator.services, logger: logger))
     try await withThrowingTaskGroup(of: Void.self) { tasks in
       tasks.addTask { try await group.run() }

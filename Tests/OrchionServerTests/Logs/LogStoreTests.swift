@@ -24,10 +24,13 @@ struct LogStoreTests {
   func orderAndDuplicates() throws {
     let store = LogStore(maxBytesPerTask: 1 << 20)
     let attempt = try AttemptID(validating: "a1")
-    #expect(store.append(chunk("a", sequence: 0), task: task, attempt: attempt))
-    #expect(store.append(chunk("b", sequence: 1), task: task, attempt: attempt))
-    #expect(!store.append(chunk("a", sequence: 0), task: task, attempt: attempt))
-    #expect(store.append(chunk("x", sequence: 0, stream: .stderr), task: task, attempt: attempt))
+    #expect(store.append(chunk("a", sequence: 0), task: task, attempt: attempt)?.index == 0)
+    #expect(store.append(chunk("b", sequence: 1), task: task, attempt: attempt)?.index == 1)
+    #expect(store.append(chunk("a", sequence: 0), task: task, attempt: attempt) == nil)
+    #expect(
+      store.append(chunk("x", sequence: 0, stream: .stderr), task: task, attempt: attempt)?.index
+        == 2
+    )
     let read = store.read(task, from: 0)
     #expect(read.chunks.map { String(decoding: $0.data, as: UTF8.self) } == ["a", "b", "x"])
     #expect(read.missedBytes == 0)

@@ -114,7 +114,7 @@ struct ServerCommandTests {
     let (first, address) = try await startServer()
     let second = try ChildProcess(
       BuiltProducts.orchion,
-      ["server", "--port", "\(address.port)", "--data-dir", NSTemporaryDirectory()]
+      ["server", "--port", "\(address.port)", "--store", "memory"]
     )
     #expect(try await second.waitForExit() != 0)
     #expect(

@@ -1,0 +1,174 @@
+import Logging
+import OrchionCore
+import OrchionStore
+import Synchronization
+
+/// Writes the orchestrator's state changes to the store in the order they happened, and only
+/// then performs what depends on them: answering a submission, sending an assignment,
+/// acknowledging an agent's report. So nothing anyone was told is lost in a crash — a task that
+/// was acknowledged is on disk; an assignment an agent runs is on disk before the agent hears of
+/// it; a report is acknowledged (and so not sent again) only once it is on disk.
+///
+/// Entries are appended while their caller holds the lock that ordered them (the dispatcher's),
+/// so store order is decision order. Everything waiting when a commit starts goes into that
+/// commit: concurrent submissions share one fsync (group commit).
+final class Journal: Sendable {
+  typealias Effect = @Sendable () -> Void
+
+  private struct Entry: Sendable {
+    var sequence: UInt64
+    var changes: [StateChange]
+    var effect: Effect?
+  }
+
+  private struct State: Sendable {
+    var queue: [Entry] = []
+    var nextSequence: UInt64 = 1
+    var durableThrough: UInt64 = 0
+    var waiters: [(sequence: UInt64, continuation: CheckedContinuation<Void, any Error>)] = []
+    var doorbell: CheckedContinuation<Void, Never>?
+    var closing = false
+    /// Set when the store refuses for good (this orchestrator lost the leader lease).
+    var failure: OrchionError?
+  }
+
+  private let store: any Store
+  private let logger: Logger
+  private let state = Mutex(State())
+  /// Longest wait between retries of a commit the store refused for a passing reason.
+  private let maxRetryDelay: Duration
+
+  init(store: any Store, logger: Logger, maxRetryDelay: Duration = .seconds(2)) {
+    self.store = store
+    self.logger = logger
+    self.maxRetryDelay = maxRetryDelay
+  }
+
+  /// Queues `changes`, then `effect` once they (and everything queued before) are durable.
+  /// Never waits.
+  /// - Returns: The entry's sequence number, for ``waitUntilDurable(_:)``.
+  @discardableResult
+  func append(_ changes: [StateChange], then effect: Effect? = nil) -> UInt64 {
+    let (sequence, doorbell) = state.withLock { state in
+      let sequence = state.nextSequence
+      state.nextSequence += 1
+      state.queue.append(Entry(sequence: sequence, changes: changes, effect: effect))
+      defer { state.doorbell = nil }
+      return (sequence, state.doorbell)
+    }
+    doorbell?.resume()
+    return sequence
+  }
+
+  /// Waits until the entry `sequence` is durable.
+  /// - Throws: `unavailable` when the journal stopped before it was (shutdown, lost lease).
+  func waitUntilDurable(_ sequence: UInt64) async throws {
+    try await withCheckedThrowingContinuation {
+      (continuation: CheckedContinuation<Void, any Error>) in
+      let outcome: Result<Void, any Error>? = state.withLock { state in
+        if state.durableThrough >= sequence { return .success(()) }
+        if let failure = state.failure { return .failure(failure) }
+        state.waiters.append((sequence, continuation))
+        return nil
+      }
+      if let outcome { continuation.resume(with: outcome) }
+    }
+  }
+
+  /// Commits entries as they come until ``close()`` and the queue is empty.
+  func run() async {
+    while let batch = await nextBatch() {
+      let changes = batch.flatMap(\.changes)
+      guard await commit(changes) else { return }
+      guard let last = batch.last?.sequence else { continue }
+      let ready = state.withLock { state in
+        state.durableThrough = last
+        let ready = state.waiters.filter { $0.sequence <= last }
+        state.waiters.removeAll { $0.sequence <= last }
+        return ready
+      }
+      for entry in batch { entry.effect?() }
+      for waiter in ready { waiter.continuation.resume() }
+    }
+  }
+
+  /// Lets ``run()`` finish once what is queued is committed.
+  func close() {
+    let doorbell = state.withLock { state in
+      state.closing = true
+      defer { state.doorbell = nil }
+      return state.doorbell
+    }
+    doorbell?.resume()
+  }
+
+  private enum Next: Sendable {
+    case batch([Entry])
+    case done
+    case wait
+  }
+
+  /// Everything queued, waiting for something to be queued when nothing is; `nil` once closed
+  /// and drained.
+  private func nextBatch() async -> [Entry]? {
+    while true {
+      let next: Next = state.withLock { state in
+        if !state.queue.isEmpty {
+          defer { state.queue.removeAll(keepingCapacity: true) }
+          return .batch(state.queue)
+        }
+        return state.closing ? .done : .wait
+      }
+      switch next {
+      case .batch(let batch): return batch
+      case .done: return nil
+      case .wait:
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+          let ready = state.withLock { state in
+            if !state.queue.isEmpty || state.closing { return true }
+            state.doorbell = continuation
+            return false
+          }
+          if ready { continuation.resume() }
+        }
+      }
+    }
+  }
+
+  /// Commits, retrying while the store is unreachable; gives up only when the store says this
+  /// orchestrator may no longer write.
+  private func commit(_ changes: [StateChange]) async -> Bool {
+    var delay = Duration.milliseconds(50)
+    while true {
+      do {
+        try await store.commit(changes)
+        return true
+      } catch  where error.code == .failedPrecondition {
+        fail(error)
+        return false
+      } catch {
+        logger.error(
+          "cannot write state, retrying",
+          metadata: ["error": "\(error.message)", "retry_in": "\(delay)"]
+        )
+        try? await Task.sleep(for: delay)
+        delay = min(delay * 2, maxRetryDelay)
+      }
+    }
+  }
+
+  private func fail(_ error: OrchionError) {
+    logger.critical(
+      "the store refused a write; this orchestrator stops writing",
+      metadata: ["error": "\(error.message)"]
+    )
+    let waiters = state.withLock { state in
+      state.failure = .unavailable("not the leader any more: \(error.message)")
+      defer { state.waiters.removeAll() }
+      return state.waiters
+    }
+    for waiter in waiters {
+      waiter.continuation.resume(throwing: OrchionError.unavailable(error.message))
+    }
+  }
+}

@@ -1,0 +1,250 @@
+import Foundation
+public import Logging
+import NIOCore
+public import OrchionAPI
+public import OrchionCore
+import OrchionWire
+import PostgresNIO
+import SwiftProtobuf
+import Synchronization
+
+/// The shared store: a PostgreSQL database that several orchestrators use at once, one of them
+/// leading (see ``LeaderLease``).
+///
+/// Durability is PostgreSQL's: a commit returns once the database has flushed its WAL
+/// (`synchronous_commit = on`, the default, which this store does not change). Connections are
+/// pooled and re-established when the database restarts; a commit that fails because the
+/// database is away fails whole and is retried by the orchestrator's journal.
+///
+/// When a fencing token is set (``fence(with:)``), every commit first takes a share lock on the
+/// leader row *with that token*: a commit from an orchestrator that lost the lease finds no
+/// such row and fails; and a takeover, which must update that row, waits for commits in flight.
+/// So every write that lands was made while its writer held the lease.
+public final class PostgresStore: Store {
+  private let client: PostgresClient
+  private let runner: Task<Void, Never>
+  private let logger: Logger
+  private let fenceToken = Mutex<Int64?>(nil)
+
+  private init(client: PostgresClient, runner: Task<Void, Never>, logger: Logger) {
+    self.client = client
+    self.runner = runner
+    self.logger = logger
+  }
+
+  /// Connects, and brings the schema up to date.
+  /// - Throws: `unavailable` when the database cannot be reached or migrated.
+  public static func connect(
+    _ url: PostgresURL,
+    logger: Logger = Logger(label: "orchion.store", factory: { _ in SwiftLogNoOpLogHandler() })
+  ) async throws(OrchionError) -> PostgresStore {
+    var configuration = PostgresClient.Configuration(
+      host: url.host,
+      port: url.port,
+      username: url.user,
+      password: url.password,
+      database: url.database,
+      tls: .disable
+    )
+    configuration.options.maximumConnections = 8
+    configuration.options.connectTimeout = .seconds(5)
+    let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+    let runner = Task { await client.run() }
+    let store = PostgresStore(client: client, runner: runner, logger: logger)
+    do {
+      try await store.migrate()
+    } catch {
+      await store.close()
+      throw .unavailable("PostgreSQL at \(url.redacted): \(Self.describe(error))")
+    }
+    return store
+  }
+
+  /// Checks every later commit against the leader lease's fencing `token` (`nil`: no check).
+  public func fence(with token: Int64?) {
+    fenceToken.withLock { $0 = token }
+  }
+
+  /// The underlying client, for the leader lease (same pool, same database).
+  var connections: PostgresClient { client }
+
+  private func migrate() async throws {
+    try await client.withTransaction(logger: logger) { connection in
+      try await connection.query(
+        "SELECT pg_advisory_xact_lock(\(PostgresSchema.migrationLock))",
+        logger: logger
+      )
+      try await connection.query(
+        """
+        CREATE TABLE IF NOT EXISTS orchion_schema (
+          version INTEGER PRIMARY KEY,
+          name TEXT NOT NULL,
+          applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+        )
+        """,
+        logger: logger
+      )
+      var applied = Set<Int32>()
+      for try await version in try await connection.query(
+        "SELECT version FROM orchion_schema",
+        logger: logger
+      ).decode(Int32.self) {
+        applied.insert(version)
+      }
+      for migration in PostgresSchema.migrations where !applied.contains(migration.version) {
+        for statement in migration.statements {
+          try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+        }
+        try await connection.query(
+          "INSERT INTO orchion_schema (version, name) VALUES (\(migration.version), \(migration.name))",
+          logger: logger
+        )
+      }
+    }
+  }
+
+  // MARK: Writes
+
+  public func commit(_ changes: [StateChange]) async throws(OrchionError) {
+    guard !changes.isEmpty else { return }
+    let set = ChangeSet(changes)
+    let rows = try EncodedChanges(set)
+    let token = fenceToken.withLock { $0 }
+    try await run("commit") { [client, logger] in
+      try await client.withTransaction(logger: logger) { connection in
+        if let token {
+          let held = try await connection.query(
+            "SELECT token FROM orchion_leader WHERE id = 1 AND token = \(token) FOR SHARE",
+            logger: logger
+          ).collect()
+          guard !held.isEmpty else { throw LeaseLost() }
+        }
+        try await rows.apply(on: connection, logger: logger)
+      }
+    }
+  }
+
+  // MARK: Reads
+
+  public func loadTasks() async throws(OrchionError) -> [TaskRecord] {
+    try await records("load tasks", "SELECT record FROM orchion_tasks ORDER BY id")
+      .map { data throws(OrchionError) in try StoredBytes.task(data) }
+  }
+
+  public func task(_ id: TaskID) async throws(OrchionError) -> TaskRecord? {
+    try await records("read a task", "SELECT record FROM orchion_tasks WHERE id = \(id.rawValue)")
+      .first.map { data throws(OrchionError) in try StoredBytes.task(data) }
+  }
+
+  public func tasks(_ query: TaskQuery) async throws(OrchionError) -> TaskPage {
+    let state = query.state.map { Int32(Orchion_V1_TaskState($0).rawValue) }
+    let limit = max(query.pageSize, 0)
+    let blobs = try await records(
+      "list tasks",
+      """
+      SELECT record FROM orchion_tasks
+      WHERE (\(state)::INTEGER IS NULL OR state = \(state))
+        AND (\(query.node?.rawValue)::TEXT IS NULL OR node_id = \(query.node?.rawValue))
+        AND (\(query.after?.rawValue)::TEXT IS NULL OR id < \(query.after?.rawValue))
+      ORDER BY id DESC LIMIT \(limit + 1)
+      """
+    )
+    let tasks = try blobs.prefix(limit).map { data throws(OrchionError) in
+      try StoredBytes.task(data)
+    }
+    return TaskPage(tasks: tasks, next: blobs.count > limit ? tasks.last?.id : nil)
+  }
+
+  public func nodes() async throws(OrchionError) -> [Node] {
+    try await records("read nodes", "SELECT record FROM orchion_nodes ORDER BY id")
+      .map { data throws(OrchionError) in try StoredBytes.node(data) }
+  }
+
+  public func logs(of task: TaskID, from index: Int64, limit: Int) async throws(OrchionError)
+    -> [StoredLogEntry]
+  {
+    try await records(
+      "read output",
+      """
+      SELECT record FROM orchion_logs WHERE task_id = \(task.rawValue) AND idx >= \(index)
+      ORDER BY idx LIMIT \(limit)
+      """
+    ).map { data throws(OrchionError) in try StoredBytes.log(data) }
+  }
+
+  public func export(_ emit: (Orchion_V1_ExportRecord) throws -> Void) async throws {
+    // One REPEATABLE READ transaction: a consistent snapshot while the leader writes.
+    try await client.withConnection { connection in
+      try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
+      defer { Task { [logger] in _ = try? await connection.query("ROLLBACK", logger: logger) } }
+      for try await record in try await connection.query(
+        "SELECT record FROM orchion_nodes ORDER BY id",
+        logger: logger
+      ).decode(ByteBuffer.self) {
+        try emit(.with { $0.node = try StoredBytes.storedNode(Data(record.readableBytesView)) })
+      }
+      var tasks: [(String, ByteBuffer)] = []
+      for try await row in try await connection.query(
+        "SELECT id, record FROM orchion_tasks ORDER BY id",
+        logger: logger
+      ).decode((String, ByteBuffer).self) {
+        tasks.append(row)
+      }
+      for (id, record) in tasks {
+        try emit(.with { $0.task = try StoredBytes.storedTask(Data(record.readableBytesView)) })
+        for try await chunk in try await connection.query(
+          "SELECT record FROM orchion_logs WHERE task_id = \(id) ORDER BY idx",
+          logger: logger
+        ).decode(ByteBuffer.self) {
+          try emit(.with { $0.log = try StoredBytes.storedLog(Data(chunk.readableBytesView)) })
+        }
+      }
+    }
+  }
+
+  public func close() async {
+    runner.cancel()
+    _ = await runner.value
+  }
+
+  // MARK: Helpers
+
+  private func records(_ what: String, _ query: PostgresQuery) async throws(OrchionError) -> [Data]
+  {
+    try await run(what) { [client, logger] in
+      var blobs: [Data] = []
+      for try await record in try await client.query(query, logger: logger).decode(
+        ByteBuffer.self
+      ) {
+        blobs.append(Data(record.readableBytesView))
+      }
+      return blobs
+    }
+  }
+
+  private func run<T: Sendable>(
+    _ what: String,
+    _ body: @Sendable () async throws -> T
+  ) async throws(OrchionError) -> T {
+    do {
+      return try await body()
+    } catch let error as OrchionError {
+      throw error
+    } catch is LeaseLost {
+      throw .failedPrecondition("this orchestrator no longer holds the leader lease")
+    } catch {
+      throw .unavailable("PostgreSQL: cannot \(what): \(Self.describe(error))")
+    }
+  }
+
+  /// A database error's message (PSQLError hides it from `description`).
+  static func describe(_ error: any Error) -> String {
+    if let error = error as? PSQLError {
+      if let message = error.serverInfo?[.message] { return message }
+      return "\(error.code)"
+    }
+    return "\(error)"
+  }
+
+  private struct LeaseLost: Error {}
+}
