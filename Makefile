@@ -35,9 +35,11 @@ release:
 	cp "$(RELEASE_BIN_PATH)/orchion" bin/orchestrator
 
 # Checks the generated code is current, builds once (tests and the binary the end-to-end tests
-# start), then runs every test without rebuilding.
+# start), starts the throwaway PostgreSQL the store tests use (scripts/test-postgres.sh), then
+# runs every test without rebuilding.
 test: check-proto
 	$(SWIFT) build --build-tests
+	scripts/test-postgres.sh
 	$(SWIFT) test --skip-build --parallel --num-workers 2
 
 fmt:

@@ -152,6 +152,7 @@ let package = Package(
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         .product(name: "Logging", package: "swift-log"),
+        .product(name: "PostgresNIO", package: "postgres-nio"),
       ],
       path: "Tests/OrchionTestSupport",
       swiftSettings: defaultSwiftSettings
@@ -164,7 +165,7 @@ let package = Package(
     .testTarget(
       name: "OrchionStoreTests",
       dependencies: [
-        "OrchionStore", "OrchionAPI", "OrchionCore",
+        "OrchionStore", "OrchionAPI", "OrchionCore", "OrchionTestSupport",
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
       ],
       swiftSettings: defaultSwiftSettings

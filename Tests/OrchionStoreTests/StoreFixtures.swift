@@ -2,6 +2,7 @@ import Foundation
 import OrchionAPI
 import OrchionCore
 import OrchionStore
+import OrchionTestSupport
 import SwiftProtobuf
 import Testing
 
@@ -11,6 +12,7 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
 
   case sqliteFile
   case sqliteMemory
+  case postgres
 
   /// Opens a fresh store, runs `body` with it and a way to reopen the same state as a new
   /// process would, and closes everything.
@@ -35,6 +37,17 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
       let store = try SQLiteStore.inMemory()
       try await body(store) { store }
       await store.close()
+    case .postgres:
+      try await TestPostgres.withDatabase { url in
+        let location = try PostgresURL(parsing: url)
+        var current: any Store = try await PostgresStore.connect(location)
+        try await body(current) {
+          await current.close()
+          current = try await PostgresStore.connect(location)
+          return current
+        }
+        await current.close()
+      }
     }
   }
 

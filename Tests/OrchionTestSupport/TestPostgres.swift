@@ -1,0 +1,76 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// The PostgreSQL server the tests use: `ORCHION_TEST_POSTGRES`, else the one
+/// `scripts/test-postgres.sh` starts (which `make test` runs first). Each test gets a database
+/// of its own, dropped afterwards.
+public enum TestPostgres {
+  /// The server's URL (its `orchion` database).
+  public static var serverURL: String {
+    ProcessInfo.processInfo.environment["ORCHION_TEST_POSTGRES"]
+      ?? "postgres://orchion@127.0.0.1:55432/orchion"
+  }
+
+  /// Creates an empty database, runs `body` with its URL, and drops it.
+  public static func withDatabase<Result: Sendable>(
+    _ body: (String) async throws -> Result
+  ) async throws -> Result {
+    let name = "orchion_test_\(UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: ""))"
+    try await execute("CREATE DATABASE \(name)")
+    let base = serverURL
+    let url: String
+    if let slash = base.range(of: "/", options: .backwards), base[..<slash.lowerBound].contains("@") {
+      url = base[..<slash.upperBound] + name
+    } else {
+      url = base + "/" + name
+    }
+    do {
+      let result = try await body(url)
+      try? await execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+      return result
+    } catch {
+      try? await execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+      throw error
+    }
+  }
+
+  /// Runs one statement on the server's own database.
+  public static func execute(_ sql: String) async throws {
+    let url = try URLParts(serverURL)
+    let connection = try await PostgresConnection.connect(
+      configuration: .init(
+        host: url.host,
+        port: url.port,
+        username: url.user,
+        password: url.password,
+        database: url.database,
+        tls: .disable
+      ),
+      id: 1,
+      logger: Logger(label: "orchion.test.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
+    )
+    defer { Task { try? await connection.close() } }
+    try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Logger(label: "orchion.test.postgres", factory: { _ in SwiftLogNoOpLogHandler() }))
+  }
+
+  private struct URLParts {
+    var user: String
+    var password: String?
+    var host: String
+    var port: Int
+    var database: String
+
+    init(_ text: String) throws {
+      guard let components = URLComponents(string: text), let host = components.host else {
+        throw URLError(.badURL)
+      }
+      user = components.user ?? "orchion"
+      password = components.password
+      self.host = host
+      port = components.port ?? 5432
+      let path = components.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+      database = path.isEmpty ? user : path
+    }
+  }
+}
