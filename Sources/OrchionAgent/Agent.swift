@@ -54,10 +54,17 @@ public struct Agent: Service {
       killGrace: configuration.killGrace,
       logger: logger
     )
-    let grpc = try OrchionClient.makeGRPCClient(
-      server: configuration.server,
-      token: configuration.token
-    )
+    // One client per orchestrator of the cluster; they connect lazily, so only the leader's
+    // carries traffic.
+    let servers = try configuration.servers.map { address in
+      (
+        address: address,
+        grpc: try OrchionClient.makeGRPCClient(
+          server: address,
+          token: configuration.token
+        )
+      )
+    }
     let registration = Orchion_V1_RegisterNodeRequest.with {
       $0.nodeID = nodeID.rawValue
       $0.address = ProcessInfo.processInfo.hostName
@@ -69,7 +76,8 @@ public struct Agent: Service {
       $0.metadata = ["orchion.io/agent-pid": "\(ProcessInfo.processInfo.processIdentifier)"]
     }
     let connection = AgentConnection(
-      grpc: grpc,
+      servers: servers,
+      token: configuration.token,
       registration: registration,
       executor: executor,
       outbox: outbox,
@@ -80,11 +88,16 @@ public struct Agent: Service {
     )
     logger.info(
       "agent starting",
-      metadata: ["orchion.node.id": "\(nodeID)", "orchion.address": "\(configuration.server)"]
+      metadata: [
+        "orchion.node.id": "\(nodeID)",
+        "orchion.address": "\(configuration.servers.map(\.description).joined(separator: ","))",
+      ]
     )
 
     await withThrowingTaskGroup(of: Void.self) { group in
-      group.addTask { try await grpc.runConnections() }
+      for server in servers {
+        group.addTask { try await server.grpc.runConnections() }
+      }
       group.addTask { await executor.run() }
       group.addTask { await connection.run() }
       // Run until the process is asked to stop...
@@ -97,7 +110,7 @@ public struct Agent: Service {
       options.timeout = .seconds(2)
       var unregistered = false
       do {
-        _ = try await Orchion_V1_NodeService.Client(wrapping: grpc).unregisterNode(
+        _ = try await Orchion_V1_NodeService.Client(wrapping: connection.grpc).unregisterNode(
           .with { $0.nodeID = nodeID.rawValue },
           options: options
         )
@@ -118,7 +131,7 @@ public struct Agent: Service {
         try? await clock.sleep(for: .milliseconds(20))
       }
       group.cancelAll()
-      grpc.beginGracefulShutdown()
+      for server in servers { server.grpc.beginGracefulShutdown() }
     }
   }
 }

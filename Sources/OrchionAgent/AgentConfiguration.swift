@@ -4,6 +4,9 @@ public import OrchionCore
 public struct AgentConfiguration: Sendable {
   /// The orchestrator to dial.
   public var server: ServerAddress
+  /// Other orchestrators of the same cluster (sharing one store): the agent dials whichever
+  /// of ``server`` and these leads, and follows the lead when it moves.
+  public var otherServers: [ServerAddress] = []
   /// The node ID to register as; `nil` uses the stable ID kept in ``dataDirectory``.
   public var nodeID: NodeID?
   /// Extra labels, on top of the probed `orchion.io/*` facts.
@@ -22,6 +25,9 @@ public struct AgentConfiguration: Sendable {
   public var maxReconnectDelay: Duration
   /// Token presented on every RPC (`authorization: Bearer`), if any.
   public var token: String?
+
+  /// ``server`` and ``otherServers``.
+  public var servers: [ServerAddress] { [server] + otherServers }
 
   /// An agent for `server`, with everything else at its default.
   public init(server: ServerAddress, dataDirectory: String) {

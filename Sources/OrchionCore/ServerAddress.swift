@@ -53,3 +53,14 @@ public struct ServerAddress: Hashable, Sendable, CustomStringConvertible {
     host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
   }
 }
+
+extension ServerAddress {
+  /// Parses a comma-separated list (`a:1,b:2`): the orchestrators of one cluster.
+  /// - Throws: `invalidArgument` for an empty list or a bad address.
+  public static func list(parsing text: String) throws(OrchionError) -> [ServerAddress] {
+    let parts = text.split(separator: ",", omittingEmptySubsequences: true)
+      .map { String($0.filter { !$0.isWhitespace }) }
+    guard !parts.isEmpty else { throw .invalidArgument("no server address in '\(text)'") }
+    return try parts.map { part throws(OrchionError) in try ServerAddress(parsing: part) }
+  }
+}

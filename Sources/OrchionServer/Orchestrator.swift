@@ -1,3 +1,4 @@
+import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 public import Logging
@@ -48,6 +49,9 @@ public final class Orchestrator: Sendable {
     /// Where state is kept. `orchion server` uses `<data-dir>/orchion.db`; the library default
     /// is ``StoreLocation/memory`` (real SQLite, gone with the process), so say where.
     public var store: StoreLocation
+    /// With a shared (PostgreSQL) store: how long the leader lease lasts unrenewed — about how
+    /// long a dead or frozen leader goes unnoticed before another takes over.
+    public var leaderLease: Duration
 
     /// 127.0.0.1:50051, 30 s heartbeat timeout, 1 min lost-after, 4 MiB requests, 1 MiB of
     /// output per task, 10,000 finished tasks kept, 5 node losses per task, binpack, reservation
@@ -76,6 +80,7 @@ public final class Orchestrator: Sendable {
       self.strategy = .binpack
       self.reserveAfter = .seconds(300)
       self.store = .memory
+      self.leaderLease = .seconds(5)
     }
   }
 
@@ -94,7 +99,10 @@ public final class Orchestrator: Sendable {
   let logs: LogStore
   /// Where state is kept.
   public let store: any Store
+  /// Whether this orchestrator leads (always, unless the store is shared).
+  public let leadership: Leadership
   let journal: Journal
+  private let instance = UUID().uuidString
   private let server: GRPCServer<HTTP2ServerTransport.Posix>
   private let logger: Logger
 
@@ -149,8 +157,13 @@ public final class Orchestrator: Sendable {
         ? "\(configuration.host):\(configuration.port)" : configuration.advertisedAddress,
       logger: logger
     )
-    try await Recovery(store: store, registry: registry, dispatcher: dispatcher, logs: logs)
-      .run(logger: logger)
+    if store is PostgresStore {
+      // Shared store: follow until the leader lease is ours (LeadershipService), then load.
+      leadership = Leadership(.follower(leader: nil))
+      for name in Self.serviceNames { health.set(.notServing, for: name) }
+    } else {
+      leadership = Leadership(.leader)
+    }
     registry.observe { [dispatcher] transitions in dispatcher.nodesChanged(transitions) }
 
     var transportConfig = HTTP2ServerTransport.Posix.Config.defaults
@@ -163,20 +176,53 @@ public final class Orchestrator: Sendable {
     server = GRPCServer(
       transport: transport,
       services: [
-        NodeServiceHandler(registry: registry, usage: dispatcher),
-        TaskServiceHandler(dispatcher: dispatcher, logs: logs, store: store),
+        NodeServiceHandler(
+          registry: registry,
+          usage: dispatcher,
+          leadership: leadership,
+          store: store
+        ),
+        TaskServiceHandler(
+          dispatcher: dispatcher,
+          logs: logs,
+          store: store,
+          leadership: leadership
+        ),
         AgentServiceHandler(registry: registry, dispatcher: dispatcher),
         HealthService(board: health),
       ],
-      interceptors: [AccessLogInterceptor(logger: logger)]
+      interceptors: [
+        AccessLogInterceptor(logger: logger), LeaderOnlyInterceptor(leadership: leadership),
+      ]
     )
+    if leadership.isLeader { try await recovery.run(logger: logger) }
   }
 
   /// The long-lived parts, in dependency order: a `ServiceGroup` shuts them down in reverse,
   /// so the API stops taking requests before the monitor stops.
   public var services: [any Service] {
-    [
-      // First in, last out: every change made while the others stop is still written.
+    var services: [any Service] = []
+    if let shared = store as? PostgresStore {
+      // First in, last out: the lease is released only after the last write.
+      services.append(
+        LeadershipService(
+          lease: LeaderLease(
+            store: shared,
+            instance: instance,
+            address: advertisedAddress,
+            duration: configuration.leaderLease
+          ),
+          store: shared,
+          leadership: leadership,
+          health: health,
+          serviceNames: Self.serviceNames,
+          onElected: { [recovery, logger] in try await recovery.run(logger: logger) },
+          logger: logger
+        )
+      )
+    }
+    return services + [
+      // Before the others: every change made while they stop is still written.
       JournalService(journal: journal, store: store),
       HeartbeatMonitor(registry: registry, logger: logger),
       DispatcherService(dispatcher: dispatcher),
@@ -191,6 +237,16 @@ public final class Orchestrator: Sendable {
         }
       ),
     ]
+  }
+
+  private var recovery: Recovery {
+    Recovery(store: store, registry: registry, dispatcher: dispatcher, logs: logs)
+  }
+
+  /// Where clients reach this orchestrator: `--advertise-address`, else host:port.
+  private var advertisedAddress: String {
+    configuration.advertisedAddress.isEmpty
+      ? "\(configuration.host):\(configuration.port)" : configuration.advertisedAddress
   }
 
   /// The port the server listens on, once it is bound.

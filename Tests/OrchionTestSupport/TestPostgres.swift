@@ -16,11 +16,13 @@ public enum TestPostgres {
   public static func withDatabase<Result: Sendable>(
     _ body: (String) async throws -> Result
   ) async throws -> Result {
-    let name = "orchion_test_\(UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: ""))"
+    let name =
+      "orchion_test_\(UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: ""))"
     try await execute("CREATE DATABASE \(name)")
     let base = serverURL
     let url: String
-    if let slash = base.range(of: "/", options: .backwards), base[..<slash.lowerBound].contains("@") {
+    if let slash = base.range(of: "/", options: .backwards), base[..<slash.lowerBound].contains("@")
+    {
       url = base[..<slash.upperBound] + name
     } else {
       url = base + "/" + name
@@ -51,7 +53,10 @@ public enum TestPostgres {
       logger: Logger(label: "orchion.test.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
     )
     defer { Task { try? await connection.close() } }
-    try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Logger(label: "orchion.test.postgres", factory: { _ in SwiftLogNoOpLogHandler() }))
+    try await connection.query(
+      PostgresQuery(unsafeSQL: sql),
+      logger: Logger(label: "orchion.test.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
+    )
   }
 
   private struct URLParts {

@@ -2,15 +2,22 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
 import OrchionAPI
+import OrchionClient
 import OrchionCore
 import OrchionWire
 import SwiftProtobuf
 import Synchronization
 
 /// The agent's side of the wire: register, open the one `Connect` stream, keep it open, and
-/// dial again with backoff whenever it breaks. The orchestrator never dials the agent.
+/// dial again with backoff whenever it breaks or the orchestrator falls silent. The
+/// orchestrator never dials the agent. With several orchestrators (a shared store), each
+/// session goes to whichever leads.
 struct AgentConnection: Sendable {
-  let grpc: GRPCClient<HTTP2ClientTransport.Posix>
+  /// The orchestrators of the cluster, each with its client.
+  let servers: [(address: ServerAddress, grpc: GRPCClient<HTTP2ClientTransport.Posix>)]
+  let token: String?
+  /// Which of ``servers`` the current (or last) session uses.
+  private let current = SharedCounter()
   let registration: Orchion_V1_RegisterNodeRequest
   let executor: TaskExecutor
   let outbox: Outbox
@@ -21,11 +28,38 @@ struct AgentConnection: Sendable {
   /// Set when the agent is leaving: the current stream may finish, but no new one is opened.
   let leaving = Flag()
 
+  init(
+    servers: [(address: ServerAddress, grpc: GRPCClient<HTTP2ClientTransport.Posix>)],
+    token: String?,
+    registration: Orchion_V1_RegisterNodeRequest,
+    executor: TaskExecutor,
+    outbox: Outbox,
+    clock: any WallClock,
+    maxReconnectDelay: Duration,
+    instanceID: String,
+    logger: Logger
+  ) {
+    precondition(!servers.isEmpty, "an agent needs an orchestrator address")
+    self.servers = servers
+    self.token = token
+    self.registration = registration
+    self.executor = executor
+    self.outbox = outbox
+    self.clock = clock
+    self.maxReconnectDelay = maxReconnectDelay
+    self.instanceID = instanceID
+    self.logger = logger
+  }
+
+  /// The client of the orchestrator in use.
+  var grpc: GRPCClient<HTTP2ClientTransport.Posix> { servers[current.value].grpc }
+
   /// Connects and reconnects until cancelled or leaving.
   func run() async {
     var backoff = Backoff(cap: maxReconnectDelay)
     var generator = SystemRandomNumberGenerator()
     while !Task.isCancelled && !leaving.value {
+      await chooseServer()
       do {
         try await session { backoff.reset() }
         if leaving.value { return }
@@ -45,7 +79,19 @@ struct AgentConnection: Sendable {
     }
   }
 
-  /// One registration and stream, until the stream ends.
+  /// Picks the leader among several orchestrators; when none says it leads (an election in
+  /// progress), the next one in turn.
+  private func chooseServer() async {
+    guard servers.count > 1 else { return }
+    let leader = await LeaderFinder.find(among: servers.map(\.address), token: token)
+    if let leader, let found = servers.firstIndex(where: { $0.address == leader }) {
+      current.value = found
+    } else {
+      current.value = (current.value + 1) % servers.count
+    }
+  }
+
+  /// One registration and stream, until the stream ends or the orchestrator falls silent.
   private func session(onWelcome: () -> Void) async throws {
     let nodes = Orchion_V1_NodeService.Client(wrapping: grpc)
     let registered = try await nodes.registerNode(registration)
@@ -60,16 +106,26 @@ struct AgentConnection: Sendable {
       $0.hello = .with {
         $0.nodeID = registered.node.id
         $0.instanceID = instanceID
-        $0.running = executor.running.map { running in
-          .with {
-            $0.taskID = running.taskID
-            $0.attemptID = running.attemptID
+        // Running attempts, and those that ended with their report still unacknowledged: the
+        // report follows on this stream, and until it arrives the attempt is not lost.
+        var seen = Set<String>()
+        $0.running = (executor.running + outbox.attemptsWithUnacknowledgedStatus).compactMap {
+          attempt in
+          guard seen.insert(attempt.attemptID).inserted else { return nil }
+          return .with {
+            $0.taskID = attempt.taskID
+            $0.attemptID = attempt.attemptID
           }
         }
       }
     }
     let doorbell = outbox.subscribe()
     let heartbeatDue = Flag()
+    // A frozen orchestrator keeps its connections open but says nothing: after three heartbeat
+    // intervals without a word (it acknowledges every heartbeat), dial again — with several
+    // orchestrators, another may lead by then.
+    let lastHeard = SharedCounter(Int(clock.now.nanosecondsSinceEpoch))
+    let silence = max(interval * 3, .seconds(1))
     let agent = Orchion_V1_AgentService.Client(wrapping: grpc)
     let welcomed = try await agent.connect { writer in
       try await writer.write(hello)
@@ -84,6 +140,17 @@ struct AgentConnection: Sendable {
         group.addTask {
           try await send(from: outbox, doorbell: doorbell, heartbeatDue: heartbeatDue, to: writer)
         }
+        group.addTask {
+          while true {
+            try await clock.sleep(for: interval)
+            let heard = UTCInstant(nanosecondsSinceEpoch: Int64(lastHeard.value))
+            if heard.advanced(by: silence) < clock.now {
+              throw OrchionError.unavailable(
+                "the orchestrator has said nothing for \(DurationFormat.format(silence))"
+              )
+            }
+          }
+        }
         defer { group.cancelAll() }
         try await group.next()
       }
@@ -92,6 +159,7 @@ struct AgentConnection: Sendable {
       var welcomed = false
       var lease: Duration?
       for try await message in response.messages {
+        lastHeard.value = Int(clock.now.nanosecondsSinceEpoch)
         // Hearing from the orchestrator means it still counts this node's tasks as ours.
         if let lease { ProcessLauncher.renewLease(for: lease) }
         switch message.kind {
@@ -203,5 +271,19 @@ final class Flag: Sendable {
   /// Reads the flag and clears it.
   func take() -> Bool {
     storage.exchange(false, ordering: .relaxed)
+  }
+}
+
+/// An integer shared between tasks.
+final class SharedCounter: Sendable {
+  private let storage: Atomic<Int>
+
+  init(_ value: Int = 0) {
+    storage = Atomic(value)
+  }
+
+  var value: Int {
+    get { storage.load(ordering: .relaxed) }
+    set { storage.store(newValue, ordering: .relaxed) }
   }
 }

@@ -140,6 +140,18 @@ final class Outbox: Sendable {
     }
   }
 
+  /// Attempts with a status change the orchestrator has not acknowledged (typically one that
+  /// ended while the orchestrator was away): a new connection names them with the running ones,
+  /// so the orchestrator waits for their report instead of calling them lost.
+  var attemptsWithUnacknowledgedStatus: [(taskID: String, attemptID: String)] {
+    state.withLock { state in
+      state.items[state.head...].compactMap { item in
+        guard case .status(let update) = item.payload else { return nil }
+        return (update.taskID, update.attemptID)
+      }
+    }
+  }
+
   /// The sequence of the last item queued (0 when none ever was).
   var lastSequence: UInt64 {
     state.withLock { $0.nextSequence - 1 }

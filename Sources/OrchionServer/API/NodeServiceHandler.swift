@@ -1,6 +1,7 @@
 import GRPCCore
 import OrchionAPI
 import OrchionCore
+import OrchionStore
 import OrchionWire
 import SwiftProtobuf
 
@@ -8,6 +9,9 @@ import SwiftProtobuf
 struct NodeServiceHandler: Orchion_V1_NodeService.SimpleServiceProtocol {
   let registry: NodeRegistry
   let usage: (any NodeUsageSource)?
+  let leadership: Leadership
+  /// Where a follower reads nodes from (as the leader last wrote them).
+  let store: any Store
 
   func registerNode(
     request: Orchion_V1_RegisterNodeRequest,
@@ -46,6 +50,10 @@ struct NodeServiceHandler: Orchion_V1_NodeService.SimpleServiceProtocol {
     context: ServerContext
   ) async throws -> Orchion_V1_ListNodesResponse {
     let status = try NodeStatus.filter(request.status)
+    guard leadership.isLeader else {
+      let nodes = try await store.nodes().filter { status == nil || $0.status == status }
+      return .with { $0.nodes = nodes.map { Orchion_V1_Node($0) } }
+    }
     return .with { $0.nodes = registry.nodes(status: status).map(makeNode) }
   }
 
@@ -53,7 +61,14 @@ struct NodeServiceHandler: Orchion_V1_NodeService.SimpleServiceProtocol {
     request: Orchion_V1_GetNodeRequest,
     context: ServerContext
   ) async throws -> Orchion_V1_GetNodeResponse {
-    let node = try registry.node(try NodeID(validating: request.nodeID))
+    let id = try NodeID(validating: request.nodeID)
+    guard leadership.isLeader else {
+      guard let node = try await store.nodes().first(where: { $0.id == id }) else {
+        throw OrchionError.notFound("node '\(id)' is not registered")
+      }
+      return .with { $0.node = Orchion_V1_Node(node) }
+    }
+    let node = try registry.node(id)
     return .with { $0.node = makeNode(node) }
   }
 

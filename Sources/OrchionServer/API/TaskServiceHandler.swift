@@ -12,6 +12,7 @@ struct TaskServiceHandler: Orchion_V1_TaskService.SimpleServiceProtocol {
   let dispatcher: TaskDispatcher
   let logs: LogStore
   let store: any Store
+  let leadership: Leadership
 
   /// Page size when a request says 0, and the largest allowed.
   static let defaultPageSize = 100
@@ -31,7 +32,14 @@ struct TaskServiceHandler: Orchion_V1_TaskService.SimpleServiceProtocol {
     request: Orchion_V1_GetTaskRequest,
     context: ServerContext
   ) async throws -> Orchion_V1_GetTaskResponse {
-    let task = try dispatcher.task(try TaskID(validating: request.taskID))
+    let id = try TaskID(validating: request.taskID)
+    guard leadership.isLeader else {
+      guard let task = try await store.task(id) else {
+        throw OrchionError.notFound("task '\(id)' not found")
+      }
+      return .with { $0.task = .init(task) }
+    }
+    let task = try dispatcher.task(id)
     return .with { $0.task = .init(task) }
   }
 
@@ -48,7 +56,15 @@ struct TaskServiceHandler: Orchion_V1_TaskService.SimpleServiceProtocol {
     let token =
       request.pageToken.isEmpty
       ? nil : try TaskID(validating: request.pageToken, field: "page_token")
-    let page = dispatcher.list(state: state, node: node, pageSize: pageSize, after: token)
+    let page =
+      leadership.isLeader
+      ? dispatcher.list(state: state, node: node, pageSize: pageSize, after: token)
+      : try await {
+        let page = try await store.tasks(
+          TaskQuery(state: state, node: node, pageSize: pageSize, after: token)
+        )
+        return (page.tasks, page.next)
+      }()
     return .with {
       $0.tasks = page.tasks.map(Orchion_V1_Task.init)
       $0.nextPageToken = page.next?.rawValue ?? ""
@@ -69,6 +85,10 @@ struct TaskServiceHandler: Orchion_V1_TaskService.SimpleServiceProtocol {
     context: ServerContext
   ) async throws {
     let id = try TaskID(validating: request.taskID)
+    guard leadership.isLeader else {
+      try await streamStoredLogs(of: id, follow: request.follow, to: response)
+      return
+    }
     _ = try dispatcher.task(id)  // NOT_FOUND before any output
     if logs.isOnDisk(id) {
       // Finished before a restart: its output is read back on first use.
@@ -103,6 +123,28 @@ struct TaskServiceHandler: Orchion_V1_TaskService.SimpleServiceProtocol {
       }
     } onCancelRPC: {
       cancel()
+    }
+  }
+}
+
+extension TaskServiceHandler {
+  /// A follower's answer: the output the leader has written so far. Following live output
+  /// needs the leader.
+  private func streamStoredLogs(
+    of id: TaskID,
+    follow: Bool,
+    to response: RPCWriter<Orchion_V1_LogChunk>
+  ) async throws {
+    guard let task = try await store.task(id) else {
+      throw OrchionError.notFound("task '\(id)' not found")
+    }
+    if follow && !task.state.isTerminal { throw leadership.notLeaderError() }
+    var index: Int64 = 0
+    while true {
+      let entries = try await store.logs(of: id, from: index, limit: 1024)
+      for entry in entries { try await response.write(entry.chunk) }
+      guard let last = entries.last, entries.count == 1024 else { return }
+      index = last.index + 1
     }
   }
 }

@@ -23,7 +23,7 @@ import Synchronization
 public final class PostgresStore: Store {
   private let client: PostgresClient
   private let runner: Task<Void, Never>
-  private let logger: Logger
+  let logger: Logger
   private let fenceToken = Mutex<Int64?>(nil)
 
   private init(client: PostgresClient, runner: Task<Void, Never>, logger: Logger) {
@@ -222,7 +222,7 @@ public final class PostgresStore: Store {
     }
   }
 
-  private func run<T: Sendable>(
+  func run<T: Sendable>(
     _ what: String,
     _ body: @Sendable () async throws -> T
   ) async throws(OrchionError) -> T {

@@ -21,10 +21,12 @@ struct AgentCommand: AsyncParsableCommand {
 
   func run() async throws {
     let logger = logging.bootstrap(label: "orchion.agent")
+    let servers = try client.addresses()
     var configuration = try agent.configuration(
       server: try client.address(),
       dataDirectory: try DataDirectory.prepare(dataDir)
     )
+    configuration.otherServers = Array(servers.dropFirst())
     configuration.token = client.resolvedToken()
     try await ServiceRunner.run(
       services: [Agent(configuration: configuration, logger: logger)],

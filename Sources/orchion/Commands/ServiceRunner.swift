@@ -13,7 +13,15 @@ enum ServiceRunner {
     onStarted: @escaping @Sendable () async throws -> Void
   ) async throws {
     var configuration = ServiceGroupConfiguration(
-      services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+      // A failing service (a port in use, a lost leader lease) shuts the others down gracefully:
+      // streams end, what is queued is written (or refused by the store's fence), and the
+      // process exits with that service's error.
+      services: services.map {
+        ServiceGroupConfiguration.ServiceConfiguration(
+          service: $0,
+          failureTerminationBehavior: .gracefullyShutdownGroup
+        )
+      },
       gracefulShutdownSignals: [.sigterm, .sigint],
       logger: logger
     )

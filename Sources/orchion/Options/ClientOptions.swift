@@ -8,7 +8,7 @@ import OrchionCore
 struct ClientOptions: ParsableArguments {
   @Option(
     help:
-      "Orchestrator address HOST:PORT (default: $ORCHION_SERVER, ~/.orchion/config, 127.0.0.1:50051)."
+      "Orchestrator address HOST:PORT, or several (a:1,b:2) to use whichever leads (default: $ORCHION_SERVER, ~/.orchion/config, 127.0.0.1:50051)."
   )
   var server: String?
 
@@ -26,17 +26,23 @@ struct ClientOptions: ParsableArguments {
   func connect<Result: Sendable>(
     _ body: (OrchionClient) async throws -> Result
   ) async throws -> Result {
-    try await withOrchionClient(server: try address(), token: resolvedToken(), body)
+    try await withOrchionClient(servers: try addresses(), token: resolvedToken(), body)
   }
 
-  /// The resolved address.
+  /// The resolved address (the first, when several are given).
   func address() throws -> ServerAddress {
+    guard let first = try addresses().first else { throw ValidationError("no server address") }
+    return first
+  }
+
+  /// The resolved addresses: one orchestrator, or several sharing one store.
+  func addresses() throws -> [ServerAddress] {
     let environment = ProcessInfo.processInfo.environment
     let text =
       server ?? environment["ORCHION_SERVER"] ?? ClientConfigFile.load()?.server
       ?? "127.0.0.1:\(ServerAddress.defaultPort)"
     do {
-      return try ServerAddress(parsing: text)
+      return try ServerAddress.list(parsing: text)
     } catch {
       throw ValidationError(error.message)
     }

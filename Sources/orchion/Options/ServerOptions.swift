@@ -29,6 +29,18 @@ struct ServerOptions: ParsableArguments {
   )
   var store: String?
 
+  @Option(
+    help:
+      "With a shared postgres:// store: how long the leader lease lasts unrenewed, i.e. how soon a dead or frozen leader is replaced (e.g. 5s)."
+  )
+  var leaderLease = DurationArgument(.seconds(5))
+
+  @Option(
+    help:
+      "The address other machines reach this orchestrator at (tasks' ORCHION_SERVER; the leader's address followers name). Default: --host:--port."
+  )
+  var advertiseAddress: String?
+
   @Option(help: "How tasks are placed unless they say: binpack, spread or round-robin.")
   var strategy: PlacementStrategy = .binpack
 
@@ -62,6 +74,16 @@ struct ServerOptions: ParsableArguments {
         throw ValidationError(error.message)
       }
     }
+    guard leaderLease.duration >= .milliseconds(300) else {
+      throw ValidationError("--leader-lease must be at least 300ms")
+    }
+    if let advertiseAddress {
+      do {
+        _ = try ServerAddress(parsing: advertiseAddress)
+      } catch {
+        throw ValidationError("--advertise-address: \(error.message)")
+      }
+    }
     guard maxLogBytesPerTask > 0 else {
       throw ValidationError("--max-log-bytes-per-task must be greater than 0")
     }
@@ -83,6 +105,8 @@ struct ServerOptions: ParsableArguments {
   var configuration: Orchestrator.Configuration {
     .defaults {
       $0.store = storeLocation
+      $0.leaderLease = leaderLease.duration
+      $0.advertisedAddress = advertiseAddress ?? ""
       $0.host = host
       $0.port = port
       $0.nodes.heartbeatTimeout = heartbeatTimeout.duration

@@ -1,0 +1,101 @@
+import Logging
+import OrchionCore
+import OrchionStore
+import ServiceLifecycle
+import Synchronization
+
+/// Campaigns for the leader lease of a shared PostgreSQL store and keeps it.
+///
+/// Followers try to take the lease every third of its duration and learn who leads. The one
+/// that gets it fences the store with its term's token, loads the state (``Recovery``) and only
+/// then takes writes. A leader renews every third of the lease; when a renewal finds the lease
+/// taken (it was paused or cut off past the lease) or it cannot renew for two thirds of the
+/// lease, it stops: the service throws and the process exits, as Kubernetes' controllers do on
+/// losing their lease — its memory may be stale, and a fresh start rejoins as a follower. On
+/// graceful shutdown, after everything else stopped, it releases the lease so a follower takes
+/// over at once.
+struct LeadershipService: Service {
+  let lease: LeaderLease
+  let store: PostgresStore
+  let leadership: Leadership
+  let health: HealthStatusBoard
+  let serviceNames: [String]
+  /// Loads the state; runs once, when this orchestrator is elected.
+  let onElected: @Sendable () async throws -> Void
+  let logger: Logger
+
+  func run() async throws {
+    let term = HeldTerm()
+    do {
+      try await cancelWhenGracefulShutdown { try await campaign(holding: term) }
+    } catch is CancellationError {
+      // Graceful shutdown: everything else has stopped.
+    }
+    if let token = term.token {
+      try? await lease.release(token: token)
+      logger.notice("released the leader lease", metadata: ["orchion.lease.token": "\(token)"])
+    }
+  }
+
+  /// Follows, and leads once elected, until cancelled or the lease is lost.
+  private func campaign(holding held: HeldTerm) async throws {
+    let clock = ContinuousClock()
+    let interval = lease.duration / 3
+    var term: (token: Int64, renewed: ContinuousClock.Instant)?
+    while true {
+      if let current = term {
+        do {
+          guard try await lease.renew(token: current.token) else {
+            throw OrchionError.unavailable(
+              "lost the leader lease (term \(current.token)): another orchestrator took over; exiting so a fresh start rejoins as a follower"
+            )
+          }
+          term?.renewed = clock.now
+        } catch let error as OrchionError where error.code == .unavailable {
+          if error.message.hasPrefix("lost the leader lease") { throw error }
+          if clock.now - current.renewed > lease.duration * 2 / 3 {
+            throw OrchionError.unavailable(
+              "cannot renew the leader lease (\(error.message)); stepping down before it expires"
+            )
+          }
+          logger.warning("cannot renew the leader lease", metadata: ["error": "\(error.message)"])
+        }
+      } else {
+        do {
+          if let token = try await lease.acquire() {
+            store.fence(with: token)
+            term = (token, clock.now)
+            held.token = token
+            logger.notice(
+              "elected leader; loading state",
+              metadata: ["orchion.lease.token": "\(token)", "orchion.address": "\(lease.address)"]
+            )
+            try await onElected()
+            leadership.becomeLeader()
+            for name in serviceNames { health.set(.serving, for: name) }
+            logger.notice("leading", metadata: ["orchion.lease.token": "\(token)"])
+          } else {
+            let leader = try await lease.leader()
+            if leadership.current != .follower(leader: leader?.address) {
+              logger.info("following", metadata: ["orchion.leader": "\(leader?.address ?? "none")"])
+            }
+            leadership.follow(leader: leader?.address)
+          }
+        } catch let error as OrchionError where error.code == .unavailable {
+          logger.warning("cannot reach the store", metadata: ["error": "\(error.message)"])
+        }
+      }
+      try await Task.sleep(for: interval)
+    }
+  }
+}
+
+/// The term this orchestrator holds, if any.
+private final class HeldTerm: Sendable {
+  private let storage = Mutex<Int64?>(nil)
+
+  var token: Int64? {
+    get { storage.withLock { $0 } }
+    set { storage.withLock { $0 = newValue } }
+  }
+}
