@@ -132,6 +132,7 @@ let package = Package(
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         "OrchionServer",
+        "OrchionStore",
         "OrchionClient",
         "OrchionAgent",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),

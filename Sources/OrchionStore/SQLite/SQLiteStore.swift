@@ -19,9 +19,12 @@ public final class SQLiteStore: Store {
   private let writer: any DatabaseWriter
   private let lock: FileLock?
 
-  private init(writer: any DatabaseWriter, lock: FileLock?) throws(OrchionError) {
+  private init(writer: any DatabaseWriter, lock: FileLock?, migrate: Bool = true)
+    throws(OrchionError)
+  {
     self.writer = writer
     self.lock = lock
+    guard migrate else { return }
     do {
       try SQLiteSchema.migrator.migrate(writer)
     } catch {
@@ -49,6 +52,22 @@ public final class SQLiteStore: Store {
       throw error
     } catch {
       throw .unavailable("SQLite: cannot open \(path): \(error)")
+    }
+  }
+
+  /// Opens a database for reading only, alongside the orchestrator that owns it (WAL lets a
+  /// reader see a consistent snapshot while the owner writes): for `orchion admin export`.
+  /// - Throws: `unavailable` when it cannot be opened (e.g. it does not exist).
+  public static func openReadOnly(path: String) throws(OrchionError) -> SQLiteStore {
+    var configuration = Configuration()
+    configuration.readonly = true
+    configuration.busyMode = .timeout(10)
+    do {
+      return try SQLiteStore(writer: try DatabasePool(path: path, configuration: configuration), lock: nil, migrate: false)
+    } catch let error as OrchionError {
+      throw error
+    } catch {
+      throw .unavailable("SQLite: cannot open \(path) for reading: \(error)")
     }
   }
 

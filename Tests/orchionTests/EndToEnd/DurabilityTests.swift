@@ -140,4 +140,48 @@ struct DurabilityTests {
       }
     }
   }
+
+  @Test("`orchion admin export` writes nodes, tasks and output as JSON lines while the orchestrator runs")
+  func export() async throws {
+    try await Cluster.with { cluster in
+      try cluster.startAgent("exported")
+      try await cluster.waitForActiveNodes(["exported"])
+      let id = try await withOrchionClient(server: cluster.address) { client in
+        let task = try await client.submit(["echo", "exported output"])
+        #expect(try await client.waitFor(task.id).state == .succeeded)
+        return task.id
+      }
+      let export = try await exportState(dataDir: cluster.directory + "/server")
+      #expect(export.status == 0, "\(export.stderr)")
+      let records = try export.stdout.split(separator: "\n").map { line in
+        try #require(
+          try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+          "not a JSON object: \(line)"
+        )
+      }
+      let node = try #require(records.first?["node"] as? [String: Any])
+      #expect((node["node"] as? [String: Any])?["id"] as? String == "exported")
+      let taskIndex = try #require(
+        records.firstIndex { (($0["task"] as? [String: Any])?["task"] as? [String: Any])?["id"] as? String == id }
+      )
+      let log = try #require(records[taskIndex + 1]["log"] as? [String: Any])
+      let data = try #require((log["chunk"] as? [String: Any])?["data"] as? String)
+      #expect(Data(base64Encoded: data) == Data("exported output\n".utf8))
+
+      let missing = try await exportState(dataDir: cluster.directory + "/none")
+      #expect(missing.status != 0)
+      #expect(missing.stderr.contains("no database"), "\(missing.stderr)")
+    }
+  }
+
+  private func exportState(dataDir: String) async throws -> (
+    status: Int32, stdout: String, stderr: String
+  ) {
+    let process = try ChildProcess(
+      BuiltProducts.orchion,
+      ["admin", "export", "--data-dir", dataDir]
+    )
+    let status = try await process.waitForExit()
+    return (status, process.standardOutput, process.standardError)
+  }
 }
