@@ -11,7 +11,9 @@ struct BenchCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "bench",
     abstract: "Measure a running cluster (dispatch, latency) or the scheduler alone.",
-    subcommands: [DispatchBench.self, LatencyBench.self, SchedulerBench.self, NodesBench.self]
+    subcommands: [
+      DispatchBench.self, LatencyBench.self, SchedulerBench.self, NodesBench.self, SubmitBench.self,
+    ]
   )
 }
 

@@ -42,4 +42,18 @@ struct BenchCommandTests {
     }
     #expect(bench.standardOutput.contains("placements/s"))
   }
+
+  @Test("`bench submit` submits from several clients and every task it reports is in the store")
+  func submit() async throws {
+    try await Cluster.with { cluster in
+      let bench = try await cluster.orchion(["bench", "submit", "--count", "60", "--clients", "4"])
+      #expect(bench.status == 0, "\(bench.stderr)")
+      #expect(bench.stdout.contains("submit: 60 durable submits from 4 client(s)"), "\(bench.stdout)")
+      try await cluster.restartServer()
+      try await withOrchionClient(server: cluster.address) { client in
+        let tasks = try await client.tasks.listTasks(.with { $0.pageSize = 1000 }).tasks
+        #expect(tasks.count == 60)
+      }
+    }
+  }
 }
