@@ -92,6 +92,10 @@ final class Journal: Sendable {
     }
   }
 
+  /// Why the journal stopped writing for good (this orchestrator lost the leader lease), if it
+  /// did.
+  var failure: OrchionError? { state.withLock { $0.failure } }
+
   /// Lets ``run()`` finish once what is queued is committed.
   func close() {
     let doorbell = state.withLock { state in

@@ -19,5 +19,7 @@ struct JournalService: Service {
       journal.close()
     }
     await store.close()
+    // The store refused for good: end the process through the group's failure path.
+    if let failure = journal.failure { throw failure }
   }
 }

@@ -20,6 +20,12 @@ public struct LeaderLease: Sendable {
     public var address: String
     /// The fencing token of its term.
     public var token: Int64
+
+    public init(instance: String, address: String, token: Int64) {
+      self.instance = instance
+      self.address = address
+      self.token = token
+    }
   }
 
   private let store: PostgresStore

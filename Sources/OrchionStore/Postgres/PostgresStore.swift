@@ -232,6 +232,8 @@ public final class PostgresStore: Store {
       throw error
     } catch is LeaseLost {
       throw .failedPrecondition("this orchestrator no longer holds the leader lease")
+    } catch let error as PostgresTransactionError where error.closureError is LeaseLost {
+      throw .failedPrecondition("this orchestrator no longer holds the leader lease")
     } catch {
       throw .unavailable("PostgreSQL: cannot \(what): \(Self.describe(error))")
     }
@@ -239,6 +241,10 @@ public final class PostgresStore: Store {
 
   /// A database error's message (PSQLError hides it from `description`).
   static func describe(_ error: any Error) -> String {
+    if let error = error as? PostgresTransactionError {
+      let cause = error.beginError ?? error.closureError ?? error.commitError ?? error.rollbackError
+      return cause.map(describe) ?? "transaction failed"
+    }
     if let error = error as? PSQLError {
       if let message = error.serverInfo?[.message] { return message }
       return "\(error.code)"

@@ -1,0 +1,95 @@
+import Foundation
+import OrchionCore
+import OrchionStore
+import OrchionTestSupport
+import Testing
+
+@Suite("PostgreSQL store: lease, fencing, reconnection")
+struct PostgresStoreTests {
+  @Test("one lease holder at a time; a takeover after expiry increments the token; renewals by the old holder fail")
+  func lease() async throws {
+    try await TestPostgres.withDatabase { url in
+      let first = try await PostgresStore.connect(try PostgresURL(parsing: url))
+      let second = try await PostgresStore.connect(try PostgresURL(parsing: url))
+      let a = LeaderLease(store: first, instance: "a", address: "a:1", duration: .milliseconds(600))
+      let b = LeaderLease(store: second, instance: "b", address: "b:1", duration: .milliseconds(600))
+      let tokenA = try #require(try await a.acquire())
+      #expect(try await b.acquire() == nil)
+      #expect(try await b.leader() == LeaderLease.Holder(instance: "a", address: "a:1", token: tokenA))
+      #expect(try await a.renew(token: tokenA))
+
+      // a stops renewing (as if frozen); once its lease has expired, b takes over.
+      var tokenB: Int64?
+      for _ in 0..<40 where tokenB == nil {
+        try await Task.sleep(for: .milliseconds(100))
+        tokenB = try await b.acquire()
+      }
+      let taken = try #require(tokenB)
+      #expect(taken == tokenA + 1)
+      #expect(try await a.renew(token: tokenA) == false)
+      #expect(try await a.leader()?.instance == "b")
+
+      // A graceful release lets the other take over at once.
+      try await b.release(token: taken)
+      #expect(try await a.acquire() == taken + 1)
+      await first.close()
+      await second.close()
+    }
+  }
+
+  @Test("commits of a fenced store fail once another holds the lease, and change nothing")
+  func fencing() async throws {
+    try await TestPostgres.withDatabase { url in
+      let old = try await PostgresStore.connect(try PostgresURL(parsing: url))
+      let new = try await PostgresStore.connect(try PostgresURL(parsing: url))
+      let oldLease = LeaderLease(store: old, instance: "old", address: "o:1", duration: .milliseconds(300))
+      let newLease = LeaderLease(store: new, instance: "new", address: "n:1", duration: .seconds(30))
+      let oldToken = try #require(try await oldLease.acquire())
+      old.fence(with: oldToken)
+      try await old.commit([.taskCreated(Fixtures.task(1))])
+
+      var newToken: Int64?
+      for _ in 0..<40 where newToken == nil {
+        try await Task.sleep(for: .milliseconds(100))
+        newToken = try await newLease.acquire()
+      }
+      let token: Int64 = try #require(newToken)
+      new.fence(with: token)
+      let error = await #expect(throws: OrchionError.self) {
+        try await old.commit([.taskCreated(Fixtures.task(2)), .taskDeleted(Fixtures.task(1).id)])
+      }
+      #expect(error?.code == .failedPrecondition)
+      try await new.commit([.taskCreated(Fixtures.task(3))])
+      #expect(try await new.loadTasks().map(\.id) == [Fixtures.task(1).id, Fixtures.task(3).id])
+      await old.close()
+      await new.close()
+    }
+  }
+
+  @Test("when the database drops every connection (as on a restart), the next commits reconnect")
+  func reconnects() async throws {
+    try await TestPostgres.withDatabase { url in
+      let store = try await PostgresStore.connect(try PostgresURL(parsing: url))
+      try await store.commit([.taskCreated(Fixtures.task(1))])
+      let database = try #require(url.split(separator: "/").last)
+      try await TestPostgres.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '\(database)' AND pid <> pg_backend_pid()"
+      )
+      // The journal retries a commit that failed with UNAVAILABLE; here, the same by hand.
+      var committed = false
+      var failures = 0
+      for _ in 0..<50 where !committed {
+        do {
+          try await store.commit([.taskCreated(Fixtures.task(2))])
+          committed = true
+        } catch let error as OrchionError where error.code == .unavailable {
+          failures += 1
+          try await Task.sleep(for: .milliseconds(100))
+        }
+      }
+      #expect(committed, "still failing after \(failures) tries")
+      #expect(try await store.loadTasks().count == 2)
+      await store.close()
+    }
+  }
+}
