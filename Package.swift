@@ -153,6 +153,7 @@ let package = Package(
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         .product(name: "Logging", package: "swift-log"),
+        "OrchionStore",
         .product(name: "PostgresNIO", package: "postgres-nio"),
       ],
       path: "Tests/OrchionTestSupport",

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import OrchionStore
 import PostgresNIO
 
 /// The PostgreSQL server the tests use: `ORCHION_TEST_POSTGRES`, else the one
@@ -39,7 +40,7 @@ public enum TestPostgres {
 
   /// Runs one statement on the server's own database.
   public static func execute(_ sql: String) async throws {
-    let url = try URLParts(serverURL)
+    let url = try PostgresURL(parsing: serverURL)
     let connection = try await PostgresConnection.connect(
       configuration: .init(
         host: url.host,
@@ -52,30 +53,15 @@ public enum TestPostgres {
       id: 1,
       logger: Logger(label: "orchion.test.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
     )
-    defer { Task { try? await connection.close() } }
-    try await connection.query(
-      PostgresQuery(unsafeSQL: sql),
-      logger: Logger(label: "orchion.test.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
-    )
-  }
-
-  private struct URLParts {
-    var user: String
-    var password: String?
-    var host: String
-    var port: Int
-    var database: String
-
-    init(_ text: String) throws {
-      guard let components = URLComponents(string: text), let host = components.host else {
-        throw URLError(.badURL)
-      }
-      user = components.user ?? "orchion"
-      password = components.password
-      self.host = host
-      port = components.port ?? 5432
-      let path = components.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
-      database = path.isEmpty ? user : path
+    do {
+      try await connection.query(
+        PostgresQuery(unsafeSQL: sql),
+        logger: Logger(label: "orchion.test.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
+      )
+    } catch {
+      try? await connection.close()
+      throw error
     }
+    try await connection.close()
   }
 }

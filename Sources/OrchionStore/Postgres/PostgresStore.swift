@@ -176,28 +176,40 @@ public final class PostgresStore: Store {
     // One REPEATABLE READ transaction: a consistent snapshot while the leader writes.
     try await client.withConnection { connection in
       try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
-      defer { Task { [logger] in _ = try? await connection.query("ROLLBACK", logger: logger) } }
-      for try await record in try await connection.query(
-        "SELECT record FROM orchion_nodes ORDER BY id",
+      do {
+        try await exportSnapshot(on: connection, emit)
+      } catch {
+        _ = try? await connection.query("ROLLBACK", logger: logger)
+        throw error
+      }
+      try await connection.query("ROLLBACK", logger: logger)
+    }
+  }
+
+  nonisolated(nonsending) private func exportSnapshot(
+    on connection: PostgresConnection,
+    _ emit: (Orchion_V1_ExportRecord) throws -> Void
+  ) async throws {
+    for try await record in try await connection.query(
+      "SELECT record FROM orchion_nodes ORDER BY id",
+      logger: logger
+    ).decode(ByteBuffer.self) {
+      try emit(.with { $0.node = try StoredBytes.storedNode(Data(record.readableBytesView)) })
+    }
+    var tasks: [(String, ByteBuffer)] = []
+    for try await row in try await connection.query(
+      "SELECT id, record FROM orchion_tasks ORDER BY id",
+      logger: logger
+    ).decode((String, ByteBuffer).self) {
+      tasks.append(row)
+    }
+    for (id, record) in tasks {
+      try emit(.with { $0.task = try StoredBytes.storedTask(Data(record.readableBytesView)) })
+      for try await chunk in try await connection.query(
+        "SELECT record FROM orchion_logs WHERE task_id = \(id) ORDER BY idx",
         logger: logger
       ).decode(ByteBuffer.self) {
-        try emit(.with { $0.node = try StoredBytes.storedNode(Data(record.readableBytesView)) })
-      }
-      var tasks: [(String, ByteBuffer)] = []
-      for try await row in try await connection.query(
-        "SELECT id, record FROM orchion_tasks ORDER BY id",
-        logger: logger
-      ).decode((String, ByteBuffer).self) {
-        tasks.append(row)
-      }
-      for (id, record) in tasks {
-        try emit(.with { $0.task = try StoredBytes.storedTask(Data(record.readableBytesView)) })
-        for try await chunk in try await connection.query(
-          "SELECT record FROM orchion_logs WHERE task_id = \(id) ORDER BY idx",
-          logger: logger
-        ).decode(ByteBuffer.self) {
-          try emit(.with { $0.log = try StoredBytes.storedLog(Data(chunk.readableBytesView)) })
-        }
+        try emit(.with { $0.log = try StoredBytes.storedLog(Data(chunk.readableBytesView)) })
       }
     }
   }
