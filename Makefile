@@ -34,11 +34,14 @@ release:
 	cp "$(RELEASE_BIN_PATH)/orchion" bin/orchion
 	cp "$(RELEASE_BIN_PATH)/orchion" bin/orchestrator
 
-# Checks the generated code is current, builds once (tests and the binary the end-to-end tests
-# start), starts the throwaway PostgreSQL the store tests use (scripts/test-postgres.sh), then
-# runs every test without rebuilding.
+# Checks the generated code is current, builds the binary the end-to-end tests start and the
+# test bundle, starts the throwaway PostgreSQL the store tests use (scripts/test-postgres.sh),
+# then runs every test without rebuilding. Building those two products rather than
+# `--build-tests` (every target of every package) skips the C++ protoc that
+# grpc-swift-protobuf's unused build plugin would compile: half the build on a clean machine.
 test: check-proto
-	$(SWIFT) build --build-tests
+	$(SWIFT) build --product orchion
+	$(SWIFT) build --product orchionPackageTests
 	scripts/test-postgres.sh
 	$(SWIFT) test --skip-build --parallel --num-workers 2
 
