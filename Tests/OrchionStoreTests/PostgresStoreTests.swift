@@ -6,16 +6,25 @@ import Testing
 
 @Suite("PostgreSQL store: lease, fencing, reconnection")
 struct PostgresStoreTests {
-  @Test("one lease holder at a time; a takeover after expiry increments the token; renewals by the old holder fail")
+  @Test(
+    "one lease holder at a time; a takeover after expiry increments the token; renewals by the old holder fail"
+  )
   func lease() async throws {
     try await TestPostgres.withDatabase { url in
       let first = try await PostgresStore.connect(try PostgresURL(parsing: url))
       let second = try await PostgresStore.connect(try PostgresURL(parsing: url))
       let a = LeaderLease(store: first, instance: "a", address: "a:1", duration: .milliseconds(600))
-      let b = LeaderLease(store: second, instance: "b", address: "b:1", duration: .milliseconds(600))
+      let b = LeaderLease(
+        store: second,
+        instance: "b",
+        address: "b:1",
+        duration: .milliseconds(600)
+      )
       let tokenA = try #require(try await a.acquire())
       #expect(try await b.acquire() == nil)
-      #expect(try await b.leader() == LeaderLease.Holder(instance: "a", address: "a:1", token: tokenA))
+      #expect(
+        try await b.leader() == LeaderLease.Holder(instance: "a", address: "a:1", token: tokenA)
+      )
       #expect(try await a.renew(token: tokenA))
 
       // a stops renewing (as if frozen); once its lease has expired, b takes over.
@@ -42,8 +51,18 @@ struct PostgresStoreTests {
     try await TestPostgres.withDatabase { url in
       let old = try await PostgresStore.connect(try PostgresURL(parsing: url))
       let new = try await PostgresStore.connect(try PostgresURL(parsing: url))
-      let oldLease = LeaderLease(store: old, instance: "old", address: "o:1", duration: .milliseconds(300))
-      let newLease = LeaderLease(store: new, instance: "new", address: "n:1", duration: .seconds(30))
+      let oldLease = LeaderLease(
+        store: old,
+        instance: "old",
+        address: "o:1",
+        duration: .milliseconds(300)
+      )
+      let newLease = LeaderLease(
+        store: new,
+        instance: "new",
+        address: "n:1",
+        duration: .seconds(30)
+      )
       let oldToken = try #require(try await oldLease.acquire())
       old.fence(with: oldToken)
       try await old.commit([.taskCreated(Fixtures.task(1))])

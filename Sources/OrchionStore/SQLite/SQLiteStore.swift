@@ -63,7 +63,11 @@ public final class SQLiteStore: Store {
     configuration.readonly = true
     configuration.busyMode = .timeout(10)
     do {
-      return try SQLiteStore(writer: try DatabasePool(path: path, configuration: configuration), lock: nil, migrate: false)
+      return try SQLiteStore(
+        writer: try DatabasePool(path: path, configuration: configuration),
+        lock: nil,
+        migrate: false
+      )
     } catch let error as OrchionError {
       throw error
     } catch {

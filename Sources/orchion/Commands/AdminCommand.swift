@@ -39,9 +39,11 @@ struct ExportCommand: AsyncParsableCommand {
   var store: String?
 
   func run() async throws {
-    let text = store ?? ProcessInfo.processInfo.environment["ORCHION_STORE"].flatMap {
-      $0.isEmpty ? nil : $0
-    }
+    let text =
+      store
+      ?? ProcessInfo.processInfo.environment["ORCHION_STORE"].flatMap {
+        $0.isEmpty ? nil : $0
+      }
     var location = StoreLocation.sqlite(
       path: (dataDir as NSString).appendingPathComponent("orchion.db")
     )

@@ -48,7 +48,10 @@ struct BenchCommandTests {
     try await Cluster.with { cluster in
       let bench = try await cluster.orchion(["bench", "submit", "--count", "60", "--clients", "4"])
       #expect(bench.status == 0, "\(bench.stderr)")
-      #expect(bench.stdout.contains("submit: 60 durable submits from 4 client(s)"), "\(bench.stdout)")
+      #expect(
+        bench.stdout.contains("submit: 60 durable submits from 4 client(s)"),
+        "\(bench.stdout)"
+      )
       try await cluster.restartServer()
       try await withOrchionClient(server: cluster.address) { client in
         let tasks = try await client.tasks.listTasks(.with { $0.pageSize = 1000 }).tasks

@@ -141,7 +141,9 @@ struct DurabilityTests {
     }
   }
 
-  @Test("`orchion admin export` writes nodes, tasks and output as JSON lines while the orchestrator runs")
+  @Test(
+    "`orchion admin export` writes nodes, tasks and output as JSON lines while the orchestrator runs"
+  )
   func export() async throws {
     try await Cluster.with { cluster in
       try cluster.startAgent("exported")
@@ -162,7 +164,9 @@ struct DurabilityTests {
       let node = try #require(records.first?["node"] as? [String: Any])
       #expect((node["node"] as? [String: Any])?["id"] as? String == "exported")
       let taskIndex = try #require(
-        records.firstIndex { (($0["task"] as? [String: Any])?["task"] as? [String: Any])?["id"] as? String == id }
+        records.firstIndex {
+          (($0["task"] as? [String: Any])?["task"] as? [String: Any])?["id"] as? String == id
+        }
       )
       let log = try #require(records[taskIndex + 1]["log"] as? [String: Any])
       let data = try #require((log["chunk"] as? [String: Any])?["data"] as? String)
