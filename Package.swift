@@ -198,7 +198,8 @@ let package = Package(
     .testTarget(
       name: "OrchionServerTests",
       dependencies: [
-        "OrchionServer", "OrchionClient", "OrchionAPI", "OrchionCore", "OrchionTestSupport",
+        "OrchionServer", "OrchionStore", "OrchionClient", "OrchionAPI", "OrchionCore",
+        "OrchionTestSupport",
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),

@@ -142,6 +142,7 @@ final class Journal: Sendable {
   /// Commits, retrying while the store is unreachable; gives up only when the store says this
   /// orchestrator may no longer write.
   private func commit(_ changes: [StateChange]) async -> Bool {
+    var changes = changes
     var delay = Duration.milliseconds(50)
     while true {
       do {
@@ -157,6 +158,12 @@ final class Journal: Sendable {
         )
         try? await Task.sleep(for: delay)
         delay = min(delay * 2, maxRetryDelay)
+        // A connection lost during COMMIT leaves its outcome unknown: the retry must be
+        // harmless if the first try did land, so creations are written as upserts from now on.
+        changes = changes.map { change in
+          if case .taskCreated(let task) = change { return .taskChanged(task) }
+          return change
+        }
       }
     }
   }

@@ -94,32 +94,40 @@ public struct LeaderLease: Sendable {
 }
 
 extension PostgresStore {
+  /// Lease statements give up after this long: a leader whose database connection hangs must
+  /// find out while its lease still runs.
+  static let leaseStatementTimeout = Duration.seconds(1)
+
   /// Runs a lease statement returning at most one token.
-  func leaseQuery(_ what: String, _ query: @Sendable () -> PostgresQuery) async throws(OrchionError)
-    -> Int64?
+  func leaseQuery(_ what: String, _ query: @escaping @Sendable () -> PostgresQuery)
+    async throws(OrchionError) -> Int64?
   {
     try await run(what) { [connections, logger] in
-      for try await token in try await connections.query(query(), logger: logger).decode(
-        Int64.self
-      ) {
-        return token
+      try await Deadline.run(within: Self.leaseStatementTimeout, what) {
+        for try await token in try await connections.query(query(), logger: logger).decode(
+          Int64.self
+        ) {
+          return token
+        }
+        return nil
       }
-      return nil
     }
   }
 
   func currentLeader() async throws(OrchionError) -> LeaderLease.Holder? {
     try await run("read the leader lease") { [connections, logger] in
-      for try await (holder, address, token) in try await connections.query(
-        """
-        SELECT holder, address, token FROM orchion_leader
-        WHERE id = 1 AND expires_at >= clock_timestamp()
-        """,
-        logger: logger
-      ).decode((String, String, Int64).self) {
-        return LeaderLease.Holder(instance: holder, address: address, token: token)
+      try await Deadline.run(within: Self.leaseStatementTimeout, "read the leader lease") {
+        for try await (holder, address, token) in try await connections.query(
+          """
+          SELECT holder, address, token FROM orchion_leader
+          WHERE id = 1 AND expires_at >= clock_timestamp()
+          """,
+          logger: logger
+        ).decode((String, String, Int64).self) {
+          return LeaderLease.Holder(instance: holder, address: address, token: token)
+        }
+        return nil
       }
-      return nil
     }
   }
 }

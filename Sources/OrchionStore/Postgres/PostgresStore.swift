@@ -52,7 +52,11 @@ public final class PostgresStore: Store {
     let runner = Task { await client.run() }
     let store = PostgresStore(client: client, runner: runner, logger: logger)
     do {
-      try await store.migrate()
+      // The pool retries connecting for ever; a database that does not answer at start is an
+      // error the operator should see.
+      try await Deadline.run(within: .seconds(10), "connect and migrate") {
+        try await store.migrate()
+      }
     } catch {
       await store.close()
       throw .unavailable("PostgreSQL at \(url.redacted): \(Self.describe(error))")

@@ -87,12 +87,16 @@ struct ServerCommandTests {
       ["--port", "70000"], ["--heartbeat-timeout", "0s"], ["--strategy", "fastest"],
       ["--reserve-after", "soon"], ["agent", "--resource", "bad name=1"],
       ["agent", "--resource", "tool/claude=-1"], ["run", "--retry-on", "x", "--", "true"],
-      ["run", "--strategy", "best", "--", "true"],
+      ["run", "--strategy", "best", "--", "true"], ["--store", "ftp://host/db"],
+      ["--store", "postgres://@host/db"], ["--store", "postgres://u@h:99999/db"],
+      ["--leader-lease", "100ms"], ["--advertise-address", "host:0"],
+      ["run", "--server", ",", "--", "true"], ["admin", "export", "--store", "memory"],
     ]
   )
   func badFlags(arguments: [String]) async throws {
     // Server flags unless the case names another subcommand.
-    let command = ["agent", "run"].contains(arguments[0]) ? arguments : ["server"] + arguments
+    let command =
+      ["agent", "run", "admin"].contains(arguments[0]) ? arguments : ["server"] + arguments
     let server = try ChildProcess(BuiltProducts.orchion, command)
     let status = try await server.waitForExit()
     #expect(status != 0)
@@ -124,5 +128,19 @@ struct ServerCommandTests {
     )
     first.signal(SIGTERM)
     _ = try await first.waitForExit()
+  }
+
+  @Test("a PostgreSQL store that cannot be reached is a clear error and a non-zero exit")
+  func unreachableStore() async throws {
+    let server = try ChildProcess(
+      BuiltProducts.orchion,
+      ["server", "--port", "0", "--store", "postgres://orchion:secret@127.0.0.1:1/orchion"]
+    )
+    #expect(try await server.waitForExit() != 0)
+    #expect(
+      server.standardError.contains("PostgreSQL at postgres://orchion:***@127.0.0.1:1/orchion"),
+      "\(server.standardError)"
+    )
+    #expect(!server.standardError.contains("secret"))
   }
 }
