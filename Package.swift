@@ -169,6 +169,8 @@ let package = Package(
       dependencies: [
         "OrchionStore", "OrchionAPI", "OrchionCore", "OrchionTestSupport",
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "PostgresNIO", package: "postgres-nio"),
+        .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: defaultSwiftSettings
     ),

@@ -201,7 +201,8 @@ public final class Orchestrator: Sendable {
   /// The long-lived parts, in dependency order: a `ServiceGroup` shuts them down in reverse,
   /// so the API stops taking requests before the monitor stops.
   public var services: [any Service] {
-    var services: [any Service] = []
+    // First in, last out: the store outlives everything that writes to it.
+    var services: [any Service] = [StoreService(store: store)]
     if let shared = store as? PostgresStore {
       // First in, last out: the lease is released only after the last write.
       services.append(
@@ -223,7 +224,7 @@ public final class Orchestrator: Sendable {
     }
     return services + [
       // Before the others: every change made while they stop is still written.
-      JournalService(journal: journal, store: store),
+      JournalService(journal: journal),
       HeartbeatMonitor(registry: registry, logger: logger),
       DispatcherService(dispatcher: dispatcher),
       GRPCServerService(

@@ -1,7 +1,9 @@
 import Foundation
+import Logging
 import OrchionCore
 import OrchionStore
 import OrchionTestSupport
+import PostgresNIO
 import Testing
 
 @Suite("PostgreSQL store: lease, fencing, reconnection")
@@ -109,6 +111,63 @@ struct PostgresStoreTests {
       #expect(committed, "still failing after \(failures) tries")
       #expect(try await store.loadTasks().count == 2)
       await store.close()
+    }
+  }
+
+  @Test("a leader frozen inside a fenced commit does not hold the takeover off past its hold limit")
+  func frozenInsideCommit() async throws {
+    try await TestPostgres.withDatabase { url in
+      let location = try PostgresURL(parsing: url)
+      let old = try await PostgresStore.connect(location)
+      let new = try await PostgresStore.connect(location)
+      let oldLease = LeaderLease(
+        store: old,
+        instance: "old",
+        address: "o:1",
+        duration: .milliseconds(500)
+      )
+      let newLease = LeaderLease(
+        store: new,
+        instance: "new",
+        address: "n:1",
+        duration: .seconds(30)
+      )
+      let token = try #require(try await oldLease.acquire())
+      // What a fenced commit does first, by a client that then freezes (never commits).
+      let frozen = try await PostgresConnection.connect(
+        configuration: .init(
+          host: location.host,
+          port: location.port,
+          username: location.user,
+          password: location.password,
+          database: location.database,
+          tls: .disable
+        ),
+        id: 7,
+        logger: Logger(label: "frozen", factory: { _ in SwiftLogNoOpLogHandler() })
+      )
+      let logger = Logger(label: "frozen", factory: { _ in SwiftLogNoOpLogHandler() })
+      try await frozen.query("BEGIN", logger: logger)
+      try await frozen.query(
+        PostgresQuery(unsafeSQL: "SET LOCAL idle_in_transaction_session_timeout = 300"),
+        logger: logger
+      )
+      _ = try await frozen.query(
+        "SELECT token FROM orchion_leader WHERE id = 1 AND token = \(token) FOR SHARE",
+        logger: logger
+      ).collect()
+
+      var taken: Int64?
+      let clock = ContinuousClock()
+      let start = clock.now
+      while taken == nil, clock.now - start < .seconds(10) {
+        taken = try? await newLease.acquire()
+        if taken == nil { try await Task.sleep(for: .milliseconds(100)) }
+      }
+      #expect(taken == token + 1)
+      try? await frozen.close()
+      await old.close()
+      await new.close()
     }
   }
 }

@@ -63,7 +63,7 @@ struct LeadershipService: Service {
       } else {
         do {
           if let token = try await lease.acquire() {
-            store.fence(with: token)
+            store.fence(with: token, holdLimit: lease.duration / 2)
             term = (token, clock.now)
             held.token = token
             logger.notice(

@@ -174,7 +174,9 @@ final class Journal: Sendable {
       metadata: ["error": "\(error.message)"]
     )
     let waiters = state.withLock { state in
-      state.failure = .unavailable("not the leader any more: \(error.message)")
+      state.failure = .unavailable(
+        "lost the leader lease: the store refused a write (\(error.message))"
+      )
       defer { state.waiters.removeAll() }
       return state.waiters
     }

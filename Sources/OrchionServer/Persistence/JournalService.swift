@@ -1,10 +1,9 @@
 import OrchionStore
 import ServiceLifecycle
 
-/// Runs the journal until shutdown, then writes what is still queued and closes the store.
+/// Runs the journal until shutdown, then writes what is still queued.
 struct JournalService: Service {
   let journal: Journal
-  let store: any Store
 
   func run() async throws {
     // Graceful shutdown, or cancellation when another service failed (a port in use): either
@@ -18,8 +17,18 @@ struct JournalService: Service {
     } onCancel: {
       journal.close()
     }
-    await store.close()
     // The store refused for good: end the process through the group's failure path.
     if let failure = journal.failure { throw failure }
+  }
+}
+
+/// Closes the store once every other service has stopped (it is first in the list, so the
+/// group shuts it down last): the journal's last commits and the lease's release need it.
+struct StoreService: Service {
+  let store: any Store
+
+  func run() async throws {
+    try? await gracefulShutdown()
+    await store.close()
   }
 }

@@ -24,7 +24,8 @@ public final class PostgresStore: Store {
   private let client: PostgresClient
   private let runner: Task<Void, Never>
   let logger: Logger
-  private let fenceToken = Mutex<Int64?>(nil)
+  /// The fencing token and how long (ms) a fenced transaction may sit idle.
+  private let fenceToken = Mutex<(token: Int64, holdMilliseconds: Int64)?>(nil)
 
   private init(client: PostgresClient, runner: Task<Void, Never>, logger: Logger) {
     self.client = client
@@ -48,6 +49,11 @@ public final class PostgresStore: Store {
     )
     configuration.options.maximumConnections = 8
     configuration.options.connectTimeout = .seconds(5)
+    // Server-side bounds, because a statement blocked on a lock does not end when its task is
+    // cancelled: a lease statement must fail in time rather than wait on a frozen holder.
+    configuration.options.additionalStartupParameters = [
+      ("lock_timeout", "2s"), ("statement_timeout", "30s"),
+    ]
     let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
     let runner = Task { await client.run() }
     let store = PostgresStore(client: client, runner: runner, logger: logger)
@@ -65,8 +71,18 @@ public final class PostgresStore: Store {
   }
 
   /// Checks every later commit against the leader lease's fencing `token` (`nil`: no check).
-  public func fence(with token: Int64?) {
-    fenceToken.withLock { $0 = token }
+  ///
+  /// A fenced commit holds a share lock on the lease row until it ends, and a takeover must
+  /// wait for it; so that a leader frozen *inside* a commit cannot hold the takeover off, each
+  /// fenced transaction tells the server to end the session if it sits idle for `holdLimit`
+  /// (`idle_in_transaction_session_timeout`): the frozen leader's commit is aborted, its lock
+  /// released, and the next leader proceeds.
+  public func fence(with token: Int64?, holdLimit: Duration = .seconds(1)) {
+    let milliseconds = max(
+      100,
+      holdLimit.components.seconds * 1000 + holdLimit.components.attoseconds / 1_000_000_000_000_000
+    )
+    fenceToken.withLock { $0 = token.map { ($0, milliseconds) } }
   }
 
   /// The underlying client, for the leader lease (same pool, same database).
@@ -113,10 +129,16 @@ public final class PostgresStore: Store {
     guard !changes.isEmpty else { return }
     let set = ChangeSet(changes)
     let rows = try EncodedChanges(set)
-    let token = fenceToken.withLock { $0 }
+    let fence = fenceToken.withLock { $0 }
     try await run("commit") { [client, logger] in
       try await client.withTransaction(logger: logger) { connection in
-        if let token {
+        if let (token, holdMilliseconds) = fence {
+          try await connection.query(
+            PostgresQuery(
+              unsafeSQL: "SET LOCAL idle_in_transaction_session_timeout = \(holdMilliseconds)"
+            ),
+            logger: logger
+          )
           let held = try await connection.query(
             "SELECT token FROM orchion_leader WHERE id = 1 AND token = \(token) FOR SHARE",
             logger: logger

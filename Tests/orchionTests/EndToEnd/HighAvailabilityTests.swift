@@ -182,16 +182,35 @@ final class SharedStoreCluster: Sendable {
   /// Waits until one orchestrator (not `excluding`) says it leads; returns its index.
   func waitForLeader(excluding: Int? = nil, timeout: Duration = .seconds(30)) async throws -> Int {
     var leader: Int?
+    do {
+      try await pollForLeader(excluding: excluding, timeout: timeout) { leader = $0 }
+    } catch {
+      // Say what the orchestrators said: an election that does not happen needs their logs.
+      let logs = processes.withLock { $0.orchestrators }.enumerated().map { index, process in
+        "orchestrator \(index) (\(addresses[index])):\n\(process.standardError.suffix(3000))"
+      }
+      throw OrchionError(
+        code: .unavailable,
+        message: "no leader within \(timeout): \(error)\n" + logs.joined(separator: "\n")
+      )
+    }
+    return try #require(leader)
+  }
+
+  private func pollForLeader(
+    excluding: Int?,
+    timeout: Duration,
+    found: (Int) -> Void
+  ) async throws {
     try await eventually(timeout: timeout) {
       for (index, address) in addresses.enumerated() where index != excluding {
         if await LeaderFinder.leads(address, token: nil, timeout: .milliseconds(500)) {
-          leader = index
+          found(index)
           return true
         }
       }
       return false
     }
-    return try #require(leader)
   }
 
   func startAgent(_ id: String) throws {
