@@ -31,6 +31,17 @@ final class FileLock: Sendable {
     return FileLock(descriptor: descriptor)
   }
 
+  /// Creates `path` empty with mode 0600 unless it exists.
+  /// - Throws: `unavailable` when it cannot be created.
+  static func createPrivately(_ path: String) throws(OrchionError) {
+    let descriptor = Glibc.open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+    if descriptor >= 0 {
+      Glibc.close(descriptor)
+    } else if errno != EEXIST {
+      throw .unavailable("cannot create \(path): \(String(cString: strerror(errno)))")
+    }
+  }
+
   /// Gives the lock up.
   func release() {
     Glibc.close(descriptor)

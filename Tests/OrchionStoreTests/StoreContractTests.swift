@@ -183,7 +183,7 @@ struct SQLiteStoreTests {
     await second?.close()
   }
 
-  @Test("the database is in WAL mode with synchronous FULL")
+  @Test("the database is in WAL mode with synchronous FULL, readable by its owner only")
   func durabilitySettings() async throws {
     let directory = FileManager.default.temporaryDirectory
       .appendingPathComponent("orchion-wal-\(UUID().uuidString)")
@@ -193,6 +193,14 @@ struct SQLiteStoreTests {
     let settings = try await store.pragmas()
     #expect(settings.journalMode == "wal")
     #expect(settings.synchronous == 2)  // FULL
+    try await store.commit([.taskCreated(Fixtures.task(1))])
+    // Only the owner may read the state: the database and its WAL are 0600.
+    for file in ["orchion.db", "orchion.db-wal"] {
+      let attributes = try FileManager.default.attributesOfItem(
+        atPath: directory.appendingPathComponent(file).path
+      )
+      #expect((attributes[.posixPermissions] as? Int) == 0o600, "\(file)")
+    }
     await store.close()
   }
 }

@@ -40,6 +40,9 @@ public final class SQLiteStore: Store {
   ///   cannot be opened.
   public static func open(path: String) throws(OrchionError) -> SQLiteStore {
     let lock = try FileLock.acquire(path: path + ".lock", purpose: "the database \(path)")
+    // Task specs carry commands and environments: only the owner may read them. SQLite gives
+    // its -wal and -shm files the database file's mode, so creating that one 0600 is enough.
+    try FileLock.createPrivately(path)
     var configuration = Configuration()
     configuration.busyMode = .timeout(10)
     configuration.prepareDatabase { db in
