@@ -28,7 +28,12 @@ struct SchedulingEndToEndTests {
       let first = try cluster.startAgent("first")
       try await cluster.waitForActiveNodes(["first"])
       try await withOrchionClient(server: cluster.address) { client in
-        let task = try await client.submit(["sh", "-c", "sleep 2; echo done"], maxAttempts: 3)
+        // Long on the first node, whatever the machine's load, so it is still running when that
+        // node's agent dies; quick on the other.
+        let task = try await client.submit(
+          ["sh", "-c", "if [ \"$ORCHION_NODE_ID\" = first ]; then sleep 60; fi; echo done"],
+          maxAttempts: 3
+        )
         try await client.waitFor(task.id, state: .running)
         try cluster.startAgent("second")
         try await cluster.waitForActiveNodes(["first", "second"])
