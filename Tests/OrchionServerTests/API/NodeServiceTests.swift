@@ -140,8 +140,9 @@ struct NodeServiceTests {
     let configuration = Orchestrator.Configuration.testing.updating {
       // Windows wide enough that a poll on a loaded machine cannot skip one; exact timing is
       // covered with a manual clock in NodeTableTests and HeartbeatMonitorTests.
-      $0.nodes.heartbeatTimeout = .seconds(1)
-      $0.nodes.lostAfter = .seconds(1)
+      // A 5 s INACTIVE window: a loaded CI machine once slept past a 1 s one.
+      $0.nodes.heartbeatTimeout = .seconds(2)
+      $0.nodes.lostAfter = .seconds(5)
     }
     try await withRunningOrchestrator(configuration: configuration) { _, client in
       _ = try await client.nodes.registerNode(.with { $0.nodeID = "quiet" })
@@ -151,13 +152,13 @@ struct NodeServiceTests {
         try await client.nodes.getNode(.with { $0.nodeID = id }).node.status
       }
       // Keep "chatty" alive while waiting (real time: the server runs on the system clock).
-      try await eventually(timeout: .seconds(10)) {
+      try await eventually(timeout: .seconds(20)) {
         _ = try await client.nodes.heartbeat(.with { $0.nodeID = "chatty" })
         return try await status("quiet") == .inactive
       }
       _ = try await client.nodes.heartbeat(.with { $0.nodeID = "quiet" })
       #expect(try await status("quiet") == .active)
-      try await eventually(timeout: .seconds(10)) {
+      try await eventually(timeout: .seconds(20)) {
         _ = try await client.nodes.heartbeat(.with { $0.nodeID = "chatty" })
         return try await status("quiet") == .disconnected
       }
