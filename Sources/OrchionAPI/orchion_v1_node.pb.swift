@@ -241,6 +241,11 @@ public nonisolated struct Orchion_V1_RegisterNodeResponse: Sendable {
   /// True when the node was new, false when an existing registration was updated.
   public var created: Bool = false
 
+  /// The node's credential: present it as `orchion-node-credential` metadata on every later
+  /// call for this node (heartbeats, the agent stream, unregistering, registering again). Keep
+  /// it secret; it is shown once per registration that creates or rotates it.
+  public var credential: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -718,7 +723,7 @@ nonisolated extension Orchion_V1_RegisterNodeRequest: SwiftProtobuf.Message, Swi
 
 nonisolated extension Orchion_V1_RegisterNodeResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RegisterNodeResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}node\0\u{3}heartbeat_interval\0\u{1}created\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}node\0\u{3}heartbeat_interval\0\u{1}created\0\u{1}credential\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -729,6 +734,7 @@ nonisolated extension Orchion_V1_RegisterNodeResponse: SwiftProtobuf.Message, Sw
       case 1: try { try decoder.decodeSingularMessageField(value: &self._node) }()
       case 2: try { try decoder.decodeSingularMessageField(value: &self._heartbeatInterval) }()
       case 3: try { try decoder.decodeSingularBoolField(value: &self.created) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.credential) }()
       default: break
       }
     }
@@ -748,6 +754,9 @@ nonisolated extension Orchion_V1_RegisterNodeResponse: SwiftProtobuf.Message, Sw
     if self.created != false {
       try visitor.visitSingularBoolField(value: self.created, fieldNumber: 3)
     }
+    if !self.credential.isEmpty {
+      try visitor.visitSingularStringField(value: self.credential, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -755,6 +764,7 @@ nonisolated extension Orchion_V1_RegisterNodeResponse: SwiftProtobuf.Message, Sw
     if lhs._node != rhs._node {return false}
     if lhs._heartbeatInterval != rhs._heartbeatInterval {return false}
     if lhs.created != rhs.created {return false}
+    if lhs.credential != rhs.credential {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -317,6 +317,14 @@ public nonisolated struct Orchion_V1_TaskSpec: @unchecked Sendable {
     set {_uniqueStorage()._surviveDisconnect = newValue}
   }
 
+  /// Environment variables whose values are secrets (`orchion secret set`), by secret name:
+  /// {ANTHROPIC_API_KEY: "anthropic"}. Only names are kept with the task; the agent receives the
+  /// values for each attempt and nothing shows them.
+  public var secretEnv: Dictionary<String,String> {
+    get {_storage._secretEnv}
+    set {_uniqueStorage()._secretEnv = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -702,7 +710,7 @@ nonisolated extension Orchion_V1_AttemptOutcome: SwiftProtobuf._ProtoNameProvidi
 
 nonisolated extension Orchion_V1_TaskSpec: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TaskSpec"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}command\0\u{1}env\0\u{1}workdir\0\u{1}resources\0\u{3}node_selector\0\u{1}timeout\0\u{3}max_attempts\0\u{1}priority\0\u{1}strategy\0\u{1}constraints\0\u{1}preemptible\0\u{3}retry_exit_codes\0\u{3}retry_backoff\0\u{3}retry_backoff_max\0\u{3}survive_disconnect\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}command\0\u{1}env\0\u{1}workdir\0\u{1}resources\0\u{3}node_selector\0\u{1}timeout\0\u{3}max_attempts\0\u{1}priority\0\u{1}strategy\0\u{1}constraints\0\u{1}preemptible\0\u{3}retry_exit_codes\0\u{3}retry_backoff\0\u{3}retry_backoff_max\0\u{3}survive_disconnect\0\u{3}secret_env\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -721,6 +729,7 @@ nonisolated extension Orchion_V1_TaskSpec: SwiftProtobuf.Message, SwiftProtobuf.
     var _retryBackoff: SwiftProtobuf.Google_Protobuf_Duration? = nil
     var _retryBackoffMax: SwiftProtobuf.Google_Protobuf_Duration? = nil
     var _surviveDisconnect: Bool = false
+    var _secretEnv: Dictionary<String,String> = [:]
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -747,6 +756,7 @@ nonisolated extension Orchion_V1_TaskSpec: SwiftProtobuf.Message, SwiftProtobuf.
       _retryBackoff = source._retryBackoff
       _retryBackoffMax = source._retryBackoffMax
       _surviveDisconnect = source._surviveDisconnect
+      _secretEnv = source._secretEnv
     }
   }
 
@@ -781,6 +791,7 @@ nonisolated extension Orchion_V1_TaskSpec: SwiftProtobuf.Message, SwiftProtobuf.
         case 14: try { try decoder.decodeSingularMessageField(value: &_storage._retryBackoff) }()
         case 15: try { try decoder.decodeSingularMessageField(value: &_storage._retryBackoffMax) }()
         case 16: try { try decoder.decodeSingularBoolField(value: &_storage._surviveDisconnect) }()
+        case 17: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &_storage._secretEnv) }()
         default: break
         }
       }
@@ -841,6 +852,9 @@ nonisolated extension Orchion_V1_TaskSpec: SwiftProtobuf.Message, SwiftProtobuf.
       if _storage._surviveDisconnect != false {
         try visitor.visitSingularBoolField(value: _storage._surviveDisconnect, fieldNumber: 16)
       }
+      if !_storage._secretEnv.isEmpty {
+        try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: _storage._secretEnv, fieldNumber: 17)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -866,6 +880,7 @@ nonisolated extension Orchion_V1_TaskSpec: SwiftProtobuf.Message, SwiftProtobuf.
         if _storage._retryBackoff != rhs_storage._retryBackoff {return false}
         if _storage._retryBackoffMax != rhs_storage._retryBackoffMax {return false}
         if _storage._surviveDisconnect != rhs_storage._surviveDisconnect {return false}
+        if _storage._secretEnv != rhs_storage._secretEnv {return false}
         return true
       }
       if !storagesAreEqual {return false}

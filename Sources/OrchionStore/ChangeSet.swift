@@ -1,3 +1,4 @@
+import Foundation
 import OrchionCore
 
 /// The net effect of a batch of changes, for stores that write a batch as a few set-based
@@ -15,6 +16,9 @@ struct ChangeSet: Sendable {
   var trims: [TaskID: Int64] = [:]
   var savedNodes: [Node] = []
   var deletedNodes: [NodeID] = []
+  /// Tokens and secrets saved (with a body) or deleted (`nil`), in order: they are rare, so
+  /// they are written one by one.
+  var keyed: [(kind: RecordKind, id: String, body: Data?)] = []
 
   init(_ changes: [StateChange]) {
     var tasks: [TaskID: (record: TaskRecord?, created: Bool)] = [:]
@@ -49,6 +53,10 @@ struct ChangeSet: Sendable {
       case .nodeDeleted(let id):
         if nodes[id] == nil { nodeOrder.append(id) }
         nodes[id] = .some(nil)
+      case .recordSaved(let record):
+        keyed.append((record.kind, record.id, record.body))
+      case .recordDeleted(let kind, let id):
+        keyed.append((kind, id, nil))
       }
     }
     for id in taskOrder {

@@ -1,3 +1,4 @@
+public import Foundation
 public import OrchionAPI
 public import OrchionCore
 
@@ -33,8 +34,12 @@ public protocol Store: Sendable {
   func logs(of task: TaskID, from index: Int64, limit: Int) async throws(OrchionError)
     -> [StoredLogEntry]
 
+  /// Every record of `kind` (tokens, secrets), ordered by ID.
+  func records(_ kind: RecordKind) async throws(OrchionError) -> [KeyedRecord]
+
   /// Writes everything the store holds, one record at a time: nodes, then tasks oldest first,
-  /// each followed by its output.
+  /// each followed by its output. Tokens and secrets are left out: an export is for reading
+  /// and moving the work, and must not carry credentials.
   func export(_ emit: (Orchion_V1_ExportRecord) throws -> Void) async throws
 
   /// Releases connections and files. Further calls fail.
@@ -57,6 +62,32 @@ public enum StateChange: Sendable {
   case nodeSaved(Node)
   /// A node was forgotten.
   case nodeDeleted(NodeID)
+  /// A token or secret was created or replaced.
+  case recordSaved(KeyedRecord)
+  /// A token was revoked or a secret removed.
+  case recordDeleted(RecordKind, id: String)
+}
+
+/// What a ``KeyedRecord`` holds.
+public enum RecordKind: String, Sendable, CaseIterable {
+  /// An API token's digest and description (`orchion.v1.StoredToken`).
+  case token
+  /// A task secret, encrypted (`orchion.v1.StoredSecret`).
+  case secret
+}
+
+/// A small record kept by kind and ID: credentials and secrets, few and rarely written.
+public struct KeyedRecord: Sendable, Equatable {
+  public var kind: RecordKind
+  public var id: String
+  /// The encoded record (binary protobuf).
+  public var body: Data
+
+  public init(kind: RecordKind, id: String, body: Data) {
+    self.kind = kind
+    self.id = id
+    self.body = body
+  }
 }
 
 /// A chunk of task output with its position.

@@ -136,6 +136,30 @@ struct StoreContractTests {
     }
   }
 
+  @Test(
+    "tokens and secrets are saved, replaced and deleted by kind and ID, and left out of exports",
+    arguments: StoreKind.allCases
+  )
+  func keyedRecords(kind: StoreKind) async throws {
+    try await kind.withStore { store, reopen in
+      let token = KeyedRecord(kind: .token, id: "t1", body: Data([1, 2]))
+      let secret = KeyedRecord(kind: .secret, id: "t1", body: Data([3]))
+      try await store.commit([.recordSaved(token), .recordSaved(secret)])
+      var replaced = secret
+      replaced.body = Data([4, 5, 6])
+      try await store.commit([.recordSaved(replaced), .nodeSaved(Fixtures.node("n1"))])
+      let store = try await reopen()
+      #expect(try await store.records(.token) == [token])
+      #expect(try await store.records(.secret) == [replaced])
+      var exported = 0
+      try await store.export { _ in exported += 1 }
+      #expect(exported == 1)
+      try await store.commit([.recordDeleted(.token, id: "t1")])
+      #expect(try await store.records(.token).isEmpty)
+      #expect(try await store.records(.secret) == [replaced])
+    }
+  }
+
   @Test("export writes nodes, then each task followed by its output", arguments: StoreKind.allCases)
   func export(kind: StoreKind) async throws {
     try await kind.withStore { store, _ in

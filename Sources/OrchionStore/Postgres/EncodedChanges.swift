@@ -37,6 +37,7 @@ struct EncodedChanges: Sendable {
   var nodeIDs: [String] = []
   var nodeRecords: [ByteBuffer] = []
   var deletedNodes: [String]
+  var keyed: [(kind: String, id: String, body: ByteBuffer?)]
 
   init(_ set: ChangeSet) throws(OrchionError) {
     created = try Tasks(set.created)
@@ -56,6 +57,7 @@ struct EncodedChanges: Sendable {
       nodeRecords.append(ByteBuffer(bytes: try StoredBytes.encode(node)))
     }
     deletedNodes = set.deletedNodes.map(\.rawValue)
+    keyed = set.keyed.map { ($0.kind.rawValue, $0.id, $0.body.map { ByteBuffer(bytes: $0) }) }
   }
 
   /// Writes everything, in an order that gives each row its last value: rows first, then trims,
@@ -131,6 +133,22 @@ struct EncodedChanges: Sendable {
         "DELETE FROM orchion_nodes WHERE id = ANY(\(deletedNodes)::TEXT[])",
         logger: logger
       )
+    }
+    for (kind, id, body) in keyed {
+      if let body {
+        try await connection.query(
+          """
+          INSERT INTO orchion_keyed_records (kind, id, record) VALUES (\(kind), \(id), \(body))
+          ON CONFLICT (kind, id) DO UPDATE SET record = excluded.record
+          """,
+          logger: logger
+        )
+      } else {
+        try await connection.query(
+          "DELETE FROM orchion_keyed_records WHERE kind = \(kind) AND id = \(id)",
+          logger: logger
+        )
+      }
     }
   }
 }

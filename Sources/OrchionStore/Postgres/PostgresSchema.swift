@@ -39,6 +39,19 @@ enum PostgresSchema {
         )
         """,
       ]
-    )
+    ),
+    (
+      2, "tokens and secrets",
+      [
+        """
+        CREATE TABLE orchion_keyed_records (
+          kind TEXT NOT NULL,
+          id TEXT NOT NULL,
+          record BYTEA NOT NULL,
+          PRIMARY KEY (kind, id)
+        )
+        """
+      ]
+    ),
   ]
 }

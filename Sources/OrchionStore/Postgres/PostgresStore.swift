@@ -186,6 +186,19 @@ public final class PostgresStore: Store {
       .map { data throws(OrchionError) in try StoredBytes.node(data) }
   }
 
+  public func records(_ kind: RecordKind) async throws(OrchionError) -> [KeyedRecord] {
+    try await run("read \(kind.rawValue)s") { [client, logger] in
+      var records: [KeyedRecord] = []
+      for try await (id, body) in try await client.query(
+        "SELECT id, record FROM orchion_keyed_records WHERE kind = \(kind.rawValue) ORDER BY id",
+        logger: logger
+      ).decode((String, ByteBuffer).self) {
+        records.append(KeyedRecord(kind: kind, id: id, body: Data(body.readableBytesView)))
+      }
+      return records
+    }
+  }
+
   public func logs(of task: TaskID, from index: Int64, limit: Int) async throws(OrchionError)
     -> [StoredLogEntry]
   {

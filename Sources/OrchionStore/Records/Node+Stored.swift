@@ -29,6 +29,7 @@ extension Node {
       )
       cordoned = proto.cordoned
       drainDeadline = proto.hasDrainDeadline ? UTCInstant(proto.drainDeadline) : nil
+      credentialDigest = Array(stored.credentialSha256)
     } catch {
       throw .dataLoss("stored node '\(proto.id)' is unreadable: \(error.message)")
     }

@@ -12,7 +12,12 @@ enum StoredBytes {
   }
 
   static func encode(_ node: Node) throws(OrchionError) -> Data {
-    try serialize(Orchion_V1_StoredNode.with { $0.node = .init(node) })
+    try serialize(
+      Orchion_V1_StoredNode.with {
+        $0.node = .init(node)
+        $0.credentialSha256 = Data(node.credentialDigest)
+      }
+    )
   }
 
   static func encode(_ entry: StoredLogEntry) throws(OrchionError) -> Data {

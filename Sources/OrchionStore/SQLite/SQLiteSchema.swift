@@ -31,6 +31,18 @@ enum SQLiteSchema {
           """
       )
     }
+    migrator.registerMigration("v2: tokens and secrets") { db in
+      try db.execute(
+        sql: """
+          CREATE TABLE keyed_records (
+            kind TEXT NOT NULL,
+            id TEXT NOT NULL,
+            record BLOB NOT NULL,
+            PRIMARY KEY (kind, id)
+          ) WITHOUT ROWID;
+          """
+      )
+    }
     return migrator
   }
 }

@@ -100,6 +100,19 @@ public final class SQLiteStore: Store {
     }
   }
 
+  public func records(_ kind: RecordKind) async throws(OrchionError) -> [KeyedRecord] {
+    let rows = try await run("read \(kind.rawValue)s") { [writer] in
+      try await writer.read { db in
+        try Row.fetchAll(
+          db,
+          sql: "SELECT id, record FROM keyed_records WHERE kind = ? ORDER BY id",
+          arguments: [kind.rawValue]
+        ).map { row -> (String, Data) in (row[0], row[1]) }
+      }
+    }
+    return rows.map { KeyedRecord(kind: kind, id: $0.0, body: $0.1) }
+  }
+
   public func loadTasks() async throws(OrchionError) -> [TaskRecord] {
     let blobs = try await run("load tasks") { [writer] in
       try await writer.read { db in
@@ -235,6 +248,8 @@ extension SQLiteStore {
     case trimLog(task: String, before: Int64)
     case upsertNode(id: String, record: Data)
     case deleteNode(id: String)
+    case upsertRecord(kind: String, id: String, record: Data)
+    case deleteRecord(kind: String, id: String)
 
     init(_ change: StateChange) throws(OrchionError) {
       switch change {
@@ -262,6 +277,10 @@ extension SQLiteStore {
         self = .upsertNode(id: node.id.rawValue, record: try StoredBytes.encode(node))
       case .nodeDeleted(let id):
         self = .deleteNode(id: id.rawValue)
+      case .recordSaved(let record):
+        self = .upsertRecord(kind: record.kind.rawValue, id: record.id, record: record.body)
+      case .recordDeleted(let kind, let id):
+        self = .deleteRecord(kind: kind.rawValue, id: id)
       }
     }
 
@@ -297,6 +316,13 @@ extension SQLiteStore {
         ).execute(arguments: [id, record])
       case .deleteNode(let id):
         try db.cachedStatement(sql: "DELETE FROM nodes WHERE id = ?").execute(arguments: [id])
+      case .upsertRecord(let kind, let id, let record):
+        try db.cachedStatement(
+          sql: "INSERT OR REPLACE INTO keyed_records (kind, id, record) VALUES (?, ?, ?)"
+        ).execute(arguments: [kind, id, record])
+      case .deleteRecord(let kind, let id):
+        try db.cachedStatement(sql: "DELETE FROM keyed_records WHERE kind = ? AND id = ?")
+          .execute(arguments: [kind, id])
       }
     }
   }

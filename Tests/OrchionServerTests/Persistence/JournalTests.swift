@@ -43,6 +43,9 @@ private final class FaultyStore: Store {
     try await real.tasks(query)
   }
   func nodes() async throws(OrchionError) -> [Node] { try await real.nodes() }
+  func records(_ kind: RecordKind) async throws(OrchionError) -> [KeyedRecord] {
+    try await real.records(kind)
+  }
   func logs(of task: TaskID, from index: Int64, limit: Int) async throws(OrchionError)
     -> [StoredLogEntry]
   {
