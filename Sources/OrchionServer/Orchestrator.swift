@@ -52,6 +52,18 @@ public final class Orchestrator: Sendable {
     /// With a shared (PostgreSQL) store: how long the leader lease lasts unrenewed — about how
     /// long a dead or frozen leader goes unnoticed before another takes over.
     public var leaderLease: Duration
+    /// Who may call: tokens, and how registrations are bounded.
+    public var authentication: Authentication
+    /// The 32-byte key task secrets are encrypted with at rest; `nil` makes one for this
+    /// process only (fine for the in-memory store: secrets would not outlive it anyway).
+    /// `orchion server` keeps it in `<data-dir>/secrets.key`.
+    public var secretsKey: [UInt8]?
+    /// TLS (and mTLS with a client CA); `nil` for plaintext.
+    public var tls: ServerTLS?
+    /// Most concurrent RPCs (HTTP/2 streams) one connection may have open.
+    public var maxConcurrentStreamsPerConnection: Int
+    /// A connection with no RPC open for this long is closed.
+    public var maxConnectionIdle: Duration
 
     /// 127.0.0.1:50051, 30 s heartbeat timeout, 1 min lost-after, 4 MiB requests, 1 MiB of
     /// output per task, 10,000 finished tasks kept, 5 node losses per task, binpack, reservation
@@ -81,6 +93,11 @@ public final class Orchestrator: Sendable {
       self.reserveAfter = .seconds(300)
       self.store = .memory
       self.leaderLease = .seconds(5)
+      self.authentication = Authentication()
+      self.secretsKey = nil
+      self.tls = nil
+      self.maxConcurrentStreamsPerConnection = 256
+      self.maxConnectionIdle = .seconds(300)
     }
   }
 
@@ -102,6 +119,9 @@ public final class Orchestrator: Sendable {
   /// Whether this orchestrator leads (always, unless the store is shared).
   public let leadership: Leadership
   let journal: Journal
+  /// The API tokens; `nil` when authentication is off.
+  public let tokens: TokenRegistry?
+  let secrets: SecretRegistry
   private let instance = UUID().uuidString
   private let server: GRPCServer<HTTP2ServerTransport.Posix>
   private let logger: Logger
@@ -136,6 +156,7 @@ public final class Orchestrator: Sendable {
     clock: any WallClock = SystemClock(),
     logger: Logger
   ) async throws {
+    try configuration.authentication.check(listeningOn: configuration.host)
     self.configuration = configuration
     self.logger = logger
     self.store = store
@@ -143,6 +164,12 @@ public final class Orchestrator: Sendable {
     health = HealthStatusBoard(serving: Self.serviceNames)
     logs = LogStore(maxBytesPerTask: configuration.maxLogBytesPerTask)
     journal = Journal(store: store, logger: logger)
+    secrets = SecretRegistry(
+      vault: try SecretVault(key: configuration.secretsKey ?? SecretVault.randomKey()),
+      journal: journal,
+      clock: clock,
+      logger: logger
+    )
     dispatcher = TaskDispatcher(
       registry: registry,
       logs: logs,
@@ -155,6 +182,7 @@ public final class Orchestrator: Sendable {
       scheduler: StrategyScheduler(strategy: configuration.strategy),
       advertisedAddress: configuration.advertisedAddress.isEmpty
         ? "\(configuration.host):\(configuration.port)" : configuration.advertisedAddress,
+      secrets: secrets,
       logger: logger
     )
     if store is PostgresStore {
@@ -164,15 +192,27 @@ public final class Orchestrator: Sendable {
     } else {
       leadership = Leadership(.leader)
     }
+    tokens =
+      configuration.authentication.enabled
+      ? TokenRegistry(
+        adminTokens: configuration.authentication.adminTokens,
+        journal: journal,
+        store: store,
+        leadership: leadership,
+        clock: clock
+      ) : nil
     registry.observe { [dispatcher] transitions in dispatcher.nodesChanged(transitions) }
 
     var transportConfig = HTTP2ServerTransport.Posix.Config.defaults
     transportConfig.rpc.maxRequestPayloadSize = configuration.maxRequestBytes
+    transportConfig.http2.maxConcurrentStreams = configuration.maxConcurrentStreamsPerConnection
+    transportConfig.connection.maxIdleTime = .init(configuration.maxConnectionIdle)
     let transport = HTTP2ServerTransport.Posix(
       address: Self.socketAddress(host: configuration.host, port: configuration.port),
-      transportSecurity: .plaintext,
+      transportSecurity: configuration.tls?.transportSecurity ?? .plaintext,
       config: transportConfig
     )
+    let limits = configuration.authentication
     server = GRPCServer(
       transport: transport,
       services: [
@@ -180,19 +220,28 @@ public final class Orchestrator: Sendable {
           registry: registry,
           usage: dispatcher,
           leadership: leadership,
-          store: store
+          store: store,
+          registrationLimiter: RegistrationLimiter(
+            perSecond: limits.registrationsPerSecond,
+            burst: limits.registrationBurst,
+            clock: clock
+          )
         ),
         TaskServiceHandler(
           dispatcher: dispatcher,
           logs: logs,
           store: store,
-          leadership: leadership
+          leadership: leadership,
+          secrets: secrets
         ),
         AgentServiceHandler(registry: registry, dispatcher: dispatcher),
+        TokenServiceHandler(tokens: tokens),
+        SecretServiceHandler(secrets: secrets),
         HealthService(board: health),
       ],
       interceptors: [
-        AccessLogInterceptor(logger: logger), LeaderOnlyInterceptor(leadership: leadership),
+        AccessLogInterceptor(logger: logger), AuthInterceptor(tokens: tokens),
+        LeaderOnlyInterceptor(leadership: leadership),
       ]
     )
     if leadership.isLeader { try await recovery.run(logger: logger) }
@@ -241,7 +290,36 @@ public final class Orchestrator: Sendable {
   }
 
   private var recovery: Recovery {
-    Recovery(store: store, registry: registry, dispatcher: dispatcher, logs: logs)
+    Recovery(
+      store: store,
+      registry: registry,
+      dispatcher: dispatcher,
+      logs: logs,
+      tokens: tokens,
+      secrets: secrets
+    )
+  }
+
+  /// On the first start of a cluster (no token stored, none configured): creates an admin and
+  /// a join token and returns them, so the caller can hand them out. `nil` when tokens exist,
+  /// authentication is off, or this orchestrator does not lead.
+  public func bootstrapTokens() async throws -> BootstrapTokens? {
+    guard let tokens, leadership.isLeader, tokens.isEmpty,
+      configuration.authentication.adminTokens.isEmpty
+    else { return nil }
+    let admin = try await tokens.create(
+      kind: .admin,
+      ttl: nil,
+      description: "created on first start"
+    )
+    let join = try await tokens.create(kind: .join, ttl: nil, description: "created on first start")
+    logger.notice(
+      "created the first admin and join tokens",
+      metadata: [
+        "orchion.token.admin": "\(admin.info.id)", "orchion.token.join": "\(join.info.id)",
+      ]
+    )
+    return BootstrapTokens(admin: admin.token, join: join.token)
   }
 
   /// Where clients reach this orchestrator: `--advertise-address`, else host:port.

@@ -70,6 +70,14 @@ public struct OrchionError: Error, Hashable, Sendable, CustomStringConvertible {
   }
 
   /// A `resourceExhausted` error.
+  public static func unauthenticated(_ message: String) -> OrchionError {
+    OrchionError(code: .unauthenticated, message: message)
+  }
+
+  public static func permissionDenied(_ message: String) -> OrchionError {
+    OrchionError(code: .permissionDenied, message: message)
+  }
+
   public static func resourceExhausted(_ message: String) -> OrchionError {
     OrchionError(code: .resourceExhausted, message: message)
   }

@@ -90,6 +90,7 @@ public struct NodeTable: Sendable {
   public mutating func register(
     _ registration: NodeRegistration,
     now: UTCInstant,
+    credentialDigest: [UInt8]? = nil,
     newID: () -> NodeID
   ) -> (node: Node, created: Bool, transition: NodeTransition) {
     var id = registration.id ?? newID()
@@ -102,6 +103,7 @@ public struct NodeTable: Sendable {
       entry.node.labels = registration.labels
       entry.node.resources = registration.resources
       entry.node.slots = registration.slots
+      if let credentialDigest { entry.node.credentialDigest = credentialDigest }
       entry.node.lastHeartbeat = now
       if previous != .active {
         entry.node.status = .active
@@ -114,7 +116,7 @@ public struct NodeTable: Sendable {
       )
     }
 
-    let node = Node(
+    var node = Node(
       id: id,
       address: registration.address,
       metadata: registration.metadata,
@@ -126,6 +128,7 @@ public struct NodeTable: Sendable {
       resources: registration.resources,
       slots: registration.slots
     )
+    node.credentialDigest = credentialDigest ?? []
     let deadline = trueDeadline(of: node)
     entries[id] = Entry(node: node, scheduled: deadline)
     deadlines.push(id, at: deadline)

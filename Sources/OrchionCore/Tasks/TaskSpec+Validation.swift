@@ -26,6 +26,9 @@ extension TaskSpec {
     keysAreIdentifiers: false
   )
 
+  /// The most secrets one task may refer to.
+  public static let maxSecretReferences = 64
+
   /// Selector limits: as node labels.
   public static let selectorLimits = StringMapLimits(
     field: "node_selector",
@@ -47,6 +50,7 @@ extension TaskSpec {
     }
     try validateCommand()
     try validateEnvironment()
+    try validateSecretEnvironment()
     guard workingDirectory.utf8.count <= Self.maxWorkingDirectoryBytes else {
       throw .invalidArgument("spec.workdir: at most \(Self.maxWorkingDirectoryBytes) bytes")
     }
@@ -106,14 +110,38 @@ extension TaskSpec {
     }
   }
 
+  /// Whether `name` can be an environment variable's name: letters, digits and `_`, not
+  /// starting with a digit.
+  static func isEnvironmentName(_ name: String) -> Bool {
+    guard let first = name.unicodeScalars.first,
+      first == "_" || (first.isASCII && first.properties.isAlphabetic)
+    else { return false }
+    return name.unicodeScalars.allSatisfy {
+      $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)))
+    }
+  }
+
+  private func validateSecretEnvironment() throws(OrchionError) {
+    guard secretEnvironment.count <= Self.maxSecretReferences else {
+      throw .invalidArgument("spec.secret_env: at most \(Self.maxSecretReferences) variables")
+    }
+    for (variable, secret) in secretEnvironment.sorted(by: { $0.key < $1.key }) {
+      let field = "spec.secret_env[\(TextRules.quoted(variable))]"
+      guard Self.isEnvironmentName(variable), variable.utf8.count <= 256 else {
+        throw .invalidArgument(
+          "\(field): names are letters, digits and '_', not starting with a digit"
+        )
+      }
+      guard environment[variable] == nil else {
+        throw .invalidArgument("\(field): also set in spec.env; set it in one place")
+      }
+      try SecretName.validate(secret, field: field)
+    }
+  }
+
   private func validateEnvironment() throws(OrchionError) {
     for name in environment.keys.sorted() {
-      guard let first = name.unicodeScalars.first,
-        first == "_" || (first.isASCII && first.properties.isAlphabetic),
-        name.unicodeScalars.allSatisfy({
-          $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)))
-        })
-      else {
+      guard Self.isEnvironmentName(name) else {
         throw .invalidArgument(
           "spec.env[\(TextRules.quoted(name))]: names are letters, digits and '_', not starting with a digit"
         )

@@ -29,6 +29,8 @@ public struct TaskSpec: Hashable, Sendable {
   /// Keep running when the agent loses the orchestrator long enough for the task to be given to
   /// another node (duplicates must be harmless).
   public var surviveDisconnect: Bool
+  /// Environment variables whose values are secrets, by secret name (only names are kept).
+  public var secretEnvironment: [String: String] = [:]
 
   /// The priority of a task that does not say.
   public static let defaultPriority: Int32 = 50

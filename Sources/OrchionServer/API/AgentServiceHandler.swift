@@ -87,6 +87,7 @@ struct AgentServiceHandler: Orchion_V1_AgentService.SimpleServiceProtocol {
       throw OrchionError.failedPrecondition("the first message on the agent stream must be hello")
     }
     let node = try NodeID(validating: hello.nodeID)
+    try NodeAccess.authorize(try registry.node(node))
     _ = try registry.heartbeat(node)
     let running = try hello.running.map { reference throws(OrchionError) in
       (

@@ -12,17 +12,26 @@ struct NodeServiceHandler: Orchion_V1_NodeService.SimpleServiceProtocol {
   let leadership: Leadership
   /// Where a follower reads nodes from (as the leader last wrote them).
   let store: any Store
+  /// Bounds registrations per caller address; `nil` for none.
+  let registrationLimiter: RegistrationLimiter?
 
   func registerNode(
     request: Orchion_V1_RegisterNodeRequest,
     context: ServerContext
   ) async throws -> Orchion_V1_RegisterNodeResponse {
+    try registrationLimiter?.admit(peer: context.remotePeer)
     let registration = try NodeRegistration(validating: request)
-    let (node, created) = try registry.register(registration)
+    var issued = ""
+    let (node, created) = try registry.register(registration) { existing throws(OrchionError) in
+      let decision = try NodeAccess.register(existing: existing)
+      issued = decision.credential
+      return decision.digest
+    }
     return .with {
       $0.node = makeNode(node)
       $0.created = created
       $0.heartbeatInterval = .init(registry.configuration.heartbeatInterval)
+      $0.credential = issued
     }
   }
 
@@ -30,7 +39,9 @@ struct NodeServiceHandler: Orchion_V1_NodeService.SimpleServiceProtocol {
     request: Orchion_V1_HeartbeatRequest,
     context: ServerContext
   ) async throws -> Orchion_V1_HeartbeatResponse {
-    let node = try registry.heartbeat(try NodeID(validating: request.nodeID))
+    let id = try NodeID(validating: request.nodeID)
+    try NodeAccess.authorize(try registry.node(id))
+    let node = try registry.heartbeat(id)
     return .with {
       $0.status = .init(node.status)
       $0.heartbeatInterval = .init(registry.configuration.heartbeatInterval)
@@ -41,7 +52,9 @@ struct NodeServiceHandler: Orchion_V1_NodeService.SimpleServiceProtocol {
     request: Orchion_V1_UnregisterNodeRequest,
     context: ServerContext
   ) async throws -> Orchion_V1_UnregisterNodeResponse {
-    let node = try registry.unregister(try NodeID(validating: request.nodeID))
+    let id = try NodeID(validating: request.nodeID)
+    try NodeAccess.authorize(try registry.node(id))
+    let node = try registry.unregister(id)
     return .with { $0.node = makeNode(node) }
   }
 

@@ -13,6 +13,8 @@ struct TaskServiceHandler: Orchion_V1_TaskService.SimpleServiceProtocol {
   let logs: LogStore
   let store: any Store
   let leadership: Leadership
+  /// Secrets a spec may name.
+  let secrets: SecretRegistry
 
   /// Page size when a request says 0, and the largest allowed.
   static let defaultPageSize = 100
@@ -24,6 +26,12 @@ struct TaskServiceHandler: Orchion_V1_TaskService.SimpleServiceProtocol {
   ) async throws -> Orchion_V1_SubmitTaskResponse {
     guard request.hasSpec else { throw OrchionError.invalidArgument("spec: required") }
     let spec = try TaskSpec(validating: request.spec)
+    for (variable, name) in spec.secretEnvironment.sorted(by: { $0.key < $1.key })
+    where !secrets.contains(name) {
+      throw OrchionError.failedPrecondition(
+        "spec.secret_env[\(TextRules.quoted(variable))]: no secret is named '\(name)' (orchion secret set \(name))"
+      )
+    }
     let task = try await dispatcher.submit(spec)
     return .with { $0.task = .init(task) }
   }

@@ -31,6 +31,8 @@ final class TaskDispatcher: NodeUsageSource, Sendable {
   private let journal: Journal
   private let logger: Logger
   private let advertisedAddress: String
+  /// Where assignments get the values of the secrets their specs name.
+  private let secrets: SecretRegistry?
   private let kicks: AsyncStream<Void>
   private let kick: AsyncStream<Void>.Continuation
 
@@ -41,8 +43,10 @@ final class TaskDispatcher: NodeUsageSource, Sendable {
     limits: TaskBoard.Limits,
     scheduler: any Scheduler,
     advertisedAddress: String,
+    secrets: SecretRegistry? = nil,
     logger: Logger
   ) {
+    self.secrets = secrets
     self.registry = registry
     self.logs = logs
     self.journal = journal
@@ -325,6 +329,7 @@ final class TaskDispatcher: NodeUsageSource, Sendable {
               $0.attempt = assignment.attempt
               $0.spec = .init(assignment.spec)
               $0.serverAddress = advertisedAddress
+              $0.secretValues = secrets?.values(for: assignment.spec.secretEnvironment) ?? [:]
             }
           }
           if state.sessions[node]?.send(message) != true {

@@ -12,7 +12,9 @@ struct LeaderOnlyInterceptor: ServerInterceptor {
     "orchion.v1.NodeService/UnregisterNode", "orchion.v1.NodeService/CordonNode",
     "orchion.v1.NodeService/UncordonNode", "orchion.v1.NodeService/DrainNode",
     "orchion.v1.TaskService/SubmitTask", "orchion.v1.TaskService/CancelTask",
-    "orchion.v1.AgentService/Connect",
+    "orchion.v1.AgentService/Connect", "orchion.v1.TokenService/CreateToken",
+    "orchion.v1.TokenService/RevokeToken", "orchion.v1.SecretService/SetSecret",
+    "orchion.v1.SecretService/ListSecrets", "orchion.v1.SecretService/DeleteSecret",
   ]
 
   func intercept<Input: Sendable, Output: Sendable>(

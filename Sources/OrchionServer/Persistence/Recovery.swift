@@ -13,6 +13,8 @@ struct Recovery {
   let registry: NodeRegistry
   let dispatcher: TaskDispatcher
   let logs: LogStore
+  let tokens: TokenRegistry?
+  let secrets: SecretRegistry
 
   /// Most output chunks loaded per task (the per-task byte limit bounds them long before).
   static let maxChunksPerTask = 1_000_000
@@ -20,6 +22,8 @@ struct Recovery {
   func run(logger: Logger) async throws {
     let nodes = try await store.nodes()
     let tasks = try await store.loadTasks()
+    try tokens?.restore(try await store.records(.token))
+    try secrets.restore(try await store.records(.secret))
     registry.restore(nodes)
     var finished: [TaskID] = []
     for task in tasks {

@@ -38,17 +38,27 @@ public final class NodeRegistry: Sendable {
   }
 
   /// Registers a node or updates the one registered under its ID.
-  /// - Parameter registration: What the node says about itself.
+  /// - Parameters:
+  ///   - registration: What the node says about itself.
+  ///   - credential: Decides, given the node already registered under the ID (if any), whether
+  ///     the caller may register it and which credential digest the node keeps (`nil`: the one
+  ///     it has). It runs under the registry's lock, so no other registration of the same ID
+  ///     slips in between the check and the write.
   /// - Returns: The node and whether it was new.
-  /// - Throws: `invalidArgument` when the registration breaks a documented limit.
+  /// - Throws: `invalidArgument` when the registration breaks a documented limit; what
+  ///   `credential` throws.
   public func register(
-    _ registration: NodeRegistration
+    _ registration: NodeRegistration,
+    credential: (Node?) throws(OrchionError) -> [UInt8]? = { _ in nil }
   ) throws(OrchionError) -> (node: Node, created: Bool) {
     try registration.validate()
     let now = clock.now
-    let result = table.withLock { table in
+    let result = try table.withLock { table throws(OrchionError) in
       var generator = SystemRandomNumberGenerator()
-      return table.register(registration, now: now) { NodeID.random(using: &generator) }
+      let digest = try credential(registration.id.flatMap { table.node($0) })
+      return table.register(registration, now: now, credentialDigest: digest) {
+        NodeID.random(using: &generator)
+      }
     }
     notify([result.transition])
     return (result.node, result.created)

@@ -1,0 +1,67 @@
+import GRPCCore
+import OrchionAPI
+import OrchionCore
+import OrchionWire
+import SwiftProtobuf
+
+/// `orchion.v1.TokenService`: API tokens, for admins (``AuthInterceptor`` keeps join tokens out).
+struct TokenServiceHandler: Orchion_V1_TokenService.SimpleServiceProtocol {
+  /// `nil` when authentication is off: there are no tokens to manage.
+  let tokens: TokenRegistry?
+
+  /// The longest description, in bytes.
+  static let maxDescriptionBytes = 256
+
+  func createToken(
+    request: Orchion_V1_CreateTokenRequest,
+    context: ServerContext
+  ) async throws -> Orchion_V1_CreateTokenResponse {
+    let tokens = try enabledTokens()
+    guard request.kind == .admin || request.kind == .join else {
+      throw OrchionError.invalidArgument("kind: must be TOKEN_KIND_ADMIN or TOKEN_KIND_JOIN")
+    }
+    let ttl = request.hasTtl ? try Duration(validating: request.ttl, field: "ttl") : nil
+    guard request.description_p.utf8.count <= Self.maxDescriptionBytes,
+      TextRules.firstControlCharacter(in: request.description_p) == nil
+    else {
+      throw OrchionError.invalidArgument(
+        "description: at most \(Self.maxDescriptionBytes) bytes, no control characters"
+      )
+    }
+    let created = try await tokens.create(
+      kind: request.kind,
+      ttl: ttl == .zero ? nil : ttl,
+      description: request.description_p
+    )
+    return .with {
+      $0.info = created.info
+      $0.token = created.token
+    }
+  }
+
+  func listTokens(
+    request: Orchion_V1_ListTokensRequest,
+    context: ServerContext
+  ) async throws -> Orchion_V1_ListTokensResponse {
+    .with { $0.tokens = (try? enabledTokens().list()) ?? [] }
+  }
+
+  func revokeToken(
+    request: Orchion_V1_RevokeTokenRequest,
+    context: ServerContext
+  ) async throws -> Orchion_V1_RevokeTokenResponse {
+    let tokens = try enabledTokens()
+    guard !request.id.isEmpty, request.id.utf8.count <= 64 else {
+      throw OrchionError.invalidArgument("id: the token's ID, as `orchion token list` shows it")
+    }
+    let info = try await tokens.revoke(request.id)
+    return .with { $0.info = info }
+  }
+
+  private func enabledTokens() throws(OrchionError) -> TokenRegistry {
+    guard let tokens else {
+      throw .failedPrecondition("authentication is off (--no-auth): there are no tokens")
+    }
+    return tokens
+  }
+}

@@ -1,0 +1,72 @@
+import GRPCCore
+import OrchionCore
+
+/// Requires `authorization: Bearer <token>` on every call but health checks, before any handler
+/// runs: a missing or wrong token is UNAUTHENTICATED, a join token calling anything but node
+/// registration and the agent stream is PERMISSION_DENIED, and nothing is done. The caller is
+/// then ``Caller/current`` for the handler (which checks node credentials).
+struct AuthInterceptor: ServerInterceptor {
+  /// `nil` when authentication is off (`--no-auth`, loopback only).
+  let tokens: TokenRegistry?
+
+  /// What a join token may call: what an agent needs, nothing more.
+  static let joinMethods: Set<String> = [
+    "orchion.v1.NodeService/RegisterNode", "orchion.v1.NodeService/Heartbeat",
+    "orchion.v1.NodeService/UnregisterNode", "orchion.v1.AgentService/Connect",
+  ]
+
+  /// Standard probes (load balancers, Kubernetes) carry no token; health says nothing secret.
+  static let openServicePrefix = "grpc.health.v1.Health/"
+
+  func intercept<Input: Sendable, Output: Sendable>(
+    request: StreamingServerRequest<Input>,
+    context: ServerContext,
+    next:
+      @Sendable (StreamingServerRequest<Input>, ServerContext) async throws ->
+      StreamingServerResponse<Output>
+  ) async throws -> StreamingServerResponse<Output> {
+    let method = context.descriptor.fullyQualifiedMethod
+    if method.hasPrefix(Self.openServicePrefix) { return try await next(request, context) }
+    let principal: Principal
+    if let tokens {
+      do {
+        principal = try await tokens.authenticate(
+          request.metadata[stringValues: "authorization"].first(where: { _ in true })
+        )
+      } catch {
+        return StreamingServerResponse(
+          error: RPCError(code: .unauthenticated, message: error.message)
+        )
+      }
+      if case .join = principal, !Self.joinMethods.contains(method) {
+        return StreamingServerResponse(
+          error: RPCError(
+            code: .permissionDenied,
+            message:
+              "a join token may only register nodes and run their agents; \(method) needs an admin token"
+          )
+        )
+      }
+    } else {
+      principal = .unauthenticated
+    }
+    let caller = Caller(
+      principal: principal,
+      nodeCredential: request.metadata[stringValues: NodeCredential.metadataKey].first(where: {
+        _ in true
+      })
+    )
+    // Unary handlers run inside `next`; streaming ones in the response's producer, later.
+    var response = try await Caller.$current.withValue(caller) {
+      try await next(request, context)
+    }
+    if case .success(var contents) = response.accepted {
+      let producer = contents.producer
+      contents.producer = { writer in
+        try await Caller.$current.withValue(caller) { try await producer(writer) }
+      }
+      response.accepted = .success(contents)
+    }
+    return response
+  }
+}

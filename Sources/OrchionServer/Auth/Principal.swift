@@ -1,0 +1,28 @@
+/// Who is calling, as ``AuthInterceptor`` found it, for the handler that serves the call:
+/// handlers do not see request metadata, so the interceptor hands it over in a task-local.
+struct Caller: Sendable {
+  var principal: Principal
+  /// The node credential presented (`orchion-node-credential` metadata), if any.
+  var nodeCredential: String?
+
+  /// The caller of the RPC being served; `nil` outside one.
+  @TaskLocal static var current: Caller?
+}
+
+/// Who is calling, as the bearer token says.
+public enum Principal: Sendable, Equatable {
+  /// An admin (client) token: everything, and acting for any node.
+  case admin(tokenID: String)
+  /// A join token: registering nodes and running the agent stream for the nodes it registered.
+  case join(tokenID: String)
+  /// Authentication is off (`--no-auth`, allowed on loopback only): as an admin.
+  case unauthenticated
+
+  /// Whether the caller may do anything, including act for any node.
+  public var isAdmin: Bool {
+    switch self {
+    case .admin, .unauthenticated: true
+    case .join: false
+    }
+  }
+}
