@@ -56,12 +56,15 @@ public struct Agent: Service {
     )
     // One client per orchestrator of the cluster; they connect lazily, so only the leader's
     // carries traffic.
+    let credential = NodeCredentialFile(directory: configuration.dataDirectory, node: nodeID)
     let servers = try configuration.servers.map { address in
       (
         address: address,
         grpc: try OrchionClient.makeGRPCClient(
           server: address,
-          token: configuration.token
+          token: configuration.token,
+          tls: configuration.tls,
+          interceptors: [NodeCredentialInterceptor(credential: credential)]
         )
       )
     }
@@ -78,6 +81,8 @@ public struct Agent: Service {
     let connection = AgentConnection(
       servers: servers,
       token: configuration.token,
+      tls: configuration.tls,
+      credential: credential,
       registration: registration,
       executor: executor,
       outbox: outbox,

@@ -1,3 +1,4 @@
+public import OrchionClient
 public import OrchionCore
 
 /// How an agent joins and what it offers.
@@ -25,6 +26,8 @@ public struct AgentConfiguration: Sendable {
   public var maxReconnectDelay: Duration
   /// Token presented on every RPC (`authorization: Bearer`), if any.
   public var token: String?
+  /// How to secure the connection; `nil` for plaintext.
+  public var tls: ClientTLS?
 
   /// ``server`` and ``otherServers``.
   public var servers: [ServerAddress] { [server] + otherServers }
@@ -40,5 +43,6 @@ public struct AgentConfiguration: Sendable {
     self.maxBufferedOutputBytes = 8 << 20
     self.maxReconnectDelay = .seconds(10)
     self.token = nil
+    self.tls = nil
   }
 }

@@ -17,12 +17,15 @@ public enum LeaderFinder {
   public static func find(
     among servers: [ServerAddress],
     token: String? = nil,
+    tls: ClientTLS? = nil,
     timeout: Duration = .seconds(1)
   ) async -> ServerAddress? {
     guard servers.count > 1 else { return servers.first }
     return await withTaskGroup(of: ServerAddress?.self) { group in
       for server in servers {
-        group.addTask { await leads(server, token: token, timeout: timeout) ? server : nil }
+        group.addTask {
+          await leads(server, token: token, tls: tls, timeout: timeout) ? server : nil
+        }
       }
       for await answer in group {
         if let answer {
@@ -35,11 +38,14 @@ public enum LeaderFinder {
   }
 
   /// Whether `server` says it leads.
-  public static func leads(_ server: ServerAddress, token: String?, timeout: Duration) async
-    -> Bool
-  {
+  public static func leads(
+    _ server: ServerAddress,
+    token: String?,
+    tls: ClientTLS? = nil,
+    timeout: Duration
+  ) async -> Bool {
     do {
-      return try await withOrchionClient(server: server, token: token) { client in
+      return try await withOrchionClient(server: server, token: token, tls: tls) { client in
         var options = CallOptions.defaults
         options.timeout = timeout
         let response = try await client.health.check(
@@ -59,11 +65,12 @@ public enum LeaderFinder {
 public func withOrchionClient<Result: Sendable>(
   servers: [ServerAddress],
   token: String? = nil,
+  tls: ClientTLS? = nil,
   _ body: (OrchionClient) async throws -> Result
 ) async throws -> Result {
   guard let first = servers.first else {
     throw OrchionError.invalidArgument("no orchestrator address given")
   }
-  let leader = await LeaderFinder.find(among: servers, token: token) ?? first
-  return try await withOrchionClient(server: leader, token: token, body)
+  let leader = await LeaderFinder.find(among: servers, token: token, tls: tls) ?? first
+  return try await withOrchionClient(server: leader, token: token, tls: tls, body)
 }

@@ -21,6 +21,14 @@ public struct OrchionClient: Sendable {
   public var tasks: Orchion_V1_TaskService.Client<HTTP2ClientTransport.Posix> {
     .init(wrapping: grpc)
   }
+  /// `orchion.v1.TokenService`.
+  public var tokens: Orchion_V1_TokenService.Client<HTTP2ClientTransport.Posix> {
+    .init(wrapping: grpc)
+  }
+  /// `orchion.v1.SecretService`.
+  public var secrets: Orchion_V1_SecretService.Client<HTTP2ClientTransport.Posix> {
+    .init(wrapping: grpc)
+  }
   /// `grpc.health.v1.Health`.
   public var health: Grpc_Health_V1_Health.Client<HTTP2ClientTransport.Posix> {
     .init(wrapping: grpc)
@@ -35,21 +43,33 @@ public struct OrchionClient: Sendable {
   /// - Parameters:
   ///   - server: The orchestrator's address.
   ///   - token: A token to present on every RPC (`authorization: Bearer`), if any.
+  ///   - tls: How to secure the connection; `nil` for plaintext.
+  ///   - interceptors: More interceptors, after the token's.
   public static func makeGRPCClient(
     server: ServerAddress,
-    token: String? = nil
+    token: String? = nil,
+    tls: ClientTLS? = nil,
+    interceptors: [any ClientInterceptor] = []
   ) throws -> GRPCClient<HTTP2ClientTransport.Posix> {
+    // A literal IP is dialled as one (no SNI, the certificate is checked against the address);
+    // a name is resolved, and the certificate must carry it.
     let target: any ResolvableTarget =
-      server.host.contains(":")
-      ? ResolvableTargets.IPv6.ipv6(address: server.host, port: server.port)
-      : ResolvableTargets.DNS.dns(host: server.host, port: server.port)
+      if server.host.contains(":") {
+        ResolvableTargets.IPv6.ipv6(address: server.host, port: server.port)
+      } else if server.host.split(separator: ".").count == 4,
+        server.host.allSatisfy({ $0 == "." || $0.isNumber })
+      {
+        ResolvableTargets.IPv4.ipv4(address: server.host, port: server.port)
+      } else {
+        ResolvableTargets.DNS.dns(host: server.host, port: server.port)
+      }
     let transport = try HTTP2ClientTransport.Posix(
       target: target,
-      transportSecurity: .plaintext
+      transportSecurity: tls?.transportSecurity ?? .plaintext
     )
-    let interceptors: [any ClientInterceptor] =
-      token.map { [BearerTokenInterceptor(token: $0)] } ?? []
-    return GRPCClient(transport: transport, interceptors: interceptors)
+    let all: [any ClientInterceptor] =
+      (token.map { [BearerTokenInterceptor(token: $0)] } ?? []) + interceptors
+    return GRPCClient(transport: transport, interceptors: all)
   }
 }
 
@@ -57,13 +77,15 @@ public struct OrchionClient: Sendable {
 /// - Parameters:
 ///   - server: The orchestrator's address.
 ///   - token: A token to present on every RPC, if any.
+///   - tls: How to secure the connection; `nil` for plaintext.
 ///   - body: What to do with the client.
 public func withOrchionClient<Result: Sendable>(
   server: ServerAddress,
   token: String? = nil,
+  tls: ClientTLS? = nil,
   _ body: (OrchionClient) async throws -> Result
 ) async throws -> Result {
-  let grpc = try OrchionClient.makeGRPCClient(server: server, token: token)
+  let grpc = try OrchionClient.makeGRPCClient(server: server, token: token, tls: tls)
   return try await withThrowingTaskGroup(of: Void.self) { group in
     group.addTask { try await grpc.runConnections() }
     defer { grpc.beginGracefulShutdown() }

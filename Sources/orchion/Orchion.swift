@@ -9,7 +9,8 @@ struct Orchion: AsyncParsableCommand {
     subcommands: [
       UpCommand.self, ServerCommand.self, AgentCommand.self, RunCommand.self, NodesCommand.self,
       TasksCommand.self, TaskCommand.self, LogsCommand.self, CancelCommand.self, CordonCommand.self,
-      UncordonCommand.self, DrainCommand.self, AdminCommand.self, BenchCommand.self,
+      UncordonCommand.self, DrainCommand.self, TokenCommand.self, SecretCommand.self,
+      CertsCommand.self, AdminCommand.self, BenchCommand.self,
     ]
   )
 }

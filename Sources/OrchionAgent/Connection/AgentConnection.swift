@@ -16,6 +16,9 @@ struct AgentConnection: Sendable {
   /// The orchestrators of the cluster, each with its client.
   let servers: [(address: ServerAddress, grpc: GRPCClient<HTTP2ClientTransport.Posix>)]
   let token: String?
+  let tls: ClientTLS?
+  /// The credential this node registered with, presented on every call.
+  let credential: NodeCredentialFile
   /// Which of ``servers`` the current (or last) session uses.
   private let current = SharedCounter()
   let registration: Orchion_V1_RegisterNodeRequest
@@ -31,6 +34,8 @@ struct AgentConnection: Sendable {
   init(
     servers: [(address: ServerAddress, grpc: GRPCClient<HTTP2ClientTransport.Posix>)],
     token: String?,
+    tls: ClientTLS?,
+    credential: NodeCredentialFile,
     registration: Orchion_V1_RegisterNodeRequest,
     executor: TaskExecutor,
     outbox: Outbox,
@@ -42,6 +47,8 @@ struct AgentConnection: Sendable {
     precondition(!servers.isEmpty, "an agent needs an orchestrator address")
     self.servers = servers
     self.token = token
+    self.tls = tls
+    self.credential = credential
     self.registration = registration
     self.executor = executor
     self.outbox = outbox
@@ -83,7 +90,7 @@ struct AgentConnection: Sendable {
   /// progress), the next one in turn.
   private func chooseServer() async {
     guard servers.count > 1 else { return }
-    let leader = await LeaderFinder.find(among: servers.map(\.address), token: token)
+    let leader = await LeaderFinder.find(among: servers.map(\.address), token: token, tls: tls)
     if let leader, let found = servers.firstIndex(where: { $0.address == leader }) {
       current.value = found
     } else {
@@ -95,6 +102,8 @@ struct AgentConnection: Sendable {
   private func session(onWelcome: () -> Void) async throws {
     let nodes = Orchion_V1_NodeService.Client(wrapping: grpc)
     let registered = try await nodes.registerNode(registration)
+    // Kept before anything else is said for the node: every later call presents it.
+    try credential.save(registered.credential)
     logger.info(
       "registered with the orchestrator",
       metadata: [

@@ -23,6 +23,8 @@ final class AttemptRunner: Sendable {
   let attempt: Int32
   let spec: Orchion_V1_TaskSpec
   let serverAddress: String
+  /// Secret values by environment variable, for this attempt only: never logged or kept.
+  private let secretValues: [String: String]
   private let termination = Mutex<Termination?>(nil)
   private let terminationRequests: AsyncStream<Void>
   private let requestTermination: AsyncStream<Void>.Continuation
@@ -33,6 +35,7 @@ final class AttemptRunner: Sendable {
     attempt = assignment.attempt
     spec = assignment.spec
     serverAddress = assignment.serverAddress
+    secretValues = assignment.secretValues
     (terminationRequests, requestTermination) = AsyncStream.makeStream(
       of: Void.self,
       bufferingPolicy: .bufferingNewest(1)
@@ -63,6 +66,18 @@ final class AttemptRunner: Sendable {
     environment["ORCHION_ATTEMPT"] = "\(attempt)"
     environment["ORCHION_NODE_ID"] = nodeID.rawValue
     environment["ORCHION_SERVER"] = serverAddress
+
+    let missing = spec.secretEnv.filter { secretValues[$0.key] == nil }.values.sorted()
+    if let name = missing.first {
+      return report(
+        .failed,
+        exitCode: 0,
+        message: "secret '\(name)' does not exist any more (orchion secret set \(name))",
+        to: outbox,
+        clock: clock
+      )
+    }
+    environment.merge(secretValues) { $1 }
 
     if case .stopped(let state, let reason)? = termination.withLock({ $0 }) {
       return report(state, exitCode: 0, message: reason, to: outbox, clock: clock)

@@ -28,6 +28,7 @@ struct AgentCommand: AsyncParsableCommand {
     )
     configuration.otherServers = Array(servers.dropFirst())
     configuration.token = client.resolvedToken()
+    configuration.tls = client.resolvedTLS()
     try await ServiceRunner.run(
       services: [Agent(configuration: configuration, logger: logger)],
       shutdownGrace: configuration.killGrace + .seconds(5),

@@ -26,6 +26,13 @@ struct RunCommand: AsyncParsableCommand {
   @Option(name: .customLong("env"), help: "An environment variable K=V (repeatable).")
   var environment: [KeyValue] = []
 
+  @Option(
+    name: .customLong("secret-env"),
+    help:
+      "An environment variable VAR=SECRET whose value is the secret's (repeatable; orchion secret set)."
+  )
+  var secretEnvironment: [KeyValue] = []
+
   @Option(help: "Working directory on the node.")
   var workdir = ""
 
@@ -114,6 +121,7 @@ struct RunCommand: AsyncParsableCommand {
       $0.name = name
       $0.command = command
       $0.env = Dictionary(environment.map { ($0.key, $0.value) }) { $1 }
+      $0.secretEnv = Dictionary(secretEnvironment.map { ($0.key, $0.value) }) { $1 }
       $0.workdir = workdir
       $0.nodeSelector = Dictionary(selectors.map { ($0.key, $0.value) }) { $1 }
       $0.resources = .with {

@@ -17,7 +17,10 @@ struct ServerCommand: AsyncParsableCommand {
   func run() async throws {
     let logger = logging.bootstrap(label: "orchion.server")
     _ = try DataDirectory.prepare(server.dataDir)
-    let orchestrator = try await Orchestrator(configuration: server.configuration, logger: logger)
+    let orchestrator = try await Orchestrator(
+      configuration: try server.configuration(),
+      logger: logger
+    )
     try await ServiceRunner.run(
       services: orchestrator.services,
       shutdownGrace: server.shutdownGrace.duration,
@@ -25,8 +28,22 @@ struct ServerCommand: AsyncParsableCommand {
     ) {
       let address = server.clientAddress(port: try await orchestrator.listeningPort())
       logger.notice("orchestrator listening", metadata: [LoggingKeys.address: "\(address)"])
-      ClientConfigFile.record(server: address, logger: logger)
+      let tokens = try await ServerCredentials.prepare(
+        orchestrator: orchestrator,
+        options: server,
+        address: address,
+        logger: logger
+      )
       Console.line("orchion server listening on \(address)")
+      if let join = tokens.newJoin {
+        Console.line(
+          """
+          created the first tokens (kept in \(server.dataDir), mode 0600); this machine's CLI uses \
+          the admin token from \(ClientConfigFile.path)
+            join a machine:  orchion agent --server \(server.joinAddress(port: address.port)) --token \(join)
+          """
+        )
+      }
     }
   }
 }

@@ -59,10 +59,7 @@ struct TaskCommand: AsyncParsableCommand {
   }
 
   private static func time(_ timestamp: Google_Protobuf_Timestamp) -> String {
-    let date = timestamp.date
-    let formatter = ISO8601DateFormatter()
-    formatter.formatOptions = [.withFullDate, .withFullTime, .withFractionalSeconds]
-    return formatter.string(from: date)
+    timestamp.displayText
   }
 }
 

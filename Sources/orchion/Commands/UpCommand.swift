@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import OrchionAgent
+import OrchionClient
 import OrchionCore
 import OrchionServer
 import ServiceLifecycle
@@ -19,7 +20,10 @@ struct UpCommand: AsyncParsableCommand {
   func run() async throws {
     let logger = logging.bootstrap(label: "orchion.up")
     let dataDir = try DataDirectory.prepare(server.dataDir)
-    let orchestrator = try await Orchestrator(configuration: server.configuration, logger: logger)
+    let orchestrator = try await Orchestrator(
+      configuration: try server.configuration(),
+      logger: logger
+    )
     // The agent learns the real port once the server is bound (port 0 picks one).
     let agentService = DeferredService()
     try await ServiceRunner.run(
@@ -28,24 +32,57 @@ struct UpCommand: AsyncParsableCommand {
       logger: logger
     ) {
       let address = server.clientAddress(port: try await orchestrator.listeningPort())
-      let configuration = try agent.configuration(
+      let tokens = try await ServerCredentials.prepare(
+        orchestrator: orchestrator,
+        options: server,
+        address: address,
+        logger: logger
+      )
+      var configuration = try agent.configuration(
         server: address,
         dataDirectory: try DataDirectory.prepare(
           (dataDir as NSString).appendingPathComponent("agent")
         )
       )
+      configuration.token = tokens.admin
+      configuration.tls = try localAgentTLS()
       agentService.start(Agent(configuration: configuration, logger: logger))
-      ClientConfigFile.record(server: address, logger: logger)
+      let joinToken =
+        tokens.newJoin
+        ?? PrivateFile.readText(ServerCredentials.joinTokenPath(dataDirectory: server.dataDir))
+        ?? "<a join token: orchion token create --join>"
       Console.line(
         """
         orchion is up: orchestrator listening on \(address), with a local agent
           run a task:      orchion run -- echo hello
           see the nodes:   orchion nodes
-          join a machine:  orchion agent --server \(server.host == "127.0.0.1" ? "<this machine's address>" : server.host):\(address.port)\
-        \(server.host == "127.0.0.1" ? "   (restart with --host 0.0.0.0 to accept other machines)" : "")
+          join a machine:  orchion agent --server \(server.joinAddress(port: address.port)) --token \(joinToken)\
+        \(Authentication.isLoopback(server.host) ? "\n                   (restart with --host 0.0.0.0 to accept other machines)" : "")
         """
       )
     }
+  }
+}
+
+extension UpCommand {
+  /// How the local agent reaches a TLS orchestrator: it trusts the client CA (one CA usually
+  /// signs both sides, as `orchion certs init` does) or the client config's `tls_ca`, and for
+  /// mutual TLS presents the client config's certificate, else the server's own (which
+  /// `orchion certs init` makes good for client authentication too).
+  func localAgentTLS() throws -> ClientTLS? {
+    guard let certificate = server.tlsCert else { return nil }
+    let config = ClientConfigFile.load()
+    guard let ca = server.tlsClientCA ?? config?.tlsCA else {
+      throw ValidationError(
+        "orchion up with --tls-cert: the local agent needs the CA to verify it; give --tls-client-ca or set tls_ca in \(ClientConfigFile.path)"
+      )
+    }
+    guard server.tlsClientCA != nil else { return ClientTLS(caPath: ca) }
+    return ClientTLS(
+      caPath: ca,
+      certificatePath: config?.tlsCert ?? certificate,
+      keyPath: config?.tlsCert == nil ? server.tlsKey : config?.tlsKey
+    )
   }
 }
 

@@ -9,6 +9,11 @@ struct ClientConfigFile: Equatable {
   var server: String?
   /// The token the CLI presents.
   var token: String?
+  /// TLS: the CA the orchestrator's certificate chains to, and this client's certificate and
+  /// key for mutual TLS.
+  var tlsCA: String?
+  var tlsCert: String?
+  var tlsKey: String?
 
   /// The file's path: `$ORCHION_CONFIG`, else `~/.orchion/config`.
   static var path: String {
@@ -32,6 +37,9 @@ struct ClientConfigFile: Equatable {
       let value = trimmed[trimmed.index(after: equals)...].trimmingCharacters(in: .whitespaces)
       if key == "server" { config.server = value }
       if key == "token" { config.token = value }
+      if key == "tls_ca" { config.tlsCA = value }
+      if key == "tls_cert" { config.tlsCert = value }
+      if key == "tls_key" { config.tlsKey = value }
     }
     return config
   }
@@ -41,33 +49,18 @@ struct ClientConfigFile: Equatable {
     var text = "# Written by orchion; read by the orchion CLI.\n"
     if let server { text += "server = \(server)\n" }
     if let token { text += "token = \(token)\n" }
-    let directory = (path as NSString).deletingLastPathComponent
-    try FileManager.default.createDirectory(
-      atPath: directory,
-      withIntermediateDirectories: true,
-      attributes: [.posixPermissions: 0o700]
-    )
-    let temporary = path + ".tmp"
-    guard
-      FileManager.default.createFile(
-        atPath: temporary,
-        contents: Data(text.utf8),
-        attributes: [.posixPermissions: 0o600]
-      )
-    else {
-      throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temporary])
-    }
-    // rename(2) replaces atomically: a reader sees the old file or the new one, never half.
-    guard rename(temporary, path) == 0 else {
-      throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
-    }
+    if let tlsCA { text += "tls_ca = \(tlsCA)\n" }
+    if let tlsCert { text += "tls_cert = \(tlsCert)\n" }
+    if let tlsKey { text += "tls_key = \(tlsKey)\n" }
+    try PrivateFile.write(Data(text.utf8), to: path)
   }
 
-  /// Records `server` in the client config so the local CLI finds it; a failure is logged,
-  /// not fatal (the server runs fine without it).
-  static func record(server: ServerAddress, logger: Logger) {
+  /// Records `server` (and `token`, when given) in the client config so the local CLI finds
+  /// them; a failure is logged, not fatal (the server runs fine without it).
+  static func record(server: ServerAddress, token: String? = nil, logger: Logger) {
     var config = load() ?? ClientConfigFile()
     config.server = "\(server)"
+    if let token { config.token = token }
     do {
       try config.save()
     } catch {

@@ -17,16 +17,51 @@ struct ClientOptions: ParsableArguments {
   )
   var token: String?
 
+  @Option(
+    name: .customLong("tls-ca"),
+    help:
+      "PEM CA the orchestrator's TLS certificate must chain to; enables TLS (also tls_ca in ~/.orchion/config)."
+  )
+  var tlsCA: String?
+
+  @Option(help: "For mutual TLS: this client's PEM certificate (also tls_cert in the config).")
+  var tlsCert: String?
+
+  @Option(help: "For mutual TLS: the PEM key of --tls-cert (also tls_key in the config).")
+  var tlsKey: String?
+
+  func validate() throws {
+    guard (tlsCert == nil) == (tlsKey == nil) else {
+      throw ValidationError("--tls-cert and --tls-key go together")
+    }
+  }
+
   /// The token to present: `--token`, else `ORCHION_TOKEN`, else the client config's.
   func resolvedToken() -> String? {
-    token ?? ProcessInfo.processInfo.environment["ORCHION_TOKEN"] ?? ClientConfigFile.load()?.token
+    token ?? ProcessInfo.processInfo.environment["ORCHION_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+      ?? ClientConfigFile.load()?.token
+  }
+
+  /// TLS from the flags, else from the client config; `nil` for plaintext.
+  func resolvedTLS() -> ClientTLS? {
+    let config = ClientConfigFile.load()
+    let ca = tlsCA ?? config?.tlsCA
+    let certificate = tlsCert ?? config?.tlsCert
+    let key = tlsKey ?? config?.tlsKey
+    guard ca != nil || certificate != nil else { return nil }
+    return ClientTLS(caPath: ca, certificatePath: certificate, keyPath: key)
   }
 
   /// Connects to the resolved orchestrator and runs `body` with a client.
   func connect<Result: Sendable>(
     _ body: (OrchionClient) async throws -> Result
   ) async throws -> Result {
-    try await withOrchionClient(servers: try addresses(), token: resolvedToken(), body)
+    try await withOrchionClient(
+      servers: try addresses(),
+      token: resolvedToken(),
+      tls: resolvedTLS(),
+      body
+    )
   }
 
   /// The resolved address (the first, when several are given).

@@ -57,7 +57,52 @@ struct ServerOptions: ParsableArguments {
   )
   var maxLogBytesPerTask = 1 << 20
 
+  @Option(
+    help:
+      "An admin token this orchestrator accepts besides the stored ones (default: $ORCHION_TOKEN). Without one, an admin and a join token are created on first start."
+  )
+  var token: String?
+
+  @Flag(
+    help:
+      "Accept calls without a token (development only). Refused unless --host is a loopback address."
+  )
+  var noAuth = false
+
+  @Option(help: "PEM certificate chain to serve TLS with (with --tls-key).")
+  var tlsCert: String?
+
+  @Option(help: "PEM private key of --tls-cert.")
+  var tlsKey: String?
+
+  @Option(
+    name: .customLong("tls-client-ca"),
+    help: "PEM CA every client certificate must chain to: mutual TLS (needs --tls-cert)."
+  )
+  var tlsClientCA: String?
+
   func validate() throws {
+    guard (tlsCert == nil) == (tlsKey == nil) else {
+      throw ValidationError("--tls-cert and --tls-key go together")
+    }
+    guard tlsClientCA == nil || tlsCert != nil else {
+      throw ValidationError("--tls-client-ca needs --tls-cert and --tls-key")
+    }
+    for path in [tlsCert, tlsKey, tlsClientCA].compactMap({ $0 })
+    where !FileManager.default.isReadableFile(atPath: path) {
+      throw ValidationError("cannot read \(path)")
+    }
+    do {
+      try Authentication(enabled: !noAuth).check(listeningOn: host)
+    } catch {
+      throw ValidationError(error.message)
+    }
+    if case .postgres = storeLocation, !noAuth, adminToken == nil {
+      // Only the leader could create first tokens, and at start none leads yet.
+      throw ValidationError(
+        "with a shared postgres:// store, give every orchestrator the same admin token: --token T or ORCHION_TOKEN (then orchion token create --join for agents)"
+      )
+    }
     guard (0...65_535).contains(port) else {
       throw ValidationError("--port must be 0-65535")
     }
@@ -101,9 +146,29 @@ struct ServerOptions: ParsableArguments {
     return .sqlite(path: (dataDir as NSString).appendingPathComponent("orchion.db"))
   }
 
-  /// The orchestrator configuration these flags describe.
-  var configuration: Orchestrator.Configuration {
+  /// The admin token given: `--token`, else `ORCHION_TOKEN`.
+  var adminToken: String? {
+    token ?? ProcessInfo.processInfo.environment["ORCHION_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+  }
+
+  /// The orchestrator configuration these flags describe, with the secrets key from the data
+  /// directory (created on first start).
+  func configuration() throws -> Orchestrator.Configuration {
+    var configuration = baseConfiguration
+    configuration.secretsKey = try ServerCredentials.secretsKey(dataDirectory: dataDir)
+    return configuration
+  }
+
+  /// The configuration these flags describe, without reading the data directory.
+  var baseConfiguration: Orchestrator.Configuration {
     .defaults {
+      $0.authentication = Authentication(
+        enabled: !noAuth,
+        adminTokens: adminToken.map { [$0] } ?? []
+      )
+      if let tlsCert, let tlsKey {
+        $0.tls = ServerTLS(certificatePath: tlsCert, keyPath: tlsKey, clientCAPath: tlsClientCA)
+      }
       $0.store = storeLocation
       $0.leaderLease = leaderLease.duration
       $0.advertisedAddress = advertiseAddress ?? ""
@@ -115,6 +180,14 @@ struct ServerOptions: ParsableArguments {
       $0.strategy = strategy
       $0.reserveAfter = reserveAfter.duration
     }
+  }
+
+  /// The address to tell other machines in a join command.
+  func joinAddress(port: Int) -> String {
+    if let advertiseAddress { return advertiseAddress }
+    if Authentication.isLoopback(host) { return "<this machine's address>:\(port)" }
+    let wildcard = host == "0.0.0.0" || host == "::"
+    return "\(wildcard ? ProcessInfo.processInfo.hostName : host):\(port)"
   }
 
   /// The address local clients should dial once the server listens on `port`.
