@@ -53,6 +53,7 @@ extension Orchion_V1_TaskSpec {
     retryBackoff = .init(spec.retry.backoff)
     retryBackoffMax = .init(spec.retry.maxBackoff)
     surviveDisconnect = spec.surviveDisconnect
+    secretEnv = spec.secretEnvironment
   }
 }
 
@@ -107,6 +108,7 @@ extension TaskSpec {
       retry: retry,
       surviveDisconnect: proto.surviveDisconnect
     )
+    secretEnvironment = proto.secretEnv
     try validate()
   }
 }

@@ -2,10 +2,11 @@
 """Drives Orchion's NodeService and Health through grpcio stubs generated from api/*.proto.
 
 A client nobody on the Swift side wrote: it checks the wire contract from outside Swift.
-Usage: node_api_client.py --port PORT [--api-dir DIR]
+Usage: node_api_client.py --port PORT --token ADMIN_TOKEN [--api-dir DIR]
 Exits 0 when every check passes; prints what failed otherwise.
 """
 import argparse
+import collections
 import importlib
 import os
 import sys
@@ -36,9 +37,29 @@ def expect_code(code, call, *args):
     raise AssertionError(f"expected {code}, call succeeded")
 
 
+class CallDetails(collections.namedtuple(
+        "CallDetails", ("method", "timeout", "metadata", "credentials", "wait_for_ready",
+                        "compression")), grpc.ClientCallDetails):
+    pass
+
+
+class BearerToken(grpc.UnaryUnaryClientInterceptor):
+    """Adds `authorization: Bearer <token>` to every call, as Orchion requires."""
+
+    def __init__(self, token: str):
+        self.token = token
+
+    def intercept_unary_unary(self, continuation, details, request):
+        metadata = list(details.metadata or []) + [("authorization", f"Bearer {self.token}")]
+        return continuation(CallDetails(details.method, details.timeout, metadata,
+                                        details.credentials, details.wait_for_ready,
+                                        details.compression), request)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--token", required=True)
     parser.add_argument("--api-dir", default=os.path.join(os.path.dirname(__file__), "../../api"))
     options = parser.parse_args()
 
@@ -50,12 +71,16 @@ def main() -> int:
     # The health stubs come from gRPC's own grpcio-health-checking package.
     from grpc_health.v1 import health_pb2, health_pb2_grpc as health_grpc
 
-    channel = grpc.insecure_channel(f"127.0.0.1:{options.port}")
-    nodes = node_grpc.NodeServiceStub(channel)
-    health = health_grpc.HealthStub(channel)
-
+    bare = grpc.insecure_channel(f"127.0.0.1:{options.port}")
+    # Health checks need no token (probes carry none); everything else does.
+    health = health_grpc.HealthStub(bare)
     status = health.Check(health_pb2.HealthCheckRequest(service=""), timeout=10).status
     assert status == health_pb2.HealthCheckResponse.SERVING, status
+    expect_code(grpc.StatusCode.UNAUTHENTICATED, node_grpc.NodeServiceStub(bare).ListNodes,
+                node_pb2.ListNodesRequest())
+
+    channel = grpc.intercept_channel(bare, BearerToken(options.token))
+    nodes = node_grpc.NodeServiceStub(channel)
 
     request = node_pb2.RegisterNodeRequest(
         node_id="py-node", address="192.0.2.7:9000",

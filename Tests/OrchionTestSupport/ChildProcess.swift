@@ -36,7 +36,11 @@ public final class ChildProcess: Sendable {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    // Every `orchion` a test starts presents (or, as a server, accepts) the test admin token,
+    // unless the test says otherwise (an empty ORCHION_TOKEN means none).
+    process.environment = ProcessInfo.processInfo.environment
+      .merging(["ORCHION_TOKEN": testAdminToken]) { $1 }
+      .merging(environment) { $1 }
     let stdout = Pipe()
     let stderr = Pipe()
     process.standardOutput = stdout

@@ -124,7 +124,7 @@ public final class Cluster: Sendable {
   /// Waits until the orchestrator lists `ids` as ACTIVE.
   public func waitForActiveNodes(_ ids: Set<String>, timeout: Duration = .seconds(30)) async throws
   {
-    try await withOrchionClient(server: address) { client in
+    try await withOrchionClient(server: address, token: testAdminToken) { client in
       try await eventually(timeout: timeout) {
         let nodes = try await client.nodes.listNodes(.with { $0.status = .active }).nodes
         return ids.isSubset(of: Set(nodes.map(\.id)))

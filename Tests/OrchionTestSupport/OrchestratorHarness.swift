@@ -4,6 +4,10 @@ import OrchionCore
 import OrchionServer
 import ServiceLifecycle
 
+/// The admin token test orchestrators accept (in-process ones through ``Orchestrator/Configuration/testing``,
+/// `orchion` processes through `ORCHION_TOKEN`) and test clients present.
+public let testAdminToken = "orchion-test-admin-token"
+
 /// An orchestrator running in this process on an ephemeral loopback port.
 public struct RunningOrchestrator: Sendable {
   /// The orchestrator under test.
@@ -21,6 +25,7 @@ extension Orchestrator.Configuration {
     .defaults {
       $0.host = "127.0.0.1"
       $0.port = 0
+      $0.authentication.adminTokens = [testAdminToken]
     }
   }
 }
@@ -50,7 +55,8 @@ public func withRunningOrchestrator<Result: Sendable>(
     do {
       let port = try await orchestrator.listeningPort()
       let running = RunningOrchestrator(orchestrator: orchestrator, port: port)
-      let result = try await withOrchionClient(server: running.address) { client in
+      let result = try await withOrchionClient(server: running.address, token: testAdminToken) {
+        client in
         try await body(running, client)
       }
       await group.triggerGracefulShutdown()

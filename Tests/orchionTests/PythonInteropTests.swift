@@ -14,7 +14,7 @@ struct PythonInteropTests {
       let script = BuiltProducts.repositoryRoot + "/Tests/Interop/node_api_client.py"
       let python = try ChildProcess(
         "/usr/bin/env",
-        ["python3", script, "--port", "\(running.port)"]
+        ["python3", script, "--port", "\(running.port)", "--token", testAdminToken]
       )
       let status = try await python.waitForExit(timeout: .seconds(120))
       #expect(status == 0, "stdout:\n\(python.standardOutput)\nstderr:\n\(python.standardError)")

@@ -21,7 +21,7 @@ struct BenchCommandTests {
       #expect(bench.stdout.contains("nodes: 20/20 connected"), "\(bench.stdout)")
       #expect(bench.stdout.contains("no errors"), "\(bench.stdout)")
       #expect(bench.stdout.contains("orchestrator: RSS"), "\(bench.stdout)")
-      try await withOrchionClient(server: cluster.address) { client in
+      try await withOrchionClient(server: cluster.address, token: testAdminToken) { client in
         let nodes = try await client.nodes.listNodes(.init()).nodes
         #expect(nodes.count == 20)
         // Cordoned while they ran, and gone (unregistered) after: no task could land on them.
@@ -53,7 +53,7 @@ struct BenchCommandTests {
         "\(bench.stdout)"
       )
       try await cluster.restartServer()
-      try await withOrchionClient(server: cluster.address) { client in
+      try await withOrchionClient(server: cluster.address, token: testAdminToken) { client in
         let tasks = try await client.tasks.listTasks(.with { $0.pageSize = 1000 }).tasks
         #expect(tasks.count == 60)
       }

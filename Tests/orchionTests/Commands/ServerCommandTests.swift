@@ -26,7 +26,7 @@ struct ServerCommandTests {
   @Test("serves the API, and exits 0 on SIGTERM and on SIGINT", arguments: [SIGTERM, SIGINT])
   func gracefulSignals(signal: Int32) async throws {
     let (server, address) = try await startServer()
-    try await withOrchionClient(server: address) { client in
+    try await withOrchionClient(server: address, token: testAdminToken) { client in
       _ = try await client.nodes.registerNode(.with { $0.nodeID = "n1" })
       #expect(try await client.health.check(.init()).status == .serving)
     }
@@ -37,7 +37,7 @@ struct ServerCommandTests {
   @Test("a health Watch in flight does not stop a SIGTERM shutdown")
   func shutdownWithOpenStream() async throws {
     let (server, address) = try await startServer()
-    try await withOrchionClient(server: address) { client in
+    try await withOrchionClient(server: address, token: testAdminToken) { client in
       try await client.health.watch(.init()) { response in
         var iterator = response.messages.makeAsyncIterator()
         let first = try await iterator.next()?.status
@@ -53,7 +53,7 @@ struct ServerCommandTests {
   @Test("`orchion nodes` lists what the server knows", .timeLimit(.minutes(1)))
   func nodesCommand() async throws {
     let (server, address) = try await startServer(["--heartbeat-timeout", "1m"])
-    try await withOrchionClient(server: address) { client in
+    try await withOrchionClient(server: address, token: testAdminToken) { client in
       _ = try await client.nodes.registerNode(
         .with {
           $0.nodeID = "gpu-box"

@@ -21,11 +21,11 @@ struct DurabilityTests {
   func pendingSurvive() async throws {
     try await Cluster.with { cluster in
       var ids: [String] = []
-      try await withOrchionClient(server: cluster.address) { client in
+      try await withOrchionClient(server: cluster.address, token: testAdminToken) { client in
         for index in 0..<100 { ids.append(try await client.submit(["echo", "\(index)"]).id) }
       }
       try await cluster.restartServer()
-      try await withOrchionClient(server: cluster.address) { client in
+      try await withOrchionClient(server: cluster.address, token: testAdminToken) { client in
         let pending = try await client.tasks.listTasks(
           .with {
             $0.state = .pending
@@ -55,7 +55,7 @@ struct DurabilityTests {
       let effects = cluster.directory + "/effects"
       try FileManager.default.createDirectory(atPath: effects, withIntermediateDirectories: true)
       var ids: [String] = []
-      try await withOrchionClient(server: cluster.address) { client in
+      try await withOrchionClient(server: cluster.address, token: testAdminToken) { client in
         for index in 0..<5 {
           let task = try await client.submit([
             "sh", "-c",
@@ -70,7 +70,7 @@ struct DurabilityTests {
         }
       }
       try await cluster.restartServer()
-      try await withOrchionClient(server: cluster.address) { client in
+      try await withOrchionClient(server: cluster.address, token: testAdminToken) { client in
         for id in ids {
           let task = try await client.waitFor(id)
           #expect(task.state == .succeeded, "\(task)")
@@ -90,7 +90,8 @@ struct DurabilityTests {
     try await Cluster.with { cluster in
       try cluster.startAgent("solo")
       try await cluster.waitForActiveNodes(["solo"])
-      let id = try await withOrchionClient(server: cluster.address) { client in
+      let id = try await withOrchionClient(server: cluster.address, token: testAdminToken) {
+        client in
         let task = try await client.submit(["sh", "-c", "seq 1 500; echo oops >&2; exit 3"])
         #expect(try await client.waitFor(task.id).state == .failed)
         return task.id
@@ -100,7 +101,7 @@ struct DurabilityTests {
       #expect(logs.status == 0, "\(logs.stderr)")
       #expect(logs.stdout == (1...500).map { "\($0)\n" }.joined())
       #expect(logs.stderr.contains("oops"))
-      try await withOrchionClient(server: cluster.address) { client in
+      try await withOrchionClient(server: cluster.address, token: testAdminToken) { client in
         let task = try await client.task(id)
         #expect(task.state == .failed)
         #expect(task.exitCode == 3)
@@ -118,7 +119,7 @@ struct DurabilityTests {
       cluster in
       let doomed = try cluster.startAgent("doomed")
       try await cluster.waitForActiveNodes(["doomed"])
-      try await withOrchionClient(server: cluster.address) { client in
+      try await withOrchionClient(server: cluster.address, token: testAdminToken) { client in
         let task = try await client.submit(["sleep", "30"])
         try await client.waitFor(task.id, state: .running)
         try await cluster.killServer()
@@ -148,7 +149,8 @@ struct DurabilityTests {
     try await Cluster.with { cluster in
       try cluster.startAgent("exported")
       try await cluster.waitForActiveNodes(["exported"])
-      let id = try await withOrchionClient(server: cluster.address) { client in
+      let id = try await withOrchionClient(server: cluster.address, token: testAdminToken) {
+        client in
         let task = try await client.submit(["echo", "exported output"])
         #expect(try await client.waitFor(task.id).state == .succeeded)
         return task.id

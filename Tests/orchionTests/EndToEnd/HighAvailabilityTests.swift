@@ -31,7 +31,7 @@ struct HighAvailabilityTests {
       try FileManager.default.createDirectory(atPath: effects, withIntermediateDirectories: true)
 
       var ids: [String] = []
-      try await withOrchionClient(servers: cluster.addresses) { client in
+      try await withOrchionClient(servers: cluster.addresses, token: testAdminToken) { client in
         for index in 0..<200 {
           let task = try await client.submit([
             "sh", "-c", "echo ran >> \(effects)/\(index); sleep 0.\(Int.random(in: 1...5))",
@@ -53,7 +53,7 @@ struct HighAvailabilityTests {
       let second = try await cluster.waitForLeader()
       #expect(second != first)
 
-      try await withOrchionClient(servers: cluster.addresses) { client in
+      try await withOrchionClient(servers: cluster.addresses, token: testAdminToken) { client in
         for id in ids {
           let task = try await client.waitFor(id, timeout: .seconds(120))
           #expect(task.state == .succeeded, "\(task)")
@@ -78,7 +78,8 @@ struct HighAvailabilityTests {
       let effects = cluster.directory + "/effects"
       try FileManager.default.createDirectory(atPath: effects, withIntermediateDirectories: true)
       // Running when the leader freezes: the frozen leader would call its node lost on waking.
-      let long = try await withOrchionClient(servers: cluster.addresses) { client in
+      let long = try await withOrchionClient(servers: cluster.addresses, token: testAdminToken) {
+        client in
         let task = try await client.submit(["sh", "-c", "echo ran >> \(effects)/long; sleep 8"])
         try await client.waitFor(task.id, state: .running)
         return task.id
@@ -87,7 +88,10 @@ struct HighAvailabilityTests {
       let frozen = cluster.orchestrator(first)
       frozen.signal(SIGSTOP)
       let second = try await cluster.waitForLeader(excluding: first)
-      let during = try await withOrchionClient(server: cluster.addresses[second]) { client in
+      let during = try await withOrchionClient(
+        server: cluster.addresses[second],
+        token: testAdminToken
+      ) { client in
         let task = try await client.waitFor(try await client.submit(["echo", "new leader"]).id)
         #expect(task.state == .succeeded, "\(task)")
         return task.id
@@ -98,7 +102,8 @@ struct HighAvailabilityTests {
       #expect(try await frozen.waitForExit(timeout: .seconds(20)) != 0)
       #expect(frozen.standardError.contains("lost the leader lease"), "\(frozen.standardError)")
 
-      try await withOrchionClient(server: cluster.addresses[second]) { client in
+      try await withOrchionClient(server: cluster.addresses[second], token: testAdminToken) {
+        client in
         let task = try await client.waitFor(long, timeout: .seconds(30))
         // One attempt: the woken leader's idea that the node was lost never reached the store.
         #expect(task.state == .succeeded, "\(task)")
@@ -118,10 +123,12 @@ struct HighAvailabilityTests {
       let leader = try await cluster.waitForLeader()
       let follower = 1 - leader
       try cluster.startAgent("any")
-      let id = try await withOrchionClient(server: cluster.addresses[leader]) { client in
+      let id = try await withOrchionClient(server: cluster.addresses[leader], token: testAdminToken)
+      { client in
         try await client.submit(["true"]).id
       }
-      try await withOrchionClient(server: cluster.addresses[follower]) { client in
+      try await withOrchionClient(server: cluster.addresses[follower], token: testAdminToken) {
+        client in
         let read = try await client.task(id)
         #expect(read.id == id)
         let error = await #expect(throws: RPCError.self) { try await client.submit(["true"]) }

@@ -14,7 +14,7 @@ struct OutputTests {
     try await Cluster.with(serverArguments: ["--max-log-bytes-per-task", "\(4 << 20)"]) { cluster in
       try cluster.startAgent("solo")
       try await cluster.waitForActiveNodes(["solo"])
-      try await withOrchionClient(server: cluster.address) { client in
+      try await withOrchionClient(server: cluster.address, token: testAdminToken) { client in
         let task = try await client.submit(["sh", "-c", "seq 1 100000; seq 1 100000 >&2"])
         #expect(try await client.waitFor(task.id).state == .succeeded)
         let (stdout, stderr) = try await client.output(task.id)
@@ -40,7 +40,7 @@ struct OutputTests {
     try await Cluster.with(serverArguments: ["--max-log-bytes-per-task", "65536"]) { cluster in
       try cluster.startAgent("solo")
       try await cluster.waitForActiveNodes(["solo"])
-      try await withOrchionClient(server: cluster.address) { client in
+      try await withOrchionClient(server: cluster.address, token: testAdminToken) { client in
         // 20 MB through a 64 KiB window: also exercises back-pressure end to end.
         let task = try await client.submit([
           "sh", "-c", "head -c 20000000 /dev/zero | tr '\\0' 'x'; echo; echo the-end",

@@ -20,7 +20,7 @@ struct ResilienceTests {
     try await Cluster.with { cluster in
       let agent = try cluster.startAgent("phoenix")
       try await cluster.waitForActiveNodes(["phoenix"])
-      try await withOrchionClient(server: cluster.address) { client in
+      try await withOrchionClient(server: cluster.address, token: testAdminToken) { client in
         let marker = uniqueMarker()
         let task = try await client.submit(["sh", "-c", "sleep 1\(marker) & sleep 2\(marker)"])
         try await client.waitFor(task.id, state: .running)
@@ -53,7 +53,7 @@ struct ResilienceTests {
       try await cluster.waitForActiveNodes(["one", "two"])
       try await cluster.restartServer()
       try await cluster.waitForActiveNodes(["one", "two"], timeout: .seconds(40))
-      try await withOrchionClient(server: cluster.address) { client in
+      try await withOrchionClient(server: cluster.address, token: testAdminToken) { client in
         let task = try await client.waitFor(try await client.submit(["echo", "back"]).id)
         #expect(task.state == .succeeded)
         #expect(try await client.output(task.id).stdout == "back\n")
@@ -66,7 +66,7 @@ struct ResilienceTests {
     try await Cluster.with { cluster in
       let leaving = try cluster.startAgent("leaving")
       try await cluster.waitForActiveNodes(["leaving"])
-      try await withOrchionClient(server: cluster.address) { client in
+      try await withOrchionClient(server: cluster.address, token: testAdminToken) { client in
         let marker = uniqueMarker()
         let task = try await client.submit(["sh", "-c", "sleep 1\(marker); echo done"])
         try await client.waitFor(task.id, state: .running)

@@ -27,7 +27,7 @@ struct SchedulingEndToEndTests {
     try await Cluster.with(serverArguments: fastLoss) { cluster in
       let first = try cluster.startAgent("first")
       try await cluster.waitForActiveNodes(["first"])
-      try await withOrchionClient(server: cluster.address) { client in
+      try await withOrchionClient(server: cluster.address, token: testAdminToken) { client in
         // Long on the first node, whatever the machine's load, so it is still running when that
         // node's agent dies; quick on the other.
         let task = try await client.submit(
@@ -74,7 +74,7 @@ struct SchedulingEndToEndTests {
     try await Cluster.with(serverArguments: fastLoss) { cluster in
       let frozen = try cluster.startAgent("frozen")
       try await cluster.waitForActiveNodes(["frozen"])
-      try await withOrchionClient(server: cluster.address) { client in
+      try await withOrchionClient(server: cluster.address, token: testAdminToken) { client in
         let marker = uniqueMarker()
         let effects = cluster.directory + "/effects-\(marker)"
         let task = try await client.submit([
@@ -112,7 +112,7 @@ struct SchedulingEndToEndTests {
     try await Cluster.with(serverArguments: fastLoss) { cluster in
       let frozen = try cluster.startAgent("frozen")
       try await cluster.waitForActiveNodes(["frozen"])
-      try await withOrchionClient(server: cluster.address) { client in
+      try await withOrchionClient(server: cluster.address, token: testAdminToken) { client in
         let marker = uniqueMarker()
         let effects = cluster.directory + "/effects-\(marker)"
         let task = try await client.submit {
@@ -155,7 +155,7 @@ struct SchedulingEndToEndTests {
       try cluster.startAgent("one", slots: 1)
       try cluster.startAgent("two", slots: 1)
       try await cluster.waitForActiveNodes(["one", "two"])
-      try await withOrchionClient(server: cluster.address) { client in
+      try await withOrchionClient(server: cluster.address, token: testAdminToken) { client in
         func submit(_ command: [String], priority: Int32, preemptible: Bool = false)
           async throws -> Orchion_V1_Task
         {
@@ -203,7 +203,7 @@ struct SchedulingEndToEndTests {
     try await Cluster.with { cluster in
       try cluster.startAgent("solo")
       try await cluster.waitForActiveNodes(["solo"])
-      try await withOrchionClient(server: cluster.address) { client in
+      try await withOrchionClient(server: cluster.address, token: testAdminToken) { client in
         let task = try await client.submit {
           $0.command = ["sh", "-c", "exit 3"]
           $0.maxAttempts = 3
@@ -261,7 +261,7 @@ struct SchedulingEndToEndTests {
       let constrained = try await cluster.orchion([
         "run", "--detach", "--constraint", "tier notin (gpu)", "--", "true",
       ])
-      try await withOrchionClient(server: cluster.address) { client in
+      try await withOrchionClient(server: cluster.address, token: testAdminToken) { client in
         // One seat: while the first runs, the second waits.
         let first = try await client.waitFor(ids[0], state: .running)
         #expect(first.nodeID == "claude")
@@ -286,7 +286,7 @@ struct SchedulingEndToEndTests {
     try await Cluster.with { cluster in
       try cluster.startAgent("solo", slots: 1)
       try await cluster.waitForActiveNodes(["solo"])
-      try await withOrchionClient(server: cluster.address) { client in
+      try await withOrchionClient(server: cluster.address, token: testAdminToken) { client in
         let blocker = try await client.submit(["sleep", "1"])
         try await client.waitFor(blocker.id, state: .running)
         var ids: [String] = []
@@ -319,7 +319,7 @@ struct SchedulingEndToEndTests {
     try await Cluster.with { cluster in
       try cluster.startAgent("old")
       try await cluster.waitForActiveNodes(["old"])
-      try await withOrchionClient(server: cluster.address) { client in
+      try await withOrchionClient(server: cluster.address, token: testAdminToken) { client in
         let task = try await client.submit(["sleep", "60"])
         try await client.waitFor(task.id, state: .running)
         try cluster.startAgent("new")
@@ -354,7 +354,7 @@ struct SchedulingEndToEndTests {
     try await Cluster.with { cluster in
       try cluster.startAgent("busy")
       try await cluster.waitForActiveNodes(["busy"])
-      try await withOrchionClient(server: cluster.address) { client in
+      try await withOrchionClient(server: cluster.address, token: testAdminToken) { client in
         let task = try await client.submit(["sh", "-c", "sleep 3; echo finished"])
         try await client.waitFor(task.id, state: .running)
         let drain = try await cluster.orchion(["drain", "busy", "--deadline", "1m"])

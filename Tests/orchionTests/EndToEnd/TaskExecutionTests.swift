@@ -24,7 +24,7 @@ struct TaskExecutionTests {
       try cluster.startAgent("alpha")
       try cluster.startAgent("beta")
       try await cluster.waitForActiveNodes(["alpha", "beta"])
-      try await withOrchionClient(server: cluster.address) { client in
+      try await withOrchionClient(server: cluster.address, token: testAdminToken) { client in
         var ids: [String] = []
         for index in 0..<200 {
           let task = try await client.submit(
@@ -56,7 +56,7 @@ struct TaskExecutionTests {
     try await Cluster.with { cluster in
       try cluster.startAgent("solo")
       try await cluster.waitForActiveNodes(["solo"])
-      try await withOrchionClient(server: cluster.address) { client in
+      try await withOrchionClient(server: cluster.address, token: testAdminToken) { client in
         let failed = try await client.waitFor(try await client.submit(["sh", "-c", "exit 7"]).id)
         #expect(failed.state == .failed)
         #expect(failed.exitCode == 7)
@@ -78,7 +78,7 @@ struct TaskExecutionTests {
     try await Cluster.with { cluster in
       try cluster.startAgent("solo")
       try await cluster.waitForActiveNodes(["solo"])
-      try await withOrchionClient(server: cluster.address) { client in
+      try await withOrchionClient(server: cluster.address, token: testAdminToken) { client in
         let task = try await client.submit(
           ["sh", "-c", "echo one; sleep 1; echo two; sleep 1; echo three"])
         let seen = try await client.tasks.streamTaskLogs(
@@ -109,7 +109,7 @@ struct TaskExecutionTests {
     try await Cluster.with { cluster in
       try cluster.startAgent("solo")
       try await cluster.waitForActiveNodes(["solo"])
-      try await withOrchionClient(server: cluster.address) { client in
+      try await withOrchionClient(server: cluster.address, token: testAdminToken) { client in
         let marker = uniqueMarker()
         let task = try await client.submit(["sh", "-c", "sleep 1\(marker) & sleep 2\(marker)"])
         try await client.waitFor(task.id, state: .running)
@@ -127,7 +127,7 @@ struct TaskExecutionTests {
     try await Cluster.with { cluster in
       try cluster.startAgent("solo")
       try await cluster.waitForActiveNodes(["solo"])
-      try await withOrchionClient(server: cluster.address) { client in
+      try await withOrchionClient(server: cluster.address, token: testAdminToken) { client in
         let marker = uniqueMarker()
         let task = try await client.submit(["sleep", "3\(marker)"], timeout: .seconds(1))
         let finished = try await client.waitFor(task.id)
@@ -145,7 +145,7 @@ struct TaskExecutionTests {
     try await Cluster.with { cluster in
       try cluster.startAgent("plain")
       try await cluster.waitForActiveNodes(["plain"])
-      try await withOrchionClient(server: cluster.address) { client in
+      try await withOrchionClient(server: cluster.address, token: testAdminToken) { client in
         let task = try await client.submit(["true"], selector: ["gpu": "a100"])
         // Other work flows meanwhile: the unmatched task does not block it.
         let other = try await client.waitFor(try await client.submit(["true"]).id)
