@@ -28,10 +28,12 @@ public final class ChildProcess: Sendable {
   ///   - executable: Path to the program.
   ///   - arguments: Its arguments.
   ///   - environment: Extra environment variables, on top of this process's.
+  ///   - standardInput: What the process reads on standard input (nothing when `nil`).
   public init(
     _ executable: String,
     _ arguments: [String],
-    environment: [String: String] = [:]
+    environment: [String: String] = [:],
+    standardInput: String? = nil
   ) throws {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
@@ -45,7 +47,8 @@ public final class ChildProcess: Sendable {
     let stderr = Pipe()
     process.standardOutput = stdout
     process.standardError = stderr
-    process.standardInput = FileHandle.nullDevice
+    let input = standardInput.map { _ in Pipe() }
+    process.standardInput = input ?? FileHandle.nullDevice
     let output = OutputBuffer()
     stdout.fileHandleForReading.readabilityHandler = { handle in
       let text = String(decoding: handle.availableData, as: UTF8.self)
@@ -58,6 +61,10 @@ public final class ChildProcess: Sendable {
     self.output = output
     self.process = process
     try process.run()
+    if let input, let standardInput {
+      input.fileHandleForWriting.write(Data(standardInput.utf8))
+      try input.fileHandleForWriting.close()
+    }
   }
 
   /// Everything written to standard output so far.

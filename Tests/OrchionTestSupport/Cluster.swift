@@ -48,12 +48,13 @@ public final class Cluster: Sendable {
   /// Starts `orchion server` with its data in `directory` and returns it once it listens.
   public static func launchServer(
     directory: String,
-    arguments: [String]
+    arguments: [String],
+    environment: [String: String] = [:]
   ) async throws -> (ChildProcess, ServerAddress) {
     let server = try ChildProcess(
       BuiltProducts.orchion,
       ["server", "--data-dir", directory + "/server"] + arguments,
-      environment: ["ORCHION_CONFIG": directory + "/client-config"]
+      environment: ["ORCHION_CONFIG": directory + "/client-config"].merging(environment) { $1 }
     )
     let line = try await server.waitForOutput(containing: "listening on ")
     guard let text = line.split(separator: " ").last,

@@ -86,7 +86,9 @@ struct HostileInputTests {
           }
         case .failure(let error):
           #expect(
-            [.invalidArgument, .notFound, .failedPrecondition].contains(error.code),
+            [.invalidArgument, .notFound, .failedPrecondition, .resourceExhausted].contains(
+              error.code
+            ),
             "round \(round) \(method): \(error)"
           )
         }
@@ -183,6 +185,102 @@ struct HostileInputTests {
       }
       let nodes = try await client.nodes.listNodes(.init()).nodes
       #expect(nodes.isEmpty)
+    }
+  }
+
+  @Test(
+    "3,000 random and mutated requests to every RPC, as admin, join, no and garbage tokens: never UNKNOWN or INTERNAL, and the server keeps serving"
+  )
+  func everyRPC() async throws {
+    try await withRunningOrchestrator { running, admin in
+      let join = try await admin.tokens.createToken(.with { $0.kind = .join }).token
+      var generator = SplitMix64(seed: 0x5EC0_F022)
+      func randomBytes(_ count: ClosedRange<Int>) -> [UInt8] {
+        (0..<Int.random(in: count, using: &generator)).map { _ in
+          UInt8.random(in: 0...255, using: &generator)
+        }
+      }
+      try await withOrchionClient(server: running.address) { bare in
+        for round in 0..<3_000 {
+          let call = everyUnaryCall[round % everyUnaryCall.count]
+          var body = call.body
+          if body.isEmpty || round.isMultiple(of: 3) {
+            body = randomBytes(0...96)
+          } else {
+            for _ in 0..<Int.random(in: 1...4, using: &generator) {
+              body[Int.random(in: 0..<body.count, using: &generator)] = UInt8.random(
+                in: 0...255,
+                using: &generator
+              )
+            }
+          }
+          let authorization: String? =
+            switch round % 4 {
+            case 0: "Bearer \(testAdminToken)"
+            case 1: "Bearer \(join)"
+            case 2: nil
+            default: String(decoding: randomBytes(0...300), as: UTF8.self)
+            }
+          var metadata: Metadata = [:]
+          if let authorization { metadata.addString(authorization, forKey: "authorization") }
+          if round.isMultiple(of: 5) {
+            metadata.addString(
+              String(decoding: randomBytes(0...80), as: UTF8.self),
+              forKey: NodeCredential.metadataKey
+            )
+          }
+          let code = await statusOfRawCall(
+            bare,
+            service: call.service,
+            method: call.method,
+            body: body,
+            metadata: metadata
+          )
+          #expect(
+            code != .unknown && code != .internalError,
+            "round \(round) \(call.service)/\(call.method): \(String(describing: code))"
+          )
+        }
+        // The agent stream and the log stream get random frames too.
+        for round in 0..<100 {
+          let frames = (0..<Int.random(in: 1...5, using: &generator)).map { _ in
+            randomBytes(0...64)
+          }
+          var metadata: Metadata = [:]
+          metadata.addString(
+            "Bearer \(round.isMultiple(of: 2) ? testAdminToken : join)",
+            forKey: "authorization"
+          )
+          let descriptor =
+            round.isMultiple(of: 2)
+            ? MethodDescriptor(fullyQualifiedService: "orchion.v1.AgentService", method: "Connect")
+            : MethodDescriptor(
+              fullyQualifiedService: "orchion.v1.TaskService",
+              method: "StreamTaskLogs"
+            )
+          do {
+            try await bare.grpc.bidirectionalStreaming(
+              request: StreamingClientRequest(metadata: metadata) { writer in
+                for frame in frames { try await writer.write(frame) }
+              },
+              descriptor: descriptor,
+              serializer: RawBytesSerializer(),
+              deserializer: RawBytesDeserializer(),
+              options: .defaults
+            ) { response in
+              for try await _ in response.messages {}
+            }
+          } catch let error as RPCError {
+            #expect(
+              error.code != .unknown && error.code != .internalError,
+              "stream round \(round): \(error)"
+            )
+          }
+        }
+      }
+      let health = try await admin.health.check(.init()).status
+      #expect(health == .serving)
+      _ = try await admin.nodes.listNodes(.init())
     }
   }
 

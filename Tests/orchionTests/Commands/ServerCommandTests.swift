@@ -91,6 +91,9 @@ struct ServerCommandTests {
       ["--store", "postgres://@host/db"], ["--store", "postgres://u@h:99999/db"],
       ["--leader-lease", "100ms"], ["--advertise-address", "host:0"],
       ["run", "--server", ",", "--", "true"], ["admin", "export", "--store", "memory"],
+      ["--host", "0.0.0.0", "--no-auth"], ["--tls-cert", "/nonexistent/cert.pem"],
+      ["--tls-cert", "/nonexistent/c.pem", "--tls-key", "/nonexistent/k.pem"],
+      ["--tls-client-ca", "/etc/hostname"], ["run", "--tls-cert", "/etc/hostname", "--", "true"],
     ]
   )
   func badFlags(arguments: [String]) async throws {

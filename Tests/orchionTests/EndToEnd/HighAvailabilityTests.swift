@@ -164,21 +164,32 @@ final class SharedStoreCluster: Sendable {
       FileManager.default.temporaryDirectory
       .appendingPathComponent("orchion-ha-\(UUID().uuidString.prefix(8))").path
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    addresses = try (0..<count).map { _ in ServerAddress(host: "127.0.0.1", port: try freePort()) }
+    var addresses: [ServerAddress] = []
     var started: [ChildProcess] = []
-    for (index, address) in addresses.enumerated() {
-      let process = try ChildProcess(
-        BuiltProducts.orchion,
-        [
-          "server", "--store", store, "--port", "\(address.port)",
-          "--advertise-address", "\(address)", "--data-dir", "\(directory)/server-\(index)",
-          "--leader-lease", "2s", "--heartbeat-timeout", "1s", "--lost-after", "10s",
-        ],
-        environment: ["ORCHION_CONFIG": directory + "/client-config"]
-      )
-      _ = try await process.waitForOutput(containing: "listening on ")
-      started.append(process)
+    for index in 0..<count {
+      // A port found free may be taken by another test before the server binds it: try another.
+      for attempt in 1...5 {
+        let address = ServerAddress(host: "127.0.0.1", port: try freePort())
+        let process = try ChildProcess(
+          BuiltProducts.orchion,
+          [
+            "server", "--store", store, "--port", "\(address.port)",
+            "--advertise-address", "\(address)", "--data-dir", "\(directory)/server-\(index)",
+            "--leader-lease", "2s", "--heartbeat-timeout", "1s", "--lost-after", "10s",
+          ],
+          environment: ["ORCHION_CONFIG": directory + "/client-config"]
+        )
+        do {
+          _ = try await process.waitForOutput(containing: "listening on ")
+        } catch where attempt < 5 && process.standardError.contains("already in use") {
+          continue
+        }
+        addresses.append(address)
+        started.append(process)
+        break
+      }
     }
+    self.addresses = addresses
     processes = MutexBox((started, []))
   }
 

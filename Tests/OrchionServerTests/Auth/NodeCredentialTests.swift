@@ -1,0 +1,102 @@
+import Foundation
+import GRPCCore
+import OrchionAPI
+import OrchionClient
+import OrchionCore
+import OrchionServer
+import OrchionTestSupport
+import SwiftProtobuf
+import Testing
+
+@Suite("Authorization: node credentials")
+struct NodeCredentialTests {
+  func credential(_ value: String?) -> Metadata {
+    guard let value else { return [:] }
+    return [NodeCredential.metadataKey: "\(value)"]
+  }
+
+  @Test("one node cannot act as another: heartbeat, unregister, agent stream, re-registration")
+  func nodesCannotImpersonate() async throws {
+    try await withRunningOrchestrator { running, admin in
+      let join = try await admin.tokens.createToken(.with { $0.kind = .join }).token
+      try await withOrchionClient(server: running.address, token: join) { client in
+        let a = try await client.nodes.registerNode(.with { $0.nodeID = "a" }).credential
+        let b = try await client.nodes.registerNode(.with { $0.nodeID = "b" }).credential
+        #expect(a != b)
+
+        _ = try await client.nodes.heartbeat(.with { $0.nodeID = "a" }, metadata: credential(a))
+        for presented in [a, nil, "f" + String(b.dropFirst())] as [String?] {
+          let beat = await #expect(throws: RPCError.self) {
+            try await client.nodes.heartbeat(
+              .with { $0.nodeID = "b" },
+              metadata: credential(presented)
+            )
+          }
+          #expect(beat?.code == .permissionDenied)
+          let leave = await #expect(throws: RPCError.self) {
+            try await client.nodes.unregisterNode(
+              .with { $0.nodeID = "b" },
+              metadata: credential(presented)
+            )
+          }
+          #expect(leave?.code == .permissionDenied)
+          let takeover = await #expect(throws: RPCError.self) {
+            try await client.nodes.registerNode(
+              .with {
+                $0.nodeID = "b"
+                $0.address = "attacker"
+              },
+              metadata: credential(presented)
+            )
+          }
+          #expect(takeover?.code == .permissionDenied)
+        }
+        let stream = await #expect(throws: RPCError.self) {
+          try await Orchion_V1_AgentService.Client(wrapping: client.grpc).connect(
+            metadata: credential(a)
+          ) { writer in
+            try await writer.write(.with { $0.hello.nodeID = "b" })
+          } onResponse: { response in
+            for try await _ in response.messages {}
+          }
+        }
+        #expect(stream?.code == .permissionDenied)
+
+        // B itself re-registers with its credential and keeps it.
+        let again = try await client.nodes.registerNode(
+          .with { $0.nodeID = "b" },
+          metadata: credential(b)
+        )
+        #expect(again.credential == b)
+      }
+      // Nothing the refused calls asked for happened.
+      let nodes = try await admin.nodes.listNodes(.init()).nodes
+      #expect(nodes.map(\.status) == [.active, .active])
+      #expect(!nodes.contains { $0.address == "attacker" })
+    }
+  }
+
+  @Test("an admin acts for any node; re-registering one issues a new credential")
+  func adminActsForAnyNode() async throws {
+    try await withRunningOrchestrator { running, admin in
+      let join = try await admin.tokens.createToken(.with { $0.kind = .join }).token
+      let old = try await withOrchionClient(server: running.address, token: join) { client in
+        try await client.nodes.registerNode(.with { $0.nodeID = "n1" }).credential
+      }
+      _ = try await admin.nodes.heartbeat(.with { $0.nodeID = "n1" })
+      let rotated = try await admin.nodes.registerNode(.with { $0.nodeID = "n1" }).credential
+      #expect(rotated != old)
+      try await withOrchionClient(server: running.address, token: join) { client in
+        let stale = await #expect(throws: RPCError.self) {
+          try await client.nodes.heartbeat(.with { $0.nodeID = "n1" }, metadata: credential(old))
+        }
+        #expect(stale?.code == .permissionDenied)
+        _ = try await client.nodes.heartbeat(
+          .with { $0.nodeID = "n1" },
+          metadata: credential(rotated)
+        )
+      }
+      _ = try await admin.nodes.unregisterNode(.with { $0.nodeID = "n1" })
+    }
+  }
+}
