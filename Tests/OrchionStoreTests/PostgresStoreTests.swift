@@ -15,12 +15,12 @@ struct PostgresStoreTests {
     try await TestPostgres.withDatabase { url in
       let first = try await PostgresStore.connect(try PostgresURL(parsing: url))
       let second = try await PostgresStore.connect(try PostgresURL(parsing: url))
-      let a = LeaderLease(store: first, instance: "a", address: "a:1", duration: .milliseconds(600))
+      let a = LeaderLease(store: first, instance: "a", address: "a:1", duration: .seconds(2))
       let b = LeaderLease(
         store: second,
         instance: "b",
         address: "b:1",
-        duration: .milliseconds(600)
+        duration: .seconds(2)
       )
       let tokenA = try #require(try await a.acquire())
       #expect(try await b.acquire() == nil)
@@ -31,7 +31,7 @@ struct PostgresStoreTests {
 
       // a stops renewing (as if frozen); once its lease has expired, b takes over.
       var tokenB: Int64?
-      for _ in 0..<40 where tokenB == nil {
+      for _ in 0..<80 where tokenB == nil {
         try await Task.sleep(for: .milliseconds(100))
         tokenB = try await b.acquire()
       }

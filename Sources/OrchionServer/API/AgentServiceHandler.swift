@@ -15,7 +15,10 @@ struct AgentServiceHandler: Orchion_V1_AgentService.SimpleServiceProtocol {
     response: RPCWriter<Orchion_V1_ServerMessage>,
     context: ServerContext
   ) async throws {
-    let (outbound, continuation) = AsyncStream.makeStream(of: Orchion_V1_ServerMessage.self)
+    let (outbound, continuation) = AsyncStream.makeStream(
+      of: Orchion_V1_ServerMessage.self,
+      bufferingPolicy: .bufferingOldest(AgentSession.maxQueuedMessages)
+    )
     // grpc-swift does not cancel a handler when its client leaves or the server stops: ending
     // the outbound queue ends the writer, which cancels the reader below.
     try await withRPCCancellationHandler {

@@ -18,7 +18,9 @@ struct RawBytesDeserializer: MessageDeserializer {
   }
 }
 
-@Suite("Hostile input")
+// Serialized: three fuzzers at once would load a 2-core machine enough to upset the timing of
+// the failover tests running beside them.
+@Suite("Hostile input", .serialized)
 struct HostileInputTests {
   static let methods = [
     "RegisterNode", "Heartbeat", "UnregisterNode", "ListNodes", "GetNode", "CordonNode",
@@ -189,7 +191,7 @@ struct HostileInputTests {
   }
 
   @Test(
-    "3,000 random and mutated requests to every RPC, as admin, join, no and garbage tokens: never UNKNOWN or INTERNAL, and the server keeps serving"
+    "2,000 random and mutated requests to every RPC, as admin, join, no and garbage tokens: never UNKNOWN or INTERNAL, and the server keeps serving"
   )
   func everyRPC() async throws {
     try await withRunningOrchestrator { running, admin in
@@ -201,7 +203,7 @@ struct HostileInputTests {
         }
       }
       try await withOrchionClient(server: running.address) { bare in
-        for round in 0..<3_000 {
+        for round in 0..<2_000 {
           let call = everyUnaryCall[round % everyUnaryCall.count]
           var body = call.body
           if body.isEmpty || round.isMultiple(of: 3) {

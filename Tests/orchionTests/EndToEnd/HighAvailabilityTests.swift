@@ -99,7 +99,7 @@ struct HighAvailabilityTests {
 
       frozen.signal(SIGCONT)
       // It finds its lease taken and exits rather than act on a stale view.
-      #expect(try await frozen.waitForExit(timeout: .seconds(20)) != 0)
+      #expect(try await frozen.waitForExit(timeout: .seconds(40)) != 0)
       #expect(frozen.standardError.contains("lost the leader lease"), "\(frozen.standardError)")
 
       try await withOrchionClient(server: cluster.addresses[second], token: testAdminToken) {
@@ -181,7 +181,7 @@ final class SharedStoreCluster: Sendable {
         )
         do {
           _ = try await process.waitForOutput(containing: "listening on ")
-        } catch where attempt < 5 && process.standardError.contains("already in use") {
+        } catch  where attempt < 5 && process.standardError.contains("already in use") {
           continue
         }
         addresses.append(address)
