@@ -1,5 +1,6 @@
 import Foundation
 import GRPCCore
+import OrchionClient
 import OrchionCore
 import Synchronization
 
@@ -13,9 +14,7 @@ final class NodeCredentialFile: Sendable {
   /// Reads the credential kept for `node` in `directory`, if any.
   init(directory: String, node: NodeID) {
     path = (directory as NSString).appendingPathComponent("node-credential-\(node)")
-    let text = try? String(contentsOfFile: path, encoding: .utf8)
-    let trimmed = text?.trimmingCharacters(in: .whitespacesAndNewlines)
-    value = Mutex(trimmed.flatMap { $0.isEmpty ? nil : $0 })
+    value = Mutex(PrivateFile.readText(path))
   }
 
   var current: String? { value.withLock { $0 } }
@@ -24,22 +23,7 @@ final class NodeCredentialFile: Sendable {
   func save(_ credential: String) throws {
     guard !credential.isEmpty, credential != current else { return }
     value.withLock { $0 = credential }
-    let directory = (path as NSString).deletingLastPathComponent
-    try FileManager.default.createDirectory(
-      atPath: directory,
-      withIntermediateDirectories: true,
-      attributes: [.posixPermissions: 0o700]
-    )
-    let temporary = path + ".tmp"
-    guard
-      FileManager.default.createFile(
-        atPath: temporary,
-        contents: Data((credential + "\n").utf8),
-        attributes: [.posixPermissions: 0o600]
-      ), rename(temporary, path) == 0
-    else {
-      throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
-    }
+    try PrivateFile.write(Data((credential + "\n").utf8), to: path)
   }
 }
 

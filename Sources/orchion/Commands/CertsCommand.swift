@@ -1,6 +1,7 @@
 import ArgumentParser
 import Crypto
 import Foundation
+import OrchionClient
 import SwiftASN1
 import X509
 

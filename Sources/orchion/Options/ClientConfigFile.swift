@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import OrchionClient
 import OrchionCore
 
 /// The client config file, `~/.orchion/config`: `key = value` lines that `orchion server` and

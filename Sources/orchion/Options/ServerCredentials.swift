@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import OrchionClient
 import OrchionCore
 import OrchionServer
 

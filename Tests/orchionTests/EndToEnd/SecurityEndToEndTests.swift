@@ -61,10 +61,8 @@ struct SecurityEndToEndTests {
       #expect(mode(data + "/" + file) == 0o600, "\(file)")
     }
     #expect(mode(config) == 0o600)
-    let admin = try #require(
-      try String(contentsOfFile: data + "/admin.token", encoding: .utf8)
-        .trimmingCharacters(in: .whitespacesAndNewlines)
-    )
+    let admin = try String(contentsOfFile: data + "/admin.token", encoding: .utf8)
+      .trimmingCharacters(in: .whitespacesAndNewlines)
     #expect(try String(contentsOfFile: config, encoding: .utf8).contains("token = \(admin)"))
     #expect(
       try String(contentsOfFile: data + "/join.token", encoding: .utf8).contains(join)

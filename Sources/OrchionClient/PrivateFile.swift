@@ -1,10 +1,10 @@
-import Foundation
+public import Foundation
 
-/// Files only their owner may read: tokens, keys, the client config.
-enum PrivateFile {
+/// Files only their owner may read: tokens, keys, credentials, the client config.
+public enum PrivateFile {
   /// Writes `contents` to `path` with mode 0600, replacing any file there atomically (a reader
   /// sees the old file or the new one, never half), creating the directory 0700 if needed.
-  static func write(_ contents: Data, to path: String) throws {
+  public static func write(_ contents: Data, to path: String) throws {
     let directory = (path as NSString).deletingLastPathComponent
     try FileManager.default.createDirectory(
       atPath: directory,
@@ -27,7 +27,7 @@ enum PrivateFile {
   }
 
   /// The file's text without surrounding whitespace; `nil` when absent or empty.
-  static func readText(_ path: String) -> String? {
+  public static func readText(_ path: String) -> String? {
     guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
     let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
     return trimmed.isEmpty ? nil : trimmed
