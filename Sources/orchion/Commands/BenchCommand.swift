@@ -10,9 +10,11 @@ import SwiftProtobuf
 struct BenchCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "bench",
-    abstract: "Measure a running cluster (dispatch, latency) or the scheduler alone.",
+    abstract:
+      "Measure a running cluster (dispatch, latency, submit, nodes), the scheduler alone, or clusters of its own (failover, footprint).",
     subcommands: [
       DispatchBench.self, LatencyBench.self, SchedulerBench.self, NodesBench.self, SubmitBench.self,
+      FailoverBench.self, FootprintBench.self,
     ]
   )
 }
@@ -43,10 +45,8 @@ struct DispatchBench: AsyncParsableCommand {
       let ids = try await BenchWork.concurrently(count, width: concurrency) { _ in
         try await client.tasks.submitTask(.with { $0.spec.command = argv }).task.id
       }
-      let states = try await BenchWork.concurrently(ids.count, width: concurrency) { index in
-        try await BenchWork.waitForEnd(ids[index], client: client)
-      }
-      return (start.duration(to: clock.now), states.filter { $0 != .succeeded }.count)
+      let failures = try await BenchWork.waitForAll(Set(ids), client: client)
+      return (start.duration(to: clock.now), failures)
     }
     Console.line(
       "dispatch: \(count) tasks in \(String(format: "%.3f", elapsed.seconds)) s = \(String(format: "%.0f", Double(count) / elapsed.seconds)) tasks/s, \(failures) not succeeded"
@@ -114,6 +114,35 @@ enum BenchWork {
       }
       return results.compactMap { $0 }
     }
+  }
+
+  /// Waits until every task in `ids` has ended, by listing the unfinished tasks every 20 ms
+  /// (a few RPCs per poll, shrinking as tasks finish — not one per task: the client must not be
+  /// what is measured), then counts those that failed or were cancelled.
+  /// - Returns: How many did not succeed.
+  static func waitForAll(_ ids: Set<String>, client: OrchionClient) async throws -> Int {
+    func listed(_ states: [Orchion_V1_TaskState]) async throws -> Set<String> {
+      var found = Set<String>()
+      for state in states {
+        var token = ""
+        repeat {
+          let page = try await client.tasks.listTasks(
+            .with {
+              $0.state = state
+              $0.pageSize = 1000
+              $0.pageToken = token
+            }
+          )
+          found.formUnion(page.tasks.map(\.id).filter(ids.contains))
+          token = page.nextPageToken
+        } while !token.isEmpty
+      }
+      return found
+    }
+    while try await !listed([.pending, .assigned, .running]).isEmpty {
+      try await Task.sleep(for: .milliseconds(20))
+    }
+    return try await listed([.failed, .cancelled]).count
   }
 
   /// Follows the task's output stream, which ends when the task is terminal, then reads its state.

@@ -97,13 +97,22 @@ struct NodesBench: AsyncParsableCommand {
     let nodes = Orchion_V1_NodeService.Client(wrapping: grpc)
     let agent = Orchion_V1_AgentService.Client(wrapping: grpc)
     do {
-      _ = try await nodes.registerNode(
-        .with {
-          $0.nodeID = node
-          $0.labels = ["orchion.io/simulated": "true"]
-          $0.resources.cpuMillis = 1000
+      // As a real agent: a registration refused for the caller's rate is retried after a while.
+      while true {
+        do {
+          _ = try await nodes.registerNode(
+            .with {
+              $0.nodeID = node
+              $0.labels = ["orchion.io/simulated": "true"]
+              $0.resources.cpuMillis = 1000
+            }
+          )
+          break
+        } catch let error as RPCError where error.code == .resourceExhausted && .now < end {
+          stats.throttled()
+          try await Task.sleep(for: .milliseconds(Int.random(in: 200...1000)))
         }
-      )
+      }
       _ = try await nodes.cordonNode(.with { $0.nodeID = node })
       let sent = Mutex<[ContinuousClock.Instant]>([])
       try await agent.connect { writer in
@@ -138,6 +147,7 @@ final class NodesBenchStats: Sendable {
     var connected = 0
     var sent = 0
     var acknowledged: [Duration] = []
+    var throttled = 0
     var errors: [String: Int] = [:]
   }
 
@@ -145,6 +155,7 @@ final class NodesBenchStats: Sendable {
 
   func connected() { state.withLock { $0.connected += 1 } }
   func sent() { state.withLock { $0.sent += 1 } }
+  func throttled() { state.withLock { $0.throttled += 1 } }
   func acknowledged(after latency: Duration) { state.withLock { $0.acknowledged.append(latency) } }
   func failed(_ error: any Error) {
     let key = (error as? RPCError).map { "\($0.code)" } ?? "\(type(of: error))"
@@ -169,7 +180,7 @@ final class NodesBenchStats: Sendable {
           separator: ", "
         )
       return
-        "nodes: \(state.connected)/\(nodes) connected; \(state.sent) heartbeats sent, \(samples.count) acknowledged = \(String(format: "%.0f", Double(samples.count) / elapsed.seconds))/s; latency p50 \(percentile(0.5)), p99 \(percentile(0.99)), max \(percentile(1)); \(errors)"
+        "nodes: \(state.connected)/\(nodes) connected; \(state.sent) heartbeats sent, \(samples.count) acknowledged = \(String(format: "%.0f", Double(samples.count) / elapsed.seconds))/s; latency p50 \(percentile(0.5)), p99 \(percentile(0.99)), max \(percentile(1)); \(errors); \(state.throttled) registrations retried after RESOURCE_EXHAUSTED"
     }
   }
 }

@@ -69,6 +69,12 @@ struct ServerOptions: ParsableArguments {
   )
   var noAuth = false
 
+  @Option(help: "Node registrations refilled per second for each caller address.")
+  var registrationRate = 20.0
+
+  @Option(help: "Node registrations one caller address may make at once.")
+  var registrationBurst = 50
+
   @Option(help: "PEM certificate chain to serve TLS with (with --tls-key).")
   var tlsCert: String?
 
@@ -82,6 +88,9 @@ struct ServerOptions: ParsableArguments {
   var tlsClientCA: String?
 
   func validate() throws {
+    guard registrationRate > 0, registrationBurst > 0 else {
+      throw ValidationError("--registration-rate and --registration-burst must be positive")
+    }
     guard (tlsCert == nil) == (tlsKey == nil) else {
       throw ValidationError("--tls-cert and --tls-key go together")
     }
@@ -164,7 +173,9 @@ struct ServerOptions: ParsableArguments {
     .defaults {
       $0.authentication = Authentication(
         enabled: !noAuth,
-        adminTokens: adminToken.map { [$0] } ?? []
+        adminTokens: adminToken.map { [$0] } ?? [],
+        registrationsPerSecond: registrationRate,
+        registrationBurst: registrationBurst
       )
       if let tlsCert, let tlsKey {
         $0.tls = ServerTLS(certificatePath: tlsCert, keyPath: tlsKey, clientCAPath: tlsClientCA)

@@ -30,6 +30,42 @@ struct BenchCommandTests {
     }
   }
 
+  @Test(
+    "`bench failover` kills (or freezes) the agent running a task and times its move to the other",
+    arguments: ["kill", "freeze"]
+  )
+  func failover(mode: String) async throws {
+    let bench = try ChildProcess(
+      BuiltProducts.orchion,
+      ["bench", "failover", "--mode", mode, "--runs", "1"],
+      environment: ["ORCHION_TOKEN": ""]
+    )
+    #expect(try await bench.waitForExit(timeout: .seconds(90)) == 0, "\(bench.standardError)")
+    // One agent ran it, the other got it: the move is between two different nodes.
+    let moved = bench.standardOutput.split(separator: "\n").first { $0.contains(" moved ") }
+    #expect(
+      moved?.contains("bench-a → bench-b") == true || moved?.contains("bench-b → bench-a") == true,
+      "\(bench.standardOutput)"
+    )
+    #expect(
+      bench.standardOutput.contains(
+        "failover (\(mode), heartbeat-timeout 1s, lost-after 1s): median"
+      )
+    )
+  }
+
+  @Test("`bench footprint` times `orchion up` to its first RPC and reads idle memory")
+  func footprint() async throws {
+    let bench = try ChildProcess(
+      BuiltProducts.orchion,
+      ["bench", "footprint", "--runs", "1", "--idle", "200ms"],
+      environment: ["ORCHION_TOKEN": ""]
+    )
+    #expect(try await bench.waitForExit(timeout: .seconds(90)) == 0, "\(bench.standardError)")
+    #expect(bench.standardOutput.contains("orchion up: first RPC served after"))
+    #expect(bench.standardOutput.contains("idle RSS: orchestrator"))
+  }
+
   @Test("`bench scheduler` reports placements per strategy")
   func scheduler() async throws {
     let bench = try ChildProcess(
