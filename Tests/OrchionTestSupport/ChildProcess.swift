@@ -50,13 +50,18 @@ public final class ChildProcess: Sendable {
     let input = standardInput.map { _ in Pipe() }
     process.standardInput = input ?? FileHandle.nullDevice
     let output = OutputBuffer()
+    // At end of file the handler uninstalls itself: a handler left installed
+    // keeps the descriptor open for the life of the test process, and a full run leaked
+    // hundreds of them — past 1024, Foundation's select()-based watchers misbehave.
     stdout.fileHandleForReading.readabilityHandler = { handle in
-      let text = String(decoding: handle.availableData, as: UTF8.self)
-      output.withLock { $0.stdout += text }
+      let data = handle.availableData
+      guard !data.isEmpty else { return Self.finish(handle) }
+      output.withLock { $0.stdout += String(decoding: data, as: UTF8.self) }
     }
     stderr.fileHandleForReading.readabilityHandler = { handle in
-      let text = String(decoding: handle.availableData, as: UTF8.self)
-      output.withLock { $0.stderr += text }
+      let data = handle.availableData
+      guard !data.isEmpty else { return Self.finish(handle) }
+      output.withLock { $0.stderr += String(decoding: data, as: UTF8.self) }
     }
     self.output = output
     self.process = process
@@ -71,6 +76,12 @@ public final class ChildProcess: Sendable {
   public var standardOutput: String { output.withLock { $0.stdout } }
   /// Everything written to standard error so far.
   public var standardError: String { output.withLock { $0.stderr } }
+
+  /// Stops watching a pipe at its end, so the handle (and its descriptor) can go with the
+  /// process object. (Closing it here, inside its own handler, would deadlock Foundation.)
+  private static func finish(_ handle: FileHandle) {
+    handle.readabilityHandler = nil
+  }
 
   /// Sends a signal.
   public func signal(_ signal: Int32) {

@@ -45,6 +45,8 @@ struct DispatchBench: AsyncParsableCommand {
       let ids = try await BenchWork.concurrently(count, width: concurrency) { _ in
         try await client.tasks.submitTask(.with { $0.spec.command = argv }).task.id
       }
+      // Tasks start in submission order: follow the last one, then make sure of the rest.
+      if let last = ids.last { _ = try await BenchWork.waitForEnd(last, client: client) }
       let failures = try await BenchWork.waitForAll(Set(ids), client: client)
       return (start.duration(to: clock.now), failures)
     }

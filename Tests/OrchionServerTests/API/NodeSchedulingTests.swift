@@ -11,7 +11,9 @@ import Testing
 struct NodeSchedulingTests {
   @Test("cordon marks the node, drain sets a deadline, uncordon clears both; survive re-register")
   func cordonDrainUncordon() async throws {
-    try await withRunningOrchestrator { _, client in
+    // A manual clock: deadlines are exact however slow the machine is.
+    let clock = ManualClock()
+    try await withRunningOrchestrator(clock: clock) { _, client in
       _ = try await client.nodes.registerNode(.with { $0.nodeID = "n1" })
       let cordoned = try await client.nodes.cordonNode(.with { $0.nodeID = "n1" }).node
       #expect(cordoned.cordoned)
@@ -20,7 +22,7 @@ struct NodeSchedulingTests {
       _ = try await client.nodes.registerNode(.with { $0.nodeID = "n1" })
       #expect(try await client.nodes.getNode(.with { $0.nodeID = "n1" }).node.cordoned)
 
-      let before = Int64(SystemClock().now.nanosecondsSinceEpoch / 1_000_000_000)
+      let before = Int64(clock.now.nanosecondsSinceEpoch / 1_000_000_000)
       let draining = try await client.nodes.drainNode(
         .with {
           $0.nodeID = "n1"
@@ -28,10 +30,10 @@ struct NodeSchedulingTests {
         }
       ).node
       #expect(draining.cordoned)
-      #expect((before + 599...before + 601).contains(draining.drainDeadline.seconds))
+      #expect((before + 600...before + 600).contains(draining.drainDeadline.seconds))
 
       let defaulted = try await client.nodes.drainNode(.with { $0.nodeID = "n1" }).node
-      #expect((before + 3599...before + 3601).contains(defaulted.drainDeadline.seconds))
+      #expect((before + 3600...before + 3600).contains(defaulted.drainDeadline.seconds))
 
       let uncordoned = try await client.nodes.uncordonNode(.with { $0.nodeID = "n1" }).node
       #expect(!uncordoned.cordoned)
