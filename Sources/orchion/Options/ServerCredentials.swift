@@ -48,6 +48,11 @@ enum ServerCredentials {
     logger: Logger
   ) async throws -> (admin: String?, newJoin: String?) {
     let dataDirectory = options.dataDir
+    if !Authentication.isLoopback(options.host), options.tlsCert == nil {
+      logger.warning(
+        "listening beyond loopback without TLS: tokens and task specs cross the network in the clear; use --tls-cert/--tls-key (orchion certs init) on any untrusted network"
+      )
+    }
     if let created = try await orchestrator.bootstrapTokens() {
       try PrivateFile.write(
         Data((created.admin + "\n").utf8),
