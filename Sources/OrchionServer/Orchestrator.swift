@@ -300,26 +300,31 @@ public final class Orchestrator: Sendable {
     )
   }
 
-  /// On the first start of a cluster (no token stored, none configured): creates an admin and
-  /// a join token and returns them, so the caller can hand them out. `nil` when tokens exist,
-  /// authentication is off, or this orchestrator does not lead.
-  public func bootstrapTokens() async throws -> BootstrapTokens? {
+  /// On the first start of a cluster (no token stored, none configured): makes an admin and a
+  /// join token, lets `handOut` keep them (files, client config), and only then keeps them in
+  /// the store, both in one commit. So a crash anywhere in between leaves either no token (the
+  /// next start makes new ones) or tokens someone holds — never stored tokens nobody has.
+  /// - Returns: The tokens, or `nil` when tokens exist, authentication is off, or this
+  ///   orchestrator does not lead.
+  /// - Throws: What `handOut` throws (then nothing is stored), or when the store fails.
+  public func bootstrapTokens(
+    handOut: (BootstrapTokens) throws -> Void
+  ) async throws -> BootstrapTokens? {
     guard let tokens, leadership.isLeader, tokens.isEmpty,
       configuration.authentication.adminTokens.isEmpty
     else { return nil }
-    let admin = try await tokens.create(
-      kind: .admin,
-      ttl: nil,
-      description: "created on first start"
-    )
-    let join = try await tokens.create(kind: .join, ttl: nil, description: "created on first start")
+    let admin = try tokens.mint(kind: .admin, ttl: nil, description: "created on first start")
+    let join = try tokens.mint(kind: .join, ttl: nil, description: "created on first start")
+    let created = BootstrapTokens(admin: admin.token, join: join.token)
+    try handOut(created)
+    try await tokens.keep([admin, join])
     logger.notice(
       "created the first admin and join tokens",
       metadata: [
         "orchion.token.admin": "\(admin.info.id)", "orchion.token.join": "\(join.info.id)",
       ]
     )
-    return BootstrapTokens(admin: admin.token, join: join.token)
+    return created
   }
 
   /// Where clients reach this orchestrator: `--advertise-address`, else host:port.

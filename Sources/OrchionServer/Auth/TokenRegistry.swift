@@ -120,6 +120,15 @@ public final class TokenRegistry: Sendable {
     try? restore(records)
   }
 
+  /// A token made but not yet kept: see ``mint(kind:ttl:description:)`` and ``keep(_:)``.
+  struct Minted: Sendable {
+    var info: Orchion_V1_TokenInfo
+    /// The token itself, `<id>.<secret>`: shown once, never stored.
+    var token: String
+    fileprivate var entry: Entry
+    fileprivate var body: Data
+  }
+
   /// Creates a token and waits until it is durable.
   /// - Parameters:
   ///   - kind: Admin or join.
@@ -131,6 +140,13 @@ public final class TokenRegistry: Sendable {
     ttl: Duration?,
     description: String
   ) async throws -> (info: Orchion_V1_TokenInfo, token: String) {
+    let minted = try mint(kind: kind, ttl: ttl, description: description)
+    try await keep([minted])
+    return (minted.info, minted.token)
+  }
+
+  /// Makes a token without keeping it: it works only once ``keep(_:)`` has run.
+  func mint(kind: Orchion_V1_TokenKind, ttl: Duration?, description: String) throws -> Minted {
     let id = Credential.randomHex(bytes: Self.idBytes)
     let token = id + "." + Credential.randomHex(bytes: Self.secretBytes)
     let now = clock.now
@@ -147,15 +163,23 @@ public final class TokenRegistry: Sendable {
       $0.info = info
       $0.sha256 = Data(digest)
     }
-    let body: Data = try record.serializedBytes()
-    state.withLock {
-      $0.tokens[id] = Entry(info: info, digest: digest, expiresAt: expiresAt)
+    return Minted(
+      info: info,
+      token: token,
+      entry: Entry(info: info, digest: digest, expiresAt: expiresAt),
+      body: try record.serializedBytes()
+    )
+  }
+
+  /// Makes `minted` tokens work, and keeps them in the store in one commit (all or none).
+  func keep(_ minted: [Minted]) async throws {
+    state.withLock { state in
+      for token in minted { state.tokens[token.info.id] = token.entry }
     }
-    let sequence = journal.append([
-      .recordSaved(KeyedRecord(kind: .token, id: id, body: body))
-    ])
+    let sequence = journal.append(
+      minted.map { .recordSaved(KeyedRecord(kind: .token, id: $0.info.id, body: $0.body)) }
+    )
     try await journal.waitUntilDurable(sequence)
-    return (info, token)
   }
 
   /// Every stored token, oldest first.

@@ -53,7 +53,9 @@ enum ServerCredentials {
         "listening beyond loopback without TLS: tokens and task specs cross the network in the clear; use --tls-cert/--tls-key (orchion certs init) on any untrusted network"
       )
     }
-    if let created = try await orchestrator.bootstrapTokens() {
+    // The files are written before the tokens are stored: a crash in between must not leave
+    // stored tokens that nobody holds (see Orchestrator.bootstrapTokens).
+    let created = try await orchestrator.bootstrapTokens { created in
       try PrivateFile.write(
         Data((created.admin + "\n").utf8),
         to: adminTokenPath(dataDirectory: dataDirectory)
@@ -63,8 +65,8 @@ enum ServerCredentials {
         to: joinTokenPath(dataDirectory: dataDirectory)
       )
       ClientConfigFile.record(server: address, token: created.admin, logger: logger)
-      return (created.admin, created.join)
     }
+    if let created { return (created.admin, created.join) }
     let admin =
       options.noAuth
       ? nil

@@ -210,6 +210,41 @@ struct AuthenticationTests {
     }
   }
 
+  @Test(
+    "first tokens: stored only once handed out, in one commit; a failed hand-out stores none; never twice"
+  )
+  func bootstrapTokens() async throws {
+    let configuration = Orchestrator.Configuration.testing.updating {
+      $0.authentication.adminTokens = []
+    }
+    struct HandOutFailed: Error {}
+    try await withRunningOrchestrator(configuration: configuration) { running, _ in
+      let orchestrator = running.orchestrator
+      await #expect(throws: HandOutFailed.self) {
+        _ = try await orchestrator.bootstrapTokens { _ in throw HandOutFailed() }
+      }
+      #expect(orchestrator.tokens?.isEmpty == true)
+
+      var handedOut: BootstrapTokens?
+      let created = try #require(try await orchestrator.bootstrapTokens { handedOut = $0 })
+      #expect(handedOut?.admin == created.admin && handedOut?.join == created.join)
+      #expect(try await orchestrator.bootstrapTokens { _ in Issue.record("made twice") } == nil)
+      let stored = try await orchestrator.store.records(.token)
+      #expect(stored.count == 2)
+
+      try await withOrchionClient(server: running.address, token: created.admin) { admin in
+        let listed = try await admin.tokens.listTokens(.init()).tokens
+        #expect(Set(listed.map(\.kind)) == [.admin, .join])
+      }
+      try await withOrchionClient(server: running.address, token: created.join) { join in
+        let refused = await #expect(throws: RPCError.self) {
+          try await join.tokens.listTokens(.init())
+        }
+        #expect(refused?.code == .permissionDenied)
+      }
+    }
+  }
+
   @Test("node registrations per address are bounded: RESOURCE_EXHAUSTED, then allowed again")
   func registrationRateLimit() async throws {
     let clock = ManualClock()
