@@ -72,7 +72,8 @@ final class AttemptRunner: Sendable {
       return report(
         .failed,
         exitCode: 0,
-        message: "secret '\(name)' does not exist any more (orchion secret set \(name))",
+        message:
+          "secret '\(name)' was not delivered: it was removed since the task was submitted (orchion secret set \(name)), or the orchestrator cannot decrypt it (its log says so)",
         to: outbox,
         clock: clock
       )

@@ -45,7 +45,11 @@ final class RegistrationLimiter: Sendable {
       bucket.tokens -= 1
       buckets[address] = bucket
       if buckets.count > Self.maxTrackedPeers {
-        buckets = buckets.filter { $0.value.tokens < burst - 1 }
+        // A bucket that has refilled holds nothing a new one would not: forget it.
+        buckets = buckets.filter { _, bucket in
+          let idle = Double(bucket.updated.duration(to: now).nanoseconds) / 1e9
+          return bucket.tokens + max(0, idle) * rate < burst
+        }
       }
       return true
     }

@@ -80,7 +80,8 @@ public final class TokenRegistry: Sendable {
   /// Who presents `authorization` (the metadata value, `Bearer <token>`).
   /// - Throws: `unauthenticated` when it is missing, malformed, unknown, revoked or expired.
   func authenticate(_ authorization: String?) async throws(OrchionError) -> Principal {
-    guard let authorization, authorization.hasPrefix("Bearer ") else {
+    // The scheme is case-insensitive (RFC 7235); the token is not.
+    guard let authorization, authorization.prefix(7).lowercased() == "bearer " else {
       throw .unauthenticated(
         "missing 'authorization: Bearer <token>' metadata: give the CLI --token, ORCHION_TOKEN or ~/.orchion/config"
       )

@@ -189,6 +189,20 @@ struct SecurityEndToEndTests {
         #expect(!process.standardError.contains(value), "a log holds the value")
         #expect(!process.standardOutput.contains(value))
       }
+      // A secret removed while its task waits: the attempt fails, saying which and why.
+      try await withOrchionClient(server: cluster.address, token: testAdminToken) { client in
+        let waiting = try await client.submit {
+          $0.command = ["true"]
+          $0.secretEnv = ["KEY": "anthropic"]
+          $0.nodeSelector = ["late": "yes"]
+        }
+        _ = try await client.secrets.deleteSecret(.with { $0.name = "anthropic" })
+        try cluster.startAgent("late", labels: ["late": "yes"])
+        let failed = try await client.waitFor(waiting.id)
+        #expect(failed.state == .failed)
+        #expect(failed.message.contains("secret 'anthropic' was not delivered"), "\(failed)")
+      }
+
       // The whole data dirs (database, WAL, keys, agent state, client config).
       let stored = files(under: cluster.directory)
       #expect(stored.contains { $0.hasSuffix("orchion.db") })
