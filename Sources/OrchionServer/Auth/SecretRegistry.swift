@@ -45,6 +45,11 @@ final class SecretRegistry: Sendable {
   /// Creates or replaces a secret, and waits until it is durable.
   func set(name: String, value: Data) async throws -> (info: Orchion_V1_SecretInfo, created: Bool) {
     try SecretName.validate(name, field: "name")
+    guard !value.isEmpty else {
+      throw OrchionError.invalidArgument(
+        "value: empty (orchion secret set reads the value from standard input)"
+      )
+    }
     guard value.count <= Self.maxValueBytes else {
       throw OrchionError.invalidArgument("value: at most \(Self.maxValueBytes) bytes")
     }

@@ -62,7 +62,7 @@ struct SecretServiceTests {
     "bad names, values and references are INVALID_ARGUMENT and change nothing",
     arguments: [
       ("", "v"), ("UPPER", "v"), ("-lead", "v"), ("has space", "v"),
-      (String(repeating: "a", count: 129), "v"), ("ok", "nul\u{0}inside"),
+      (String(repeating: "a", count: 129), "v"), ("ok", "nul\u{0}inside"), ("ok", ""),
       ("ok", String(repeating: "x", count: 32 * 1024 + 1)),
     ]
   )
