@@ -350,6 +350,9 @@ public nonisolated struct Orchion_V1_TaskAssignment: Sendable {
   /// Values of spec.secret_env, by environment variable, for this attempt only.
   public var secretValues: Dictionary<String,String> = [:]
 
+  /// A token for this attempt only (ORCHION_TOKEN in its env): the router, as this task.
+  public var taskToken: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -947,7 +950,7 @@ nonisolated extension Orchion_V1_Welcome: SwiftProtobuf.Message, SwiftProtobuf._
 
 nonisolated extension Orchion_V1_TaskAssignment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TaskAssignment"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{3}attempt_id\0\u{1}attempt\0\u{1}spec\0\u{3}server_address\0\u{3}secret_values\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{3}attempt_id\0\u{1}attempt\0\u{1}spec\0\u{3}server_address\0\u{3}secret_values\0\u{3}task_token\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -961,6 +964,7 @@ nonisolated extension Orchion_V1_TaskAssignment: SwiftProtobuf.Message, SwiftPro
       case 4: try { try decoder.decodeSingularMessageField(value: &self._spec) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.serverAddress) }()
       case 6: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.secretValues) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.taskToken) }()
       default: break
       }
     }
@@ -989,6 +993,9 @@ nonisolated extension Orchion_V1_TaskAssignment: SwiftProtobuf.Message, SwiftPro
     if !self.secretValues.isEmpty {
       try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: self.secretValues, fieldNumber: 6)
     }
+    if !self.taskToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.taskToken, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -999,6 +1006,7 @@ nonisolated extension Orchion_V1_TaskAssignment: SwiftProtobuf.Message, SwiftPro
     if lhs._spec != rhs._spec {return false}
     if lhs.serverAddress != rhs.serverAddress {return false}
     if lhs.secretValues != rhs.secretValues {return false}
+    if lhs.taskToken != rhs.taskToken {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -146,6 +146,34 @@ public nonisolated struct Orchion_V1_StoredSecret: Sendable {
   fileprivate var _info: Orchion_V1_SecretInfo? = nil
 }
 
+/// A routed message waiting in one mailbox (a topic message has one per consumer).
+public nonisolated struct Orchion_V1_StoredMessage: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var message: Orchion_V1_RoutedMessage {
+    get {_message ?? Orchion_V1_RoutedMessage()}
+    set {_message = newValue}
+  }
+  /// Returns true if `message` has been explicitly set.
+  public var hasMessage: Bool {self._message != nil}
+  /// Clears the value of `message`. Subsequent reads from it will return its default value.
+  public mutating func clearMessage() {self._message = nil}
+
+  /// Order of acceptance, across all mailboxes.
+  public var sequence: UInt64 = 0
+
+  /// The topic consumer this copy is for; empty for other addresses.
+  public var consumer: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _message: Orchion_V1_RoutedMessage? = nil
+}
+
 /// One chunk of a task's output, in the order the orchestrator accepted it.
 public nonisolated struct Orchion_V1_StoredLogChunk: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -397,6 +425,50 @@ nonisolated extension Orchion_V1_StoredSecret: SwiftProtobuf.Message, SwiftProto
   public static func ==(lhs: Orchion_V1_StoredSecret, rhs: Orchion_V1_StoredSecret) -> Bool {
     if lhs._info != rhs._info {return false}
     if lhs.sealed != rhs.sealed {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Orchion_V1_StoredMessage: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StoredMessage"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}message\0\u{1}sequence\0\u{1}consumer\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._message) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.sequence) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.consumer) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._message {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.sequence != 0 {
+      try visitor.visitSingularUInt64Field(value: self.sequence, fieldNumber: 2)
+    }
+    if !self.consumer.isEmpty {
+      try visitor.visitSingularStringField(value: self.consumer, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Orchion_V1_StoredMessage, rhs: Orchion_V1_StoredMessage) -> Bool {
+    if lhs._message != rhs._message {return false}
+    if lhs.sequence != rhs.sequence {return false}
+    if lhs.consumer != rhs.consumer {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

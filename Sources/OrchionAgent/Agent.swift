@@ -40,6 +40,16 @@ public struct Agent: Service {
     self.logger = logger
   }
 
+  /// How tasks reach the orchestrator over TLS as the agent does (`orchion msg` reads these):
+  /// paths only, which the tasks' user can read anyway.
+  static func clientEnvironment(_ tls: ClientTLS?) -> [String: String] {
+    var environment: [String: String] = [:]
+    environment["ORCHION_TLS_CA"] = tls?.caPath
+    environment["ORCHION_TLS_CERT"] = tls?.certificatePath
+    environment["ORCHION_TLS_KEY"] = tls?.keyPath
+    return environment
+  }
+
   public func run() async throws {
     let nodeID = try configuration.nodeID ?? NodeIdentity.load(from: configuration.dataDirectory)
     let slots = configuration.slots ?? CapacityProbe.cpuCount
@@ -52,6 +62,7 @@ public struct Agent: Service {
       nodeID: nodeID,
       slots: Int(slots),
       killGrace: configuration.killGrace,
+      clientEnvironment: Self.clientEnvironment(configuration.tls),
       logger: logger
     )
     // One client per orchestrator of the cluster; they connect lazily, so only the leader's

@@ -104,6 +104,7 @@ public final class Orchestrator: Sendable {
   /// Fully qualified names of the services offered, as health checks name them.
   public static let serviceNames = [
     "orchion.v1.NodeService", "orchion.v1.TaskService", "orchion.v1.AgentService",
+    "orchion.v1.RouterService",
   ]
 
   /// The configuration the orchestrator was created with.
@@ -122,6 +123,7 @@ public final class Orchestrator: Sendable {
   /// The API tokens; `nil` when authentication is off.
   public let tokens: TokenRegistry?
   let secrets: SecretRegistry
+  let router: MailboxRouter
   private let instance = UUID().uuidString
   private let server: GRPCServer<HTTP2ServerTransport.Posix>
   private let logger: Logger
@@ -164,8 +166,10 @@ public final class Orchestrator: Sendable {
     health = HealthStatusBoard(serving: Self.serviceNames)
     logs = LogStore(maxBytesPerTask: configuration.maxLogBytesPerTask)
     journal = Journal(store: store, logger: logger)
+    let secretsKey = configuration.secretsKey ?? SecretVault.randomKey()
+    let taskTokens = TaskTokens(secretsKey: secretsKey)
     secrets = SecretRegistry(
-      vault: try SecretVault(key: configuration.secretsKey ?? SecretVault.randomKey()),
+      vault: try SecretVault(key: secretsKey),
       journal: journal,
       clock: clock,
       logger: logger
@@ -183,8 +187,20 @@ public final class Orchestrator: Sendable {
       advertisedAddress: configuration.advertisedAddress.isEmpty
         ? "\(configuration.host):\(configuration.port)" : configuration.advertisedAddress,
       secrets: secrets,
+      taskTokens: taskTokens,
       logger: logger
     )
+    router = MailboxRouter(
+      journal: journal,
+      clock: clock,
+      directory: RouterDirectory(
+        taskState: { [dispatcher] in dispatcher.state(of: $0) },
+        nodeExists: { [registry] in (try? registry.node($0)) != nil },
+        attemptIsCurrent: { [dispatcher] in dispatcher.currentNode(of: $0, attempt: $1) != nil }
+      ),
+      logger: logger
+    )
+    dispatcher.observeFinished { [router] in router.taskFinished($0) }
     if store is PostgresStore {
       // Shared store: follow until the leader lease is ours (LeadershipService), then load.
       leadership = Leadership(.follower(leader: nil))
@@ -237,10 +253,16 @@ public final class Orchestrator: Sendable {
         AgentServiceHandler(registry: registry, dispatcher: dispatcher),
         TokenServiceHandler(tokens: tokens),
         SecretServiceHandler(secrets: secrets),
+        RouterServiceHandler(
+          router: router,
+          limits: router.limits,
+          currentNode: { [dispatcher] in dispatcher.currentNode(of: $0, attempt: $1) }
+        ),
         HealthService(board: health),
       ],
       interceptors: [
-        AccessLogInterceptor(logger: logger), AuthInterceptor(tokens: tokens),
+        AccessLogInterceptor(logger: logger),
+        AuthInterceptor(tokens: tokens, taskTokens: taskTokens),
         LeaderOnlyInterceptor(leadership: leadership),
       ]
     )
@@ -276,14 +298,16 @@ public final class Orchestrator: Sendable {
       JournalService(journal: journal),
       HeartbeatMonitor(registry: registry, logger: logger),
       DispatcherService(dispatcher: dispatcher),
+      RouterTimerService(router: router),
       GRPCServerService(
         server: server,
         endpoint: "\(configuration.host):\(configuration.port)",
-        beforeShutdown: { [health, dispatcher, logs] in
+        beforeShutdown: { [health, dispatcher, logs, router] in
           // Long-lived streams would hold graceful shutdown up: end them first.
           health.shutDown()
           dispatcher.closeSessions()
           logs.close()
+          router.closeSubscriptions()
         }
       ),
     ]
@@ -296,7 +320,8 @@ public final class Orchestrator: Sendable {
       dispatcher: dispatcher,
       logs: logs,
       tokens: tokens,
-      secrets: secrets
+      secrets: secrets,
+      router: router
     )
   }
 

@@ -16,8 +16,9 @@ struct ChangeSet: Sendable {
   var trims: [TaskID: Int64] = [:]
   var savedNodes: [Node] = []
   var deletedNodes: [NodeID] = []
-  /// Tokens and secrets saved (with a body) or deleted (`nil`), in order: they are rare, so
-  /// they are written one by one.
+  /// Keyed records saved (with a body) or deleted (`nil`), each once with its last value, so
+  /// they can be written in any order (a routed message is often saved and acknowledged in
+  /// one batch).
   var keyed: [(kind: RecordKind, id: String, body: Data?)] = []
 
   init(_ changes: [StateChange]) {
@@ -26,6 +27,7 @@ struct ChangeSet: Sendable {
     var nodes: [NodeID: Node?] = [:]
     var nodeOrder: [NodeID] = []
     var logIndex: [StoredLogKey: Int] = [:]
+    var keyedIndex: [KeyedKey: Int] = [:]
     for change in changes {
       switch change {
       case .taskCreated(let task):
@@ -54,9 +56,9 @@ struct ChangeSet: Sendable {
         if nodes[id] == nil { nodeOrder.append(id) }
         nodes[id] = .some(nil)
       case .recordSaved(let record):
-        keyed.append((record.kind, record.id, record.body))
+        Self.keep((record.kind, record.id, record.body), in: &keyed, index: &keyedIndex)
       case .recordDeleted(let kind, let id):
-        keyed.append((kind, id, nil))
+        Self.keep((kind, id, nil), in: &keyed, index: &keyedIndex)
       }
     }
     for id in taskOrder {
@@ -70,6 +72,25 @@ struct ChangeSet: Sendable {
     for id in nodeOrder {
       if let node = nodes[id] ?? nil { savedNodes.append(node) } else { deletedNodes.append(id) }
     }
+  }
+
+  private static func keep(
+    _ entry: (kind: RecordKind, id: String, body: Data?),
+    in keyed: inout [(kind: RecordKind, id: String, body: Data?)],
+    index: inout [KeyedKey: Int]
+  ) {
+    let key = KeyedKey(kind: entry.kind, id: entry.id)
+    if let existing = index[key] {
+      keyed[existing] = entry
+    } else {
+      index[key] = keyed.count
+      keyed.append(entry)
+    }
+  }
+
+  private struct KeyedKey: Hashable {
+    var kind: RecordKind
+    var id: String
   }
 
   private struct StoredLogKey: Hashable {

@@ -62,9 +62,9 @@ public enum StateChange: Sendable {
   case nodeSaved(Node)
   /// A node was forgotten.
   case nodeDeleted(NodeID)
-  /// A token or secret was created or replaced.
+  /// A token, secret or routed message was created or replaced.
   case recordSaved(KeyedRecord)
-  /// A token was revoked or a secret removed.
+  /// A token was revoked, a secret removed, a message acknowledged or expired.
   case recordDeleted(RecordKind, id: String)
 }
 
@@ -74,9 +74,11 @@ public enum RecordKind: String, Sendable, CaseIterable {
   case token
   /// A task secret, encrypted (`orchion.v1.StoredSecret`).
   case secret
+  /// A routed message waiting in a mailbox (`orchion.v1.StoredMessage`).
+  case message
 }
 
-/// A small record kept by kind and ID: credentials and secrets, few and rarely written.
+/// A record kept by kind and ID: credentials, secrets, routed messages.
 public struct KeyedRecord: Sendable, Equatable {
   public var kind: RecordKind
   public var id: String

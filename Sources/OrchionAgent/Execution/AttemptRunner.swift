@@ -25,6 +25,8 @@ final class AttemptRunner: Sendable {
   let serverAddress: String
   /// Secret values by environment variable, for this attempt only: never logged or kept.
   private let secretValues: [String: String]
+  /// The attempt's router token (ORCHION_TOKEN).
+  private let taskToken: String
   private let termination = Mutex<Termination?>(nil)
   private let terminationRequests: AsyncStream<Void>
   private let requestTermination: AsyncStream<Void>.Continuation
@@ -36,6 +38,7 @@ final class AttemptRunner: Sendable {
     spec = assignment.spec
     serverAddress = assignment.serverAddress
     secretValues = assignment.secretValues
+    taskToken = assignment.taskToken
     (terminationRequests, requestTermination) = AsyncStream.makeStream(
       of: Void.self,
       bufferingPolicy: .bufferingNewest(1)
@@ -66,6 +69,9 @@ final class AttemptRunner: Sendable {
     environment["ORCHION_ATTEMPT"] = "\(attempt)"
     environment["ORCHION_NODE_ID"] = nodeID.rawValue
     environment["ORCHION_SERVER"] = serverAddress
+    // The attempt's own token, so `orchion msg` works inside it with no flags; it is good for
+    // the router only, and only while this attempt is the task's current one.
+    environment["ORCHION_TOKEN"] = taskToken.isEmpty ? nil : taskToken
 
     let missing = spec.secretEnv.filter { secretValues[$0.key] == nil }.values.sorted()
     if let name = missing.first {

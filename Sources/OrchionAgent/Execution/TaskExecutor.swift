@@ -37,6 +37,7 @@ final class TaskExecutor: Sendable {
     nodeID: NodeID,
     slots: Int,
     killGrace: Duration,
+    clientEnvironment: [String: String] = [:],
     logger: Logger
   ) {
     self.outbox = outbox
@@ -47,6 +48,7 @@ final class TaskExecutor: Sendable {
     self.logger = logger
     let environment = ProcessInfo.processInfo.environment
     baseEnvironment = environment.filter { Self.inheritedVariables.contains($0.key) }
+      .merging(clientEnvironment) { $1 }
     (work, submit) = AsyncStream.makeStream(of: AttemptRunner.self)
   }
 

@@ -38,6 +38,17 @@ public struct StringMapLimits: Hashable, Sendable {
     keysAreIdentifiers: true
   )
 
+  /// Headers of a routed message: 64 entries, keys 1–128 bytes of `[A-Za-z0-9._/-]`, values
+  /// up to 4 KiB, 64 KiB in all.
+  public static let messageHeaders = StringMapLimits(
+    field: "headers",
+    maxEntries: 64,
+    maxKeyBytes: 128,
+    maxValueBytes: 4096,
+    maxTotalBytes: 64 * 1024,
+    keysAreIdentifiers: true
+  )
+
   /// Checks `map` against these limits.
   /// - Parameter map: The map a client sent.
   /// - Throws: ``OrchionError`` `invalidArgument` naming the field, the key and the rule.

@@ -8,6 +8,11 @@ import OrchionCore
 struct AuthInterceptor: ServerInterceptor {
   /// `nil` when authentication is off (`--no-auth`, loopback only).
   let tokens: TokenRegistry?
+  /// Tasks' tokens are recognised even with authentication off: they say which task sends.
+  let taskTokens: TaskTokens
+
+  /// What a task's token may call.
+  static let taskServicePrefix = "orchion.v1.RouterService/"
 
   /// What a join token may call: what an agent needs, nothing more.
   static let joinMethods: Set<String> = [
@@ -28,11 +33,23 @@ struct AuthInterceptor: ServerInterceptor {
     let method = context.descriptor.fullyQualifiedMethod
     if method.hasPrefix(Self.openServicePrefix) { return try await next(request, context) }
     let principal: Principal
-    if let tokens {
-      do {
-        principal = try await tokens.authenticate(
-          request.metadata[stringValues: "authorization"].first(where: { _ in true })
+    let authorization = request.metadata[stringValues: "authorization"].first(where: { _ in true })
+    if let presented = authorization.flatMap(TokenRegistry.bearerToken),
+      let (task, attempt) = taskTokens.verify(presented)
+    {
+      guard method.hasPrefix(Self.taskServicePrefix) else {
+        return StreamingServerResponse(
+          error: RPCError(
+            code: .permissionDenied,
+            message:
+              "a task's token may only send and receive messages; \(method) needs an admin token"
+          )
         )
+      }
+      principal = .task(task, attempt)
+    } else if let tokens {
+      do {
+        principal = try await tokens.authenticate(authorization)
       } catch {
         return StreamingServerResponse(
           error: RPCError(code: .unauthenticated, message: error.message)

@@ -1,3 +1,5 @@
+public import OrchionCore
+
 /// Who is calling, as ``AuthInterceptor`` found it, for the handler that serves the call:
 /// handlers do not see request metadata, so the interceptor hands it over in a task-local.
 struct Caller: Sendable {
@@ -17,12 +19,14 @@ public enum Principal: Sendable, Equatable {
   case join(tokenID: String)
   /// Authentication is off (`--no-auth`, allowed on loopback only): as an admin.
   case unauthenticated
+  /// A task's attempt, by the token its agent gave it (``TaskTokens``): the router only.
+  case task(TaskID, AttemptID)
 
   /// Whether the caller may do anything, including act for any node.
   public var isAdmin: Bool {
     switch self {
     case .admin, .unauthenticated: true
-    case .join: false
+    case .join, .task: false
     }
   }
 }

@@ -86,12 +86,18 @@ public final class TokenRegistry: Sendable {
         "missing 'authorization: Bearer <token>' metadata: give the CLI --token, ORCHION_TOKEN or ~/.orchion/config"
       )
     }
-    let token = authorization.dropFirst("Bearer ".count).trimmingCharacters(in: .whitespaces)
+    let token = Self.bearerToken(authorization) ?? ""
     if !leadership.isLeader { await refreshFromStore() }
     guard let principal = principal(presenting: token) else {
       throw .unauthenticated("the token is not valid: unknown, revoked or expired")
     }
     return principal
+  }
+
+  /// The token of an `authorization: Bearer <token>` value; `nil` for another scheme.
+  static func bearerToken(_ authorization: String) -> String? {
+    guard authorization.prefix(7).lowercased() == "bearer " else { return nil }
+    return authorization.dropFirst("Bearer ".count).trimmingCharacters(in: .whitespaces)
   }
 
   private func principal(presenting token: String) -> Principal? {

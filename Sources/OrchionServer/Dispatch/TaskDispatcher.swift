@@ -33,6 +33,10 @@ final class TaskDispatcher: NodeUsageSource, Sendable {
   private let advertisedAddress: String
   /// Where assignments get the values of the secrets their specs name.
   private let secrets: SecretRegistry?
+  /// Signs the token each attempt gets for the router.
+  private let taskTokens: TaskTokens?
+  /// Told (outside the lock) of every task that finished.
+  private let finishedObservers = Mutex<[@Sendable (TaskID) -> Void]>([])
   private let kicks: AsyncStream<Void>
   private let kick: AsyncStream<Void>.Continuation
 
@@ -44,9 +48,11 @@ final class TaskDispatcher: NodeUsageSource, Sendable {
     scheduler: any Scheduler,
     advertisedAddress: String,
     secrets: SecretRegistry? = nil,
+    taskTokens: TaskTokens? = nil,
     logger: Logger
   ) {
     self.secrets = secrets
+    self.taskTokens = taskTokens
     self.registry = registry
     self.logs = logs
     self.journal = journal
@@ -75,6 +81,26 @@ final class TaskDispatcher: NodeUsageSource, Sendable {
 
   func task(_ id: TaskID) throws(OrchionError) -> TaskRecord {
     try state.withLock { state throws(OrchionError) in try state.board.task(id) }
+  }
+
+  /// A task's state; `nil` when it is not known (or was forgotten).
+  func state(of id: TaskID) -> TaskState? {
+    state.withLock { try? $0.board.task(id).state }
+  }
+
+  /// The node running `attempt` while it is the task's current, unfinished attempt.
+  func currentNode(of id: TaskID, attempt: AttemptID) -> NodeID? {
+    state.withLock { state in
+      guard let task = try? state.board.task(id), task.attemptID == attempt,
+        task.state == .assigned || task.state == .running
+      else { return nil }
+      return task.nodeID
+    }
+  }
+
+  /// Calls `observer` with every task that finishes from now on.
+  func observeFinished(_ observer: @escaping @Sendable (TaskID) -> Void) {
+    finishedObservers.withLock { $0.append(observer) }
   }
 
   func list(
@@ -317,6 +343,13 @@ final class TaskDispatcher: NodeUsageSource, Sendable {
 
   /// Performs actions whose changes are durable: messages to agents, log followers.
   private func deliver(_ actions: [DispatchAction]) {
+    var finished: [TaskID] = []
+    defer {
+      if !finished.isEmpty {
+        let observers = finishedObservers.withLock { $0 }
+        for task in finished { for observer in observers { observer(task) } }
+      }
+    }
     state.withLock { state in
       var requeued = false
       for action in actions {
@@ -330,6 +363,8 @@ final class TaskDispatcher: NodeUsageSource, Sendable {
               $0.spec = .init(assignment.spec)
               $0.serverAddress = advertisedAddress
               $0.secretValues = secrets?.values(for: assignment.spec.secretEnvironment) ?? [:]
+              $0.taskToken =
+                taskTokens?.token(task: assignment.task, attempt: assignment.attemptID) ?? ""
             }
           }
           if state.sessions[node]?.send(message) != true {
@@ -356,6 +391,7 @@ final class TaskDispatcher: NodeUsageSource, Sendable {
           )
         case .finished(let task):
           logs.finish(task)
+          finished.append(task)
         case .evicted(let task):
           logs.remove(task)
         }

@@ -15,6 +15,9 @@ struct LeaderOnlyInterceptor: ServerInterceptor {
     "orchion.v1.AgentService/Connect", "orchion.v1.TokenService/CreateToken",
     "orchion.v1.TokenService/RevokeToken", "orchion.v1.SecretService/SetSecret",
     "orchion.v1.SecretService/ListSecrets", "orchion.v1.SecretService/DeleteSecret",
+    "orchion.v1.RouterService/Send", "orchion.v1.RouterService/SendStream",
+    "orchion.v1.RouterService/Subscribe", "orchion.v1.RouterService/Ack",
+    "orchion.v1.RouterService/ListMailboxes",
   ]
 
   func intercept<Input: Sendable, Output: Sendable>(

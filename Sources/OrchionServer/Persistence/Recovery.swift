@@ -15,6 +15,7 @@ struct Recovery {
   let logs: LogStore
   let tokens: TokenRegistry?
   let secrets: SecretRegistry
+  let router: MailboxRouter
 
   /// Most output chunks loaded per task (the per-task byte limit bounds them long before).
   static let maxChunksPerTask = 1_000_000
@@ -36,6 +37,8 @@ struct Recovery {
     }
     logs.markOnDisk(finished)
     dispatcher.restore(tasks, nodes: nodes)
+    // After the tasks: messages for tasks that finished meanwhile are dropped.
+    try router.restore(try await store.records(.message))
     if !tasks.isEmpty || !nodes.isEmpty {
       logger.notice(
         "state restored",

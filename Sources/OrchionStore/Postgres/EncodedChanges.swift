@@ -134,21 +134,33 @@ struct EncodedChanges: Sendable {
         logger: logger
       )
     }
-    for (kind, id, body) in keyed {
-      if let body {
-        try await connection.query(
-          """
-          INSERT INTO orchion_keyed_records (kind, id, record) VALUES (\(kind), \(id), \(body))
-          ON CONFLICT (kind, id) DO UPDATE SET record = excluded.record
-          """,
-          logger: logger
-        )
-      } else {
-        try await connection.query(
-          "DELETE FROM orchion_keyed_records WHERE kind = \(kind) AND id = \(id)",
-          logger: logger
-        )
-      }
+    // Each key appears once (ChangeSet), so saves and deletes can go as two statements.
+    let saved = keyed.compactMap { entry in entry.body.map { (entry.kind, entry.id, $0) } }
+    if !saved.isEmpty {
+      let kinds = saved.map(\.0)
+      let ids = saved.map(\.1)
+      let bodies = saved.map(\.2)
+      try await connection.query(
+        """
+        INSERT INTO orchion_keyed_records (kind, id, record)
+        SELECT * FROM unnest(\(kinds)::TEXT[], \(ids)::TEXT[], \(bodies)::BYTEA[])
+        ON CONFLICT (kind, id) DO UPDATE SET record = excluded.record
+        """,
+        logger: logger
+      )
+    }
+    let deleted = keyed.filter { $0.body == nil }
+    if !deleted.isEmpty {
+      let kinds = deleted.map(\.kind)
+      let ids = deleted.map(\.id)
+      try await connection.query(
+        """
+        DELETE FROM orchion_keyed_records AS r
+        USING unnest(\(kinds)::TEXT[], \(ids)::TEXT[]) AS d(kind, id)
+        WHERE r.kind = d.kind AND r.id = d.id
+        """,
+        logger: logger
+      )
     }
   }
 }

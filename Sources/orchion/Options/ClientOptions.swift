@@ -42,12 +42,14 @@ struct ClientOptions: ParsableArguments {
       ?? ClientConfigFile.load()?.token
   }
 
-  /// TLS from the flags, else from the client config; `nil` for plaintext.
+  /// TLS from the flags, else `ORCHION_TLS_CA`/`_CERT`/`_KEY` (what an agent gives its tasks),
+  /// else the client config; `nil` for plaintext.
   func resolvedTLS() -> ClientTLS? {
     let config = ClientConfigFile.load()
-    let ca = tlsCA ?? config?.tlsCA
-    let certificate = tlsCert ?? config?.tlsCert
-    let key = tlsKey ?? config?.tlsKey
+    let environment = ProcessInfo.processInfo.environment.filter { !$0.value.isEmpty }
+    let ca = tlsCA ?? environment["ORCHION_TLS_CA"] ?? config?.tlsCA
+    let certificate = tlsCert ?? environment["ORCHION_TLS_CERT"] ?? config?.tlsCert
+    let key = tlsKey ?? environment["ORCHION_TLS_KEY"] ?? config?.tlsKey
     guard ca != nil || certificate != nil else { return nil }
     return ClientTLS(caPath: ca, certificatePath: certificate, keyPath: key)
   }

@@ -16,6 +16,11 @@ enum Console {
     write(text, to: STDOUT_FILENO)
   }
 
+  /// Writes `bytes` to standard output as they are.
+  static func write(bytes: [UInt8]) {
+    bytes.withUnsafeBufferPointer { write($0, to: STDOUT_FILENO) }
+  }
+
   /// Writes `text` and a newline to standard error.
   static func error(_ text: String) {
     write(text + "\n", to: STDERR_FILENO)
@@ -25,23 +30,25 @@ enum Console {
   /// left to tell: exit quietly, as `cat` or `ls` would, rather than crash.
   private static func write(_ text: String, to descriptor: CInt) {
     var text = text
-    text.withUTF8 { bytes in
-      var offset = 0
-      while offset < bytes.count {
-        let written = Glibc.write(
-          descriptor,
-          bytes.baseAddress.map { $0 + offset },
-          bytes.count - offset
-        )
-        if written > 0 {
-          offset += written
-        } else if written < 0, errno == EINTR {
-          continue
-        } else if written < 0, errno == EPIPE {
-          exit(0)
-        } else {
-          return
-        }
+    text.withUTF8 { write($0, to: descriptor) }
+  }
+
+  private static func write(_ bytes: UnsafeBufferPointer<UInt8>, to descriptor: CInt) {
+    var offset = 0
+    while offset < bytes.count {
+      let written = Glibc.write(
+        descriptor,
+        bytes.baseAddress.map { $0 + offset },
+        bytes.count - offset
+      )
+      if written > 0 {
+        offset += written
+      } else if written < 0, errno == EINTR {
+        continue
+      } else if written < 0, errno == EPIPE {
+        exit(0)
+      } else {
+        return
       }
     }
   }

@@ -1,0 +1,103 @@
+public import Foundation
+public import GRPCCore
+public import GRPCNIOTransportHTTP2
+public import OrchionAPI
+import OrchionWire
+import SwiftProtobuf
+import Synchronization
+
+extension OrchionClient {
+  /// `orchion.v1.RouterService`.
+  public var router: Orchion_V1_RouterService.Client<HTTP2ClientTransport.Posix> {
+    .init(wrapping: grpc)
+  }
+
+  /// Sends one message to `address` (`task/ID`, `node/ID`, `topic/NAME`, `queue/NAME`).
+  /// - Returns: Its ID, once the orchestrator keeps it.
+  public func send(
+    to address: String,
+    payload: Data,
+    headers: [String: String] = [:],
+    ttl: Duration? = nil
+  ) async throws -> String {
+    try await router.send(
+      .with {
+        $0.to = address
+        $0.payload = payload
+        $0.headers = headers
+        if let ttl { $0.ttl = .init(ttl) }
+      }
+    ).messageID
+  }
+
+  /// Sends messages in order over one stream, without waiting for each: as fast as the
+  /// orchestrator commits. `produce` writes the requests; `accepted` hears each message's ID,
+  /// in order, once it is kept.
+  /// - Throws: The status of the first message refused; none after it was accepted, so
+  ///   resending from there keeps the order.
+  public func sendPipelined(
+    _ produce: @escaping @Sendable (RPCWriter<Orchion_V1_SendRequest>) async throws -> Void,
+    accepted: @escaping @Sendable (String) -> Void
+  ) async throws {
+    try await router.sendStream(requestProducer: produce) { response in
+      for try await answer in response.messages { accepted(answer.messageID) }
+    }
+  }
+
+  /// Receives the messages of `address`, calling `handle` with each delivery.
+  ///
+  /// `handle` returns whether to go on. A delivery is acknowledged when `handle` returns
+  /// (unless `acknowledge` is false); when it returns false the acknowledgements are flushed
+  /// and the subscription ends, so whatever else was delivered meanwhile goes back to the
+  /// mailbox for the next receiver.
+  /// - Parameters:
+  ///   - consumer: For topics, a name that keeps messages while away ("" for none).
+  ///   - maxInFlight: Deliveries outstanding at once (0: the orchestrator's default, 256).
+  ///   - ackTimeout: Unacknowledged this long, a delivery is made again (nil: 30 s).
+  ///   - subscribed: Called once the subscription is open.
+  public func receive(
+    from address: String,
+    consumer: String = "",
+    maxInFlight: UInt32 = 0,
+    ackTimeout: Duration? = nil,
+    acknowledge: Bool = true,
+    subscribed: @escaping @Sendable (Orchion_V1_Subscribed) -> Void = { _ in },
+    handle: @escaping @Sendable (Orchion_V1_Delivery) async throws -> Bool
+  ) async throws {
+    let (acks, ackQueue) = AsyncStream.makeStream(of: String.self)
+    let open = Orchion_V1_SubscribeRequest.with {
+      $0.open = .with {
+        $0.address = address
+        $0.consumer = consumer
+        $0.maxInFlight = maxInFlight
+        if let ackTimeout { $0.ackTimeout = .init(ackTimeout) }
+      }
+    }
+    try await router.subscribe(
+      requestProducer: { writer in
+        try await writer.write(open)
+        for await id in acks {
+          try await writer.write(.with { $0.ack = .with { $0.deliveryIds = [id] } })
+        }
+        // Closing our side after the last acknowledgement ends the subscription cleanly.
+      },
+      onResponse: { response in
+        var going = true
+        for try await message in response.messages {
+          switch message.kind {
+          case .subscribed(let info):
+            subscribed(info)
+          case .delivery(let delivery):
+            guard going else { continue }
+            going = try await handle(delivery)
+            if acknowledge { ackQueue.yield(delivery.deliveryID) }
+            if !going { ackQueue.finish() }
+          case .none:
+            continue
+          }
+        }
+        ackQueue.finish()
+      }
+    )
+  }
+}

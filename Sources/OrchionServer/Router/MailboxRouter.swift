@@ -1,0 +1,564 @@
+import Foundation
+import Logging
+import OrchionAPI
+import OrchionCore
+import OrchionStore
+import OrchionWire
+import SwiftProtobuf
+import Synchronization
+
+/// What the router needs to know about tasks and nodes, from the dispatcher and registry.
+struct RouterDirectory: Sendable {
+  /// A task's state; `nil` when no such task is known.
+  var taskState: @Sendable (TaskID) -> TaskState?
+  var nodeExists: @Sendable (NodeID) -> Bool
+  /// Whether that attempt is the task's current one and has not ended.
+  var attemptIsCurrent: @Sendable (TaskID, AttemptID) -> Bool
+}
+
+/// The default ``Router``: a durable mailbox per task, node, queue and topic consumer.
+///
+/// - A message is kept in the store before its sender hears of it, and deleted when
+///   acknowledged (or expired): what `Send` acknowledged survives a crash of the orchestrator.
+/// - It is delivered only once durable, in acceptance order (so FIFO per sender), to one of
+///   the mailbox's subscribers in turn (a queue's consumers share the work); a topic message
+///   is copied to the mailbox of every consumer subscribed when it is sent.
+/// - Unacknowledged within the subscriber's ack timeout, or when its subscription ends, it goes
+///   back to its place and is delivered again, with the same ID.
+/// - A task's mailbox holds messages until the task runs; it is dropped when the task
+///   finishes. A subscription a task's attempt opened ends with that attempt.
+final class MailboxRouter: Router {
+  private struct State: Sendable {
+    var mailboxes: [MailboxKey: Mailbox] = [:]
+    /// Where each queued message (by delivery ID) is.
+    var index: [String: MailboxKey] = [:]
+    var subscribers: [UInt64: Subscriber] = [:]
+    var nextSubscriber: UInt64 = 1
+    var nextSequence: UInt64 = 1
+    var totalBytes = 0
+    /// Live subscriptions per topic and consumer: who a topic message is copied to.
+    var topicConsumers: [String: [String: Int]] = [:]
+    /// Lazy heaps: an entry is acted on only if it still matches the message.
+    var expiries = DeadlineHeap<String>()
+    var ackDeadlines = DeadlineHeap<String>()
+  }
+
+  private struct Subscriber: Sendable {
+    var subscription: Subscription
+    var key: MailboxKey
+    var maxInFlight: Int
+    var ackTimeout: Duration
+    var inFlight = 0
+    var attempt: (task: TaskID, attempt: AttemptID)?
+  }
+
+  let limits: RouterLimits
+  private let state = Mutex(State())
+  private let journal: Journal
+  private let clock: any WallClock
+  private let directory: RouterDirectory
+  private let logger: Logger
+
+  init(
+    journal: Journal,
+    clock: any WallClock,
+    directory: RouterDirectory,
+    limits: RouterLimits = .defaults,
+    logger: Logger
+  ) {
+    self.journal = journal
+    self.clock = clock
+    self.directory = directory
+    self.limits = limits
+    self.logger = logger
+  }
+
+  // MARK: Sending
+
+  func accept(_ message: OutgoingMessage, from sender: String) throws(OrchionError)
+    -> AcceptedMessage
+  {
+    let now = clock.now
+    let ttl = message.ttl ?? limits.defaultTTL
+    let size =
+      message.payload.count
+      + message.headers.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count }
+    let id = Self.messageID(at: now)
+    var routed = Orchion_V1_RoutedMessage()
+    routed.id = id
+    routed.from = sender
+    routed.to = message.to.description
+    routed.payload = message.payload
+    routed.headers = message.headers
+    routed.sentAt = .init(now)
+    routed.expiresAt = .init(now.advanced(by: ttl))
+    let journalEntry = try state.withLock { state throws(OrchionError) -> UInt64? in
+      let targets = try targets(of: message.to, in: state)
+      for key in targets {
+        let mailbox = state.mailboxes[key] ?? Mailbox()
+        guard mailbox.messages.count < limits.maxMessagesPerMailbox,
+          mailbox.bytes + size <= limits.maxBytesPerMailbox
+        else {
+          throw .resourceExhausted(
+            "mailbox \(Self.describe(key)) is full (\(mailbox.messages.count) messages, \(mailbox.bytes) bytes; at most \(limits.maxMessagesPerMailbox) and \(limits.maxBytesPerMailbox)): retry once its receivers catch up"
+          )
+        }
+      }
+      guard state.totalBytes + size * targets.count <= limits.maxTotalBytes else {
+        throw .resourceExhausted(
+          "the router holds \(state.totalBytes) bytes of messages (at most \(limits.maxTotalBytes)): retry once receivers catch up"
+        )
+      }
+      guard !targets.isEmpty else { return nil }
+      let sequence = state.nextSequence
+      state.nextSequence += 1
+      var changes: [StateChange] = []
+      var ids: [String] = []
+      for key in targets {
+        var stored = Orchion_V1_StoredMessage()
+        stored.message = routed
+        stored.sequence = sequence
+        stored.consumer = key.consumer
+        let deliveryID = Self.deliveryID(message: id, consumer: key.consumer)
+        insert(
+          QueuedMessage(stored: stored, bytes: size, expiresAt: now.advanced(by: ttl)),
+          id: deliveryID,
+          key: key,
+          in: &state
+        )
+        ids.append(deliveryID)
+        changes.append(
+          .recordSaved(KeyedRecord(kind: .message, id: deliveryID, body: try Self.encode(stored)))
+        )
+      }
+      // Deliverable only once durable: a receiver never sees what a crash could take back.
+      let durableIDs = ids
+      return journal.append(changes) { [self] in makeVisible(durableIDs) }
+    }
+    guard let journalEntry else {
+      // A topic nobody listens to: accepted, and gone (publish/subscribe).
+      return AcceptedMessage(id: id, durable: {})
+    }
+    return AcceptedMessage(
+      id: id,
+      durable: { [journal] in try await journal.waitUntilDurable(journalEntry) }
+    )
+  }
+
+  /// The mailboxes a message to `address` goes to.
+  private func targets(of address: MessageAddress, in state: State) throws(OrchionError)
+    -> [MailboxKey]
+  {
+    switch address {
+    case .task(let task):
+      try requireOpen(task)
+      return [MailboxKey(address: address, consumer: "")]
+    case .node(let node):
+      guard directory.nodeExists(node) else {
+        throw .notFound("no node is named '\(node)'")
+      }
+      return [MailboxKey(address: address, consumer: "")]
+    case .queue:
+      return [MailboxKey(address: address, consumer: "")]
+    case .topic(let name):
+      return (state.topicConsumers[name] ?? [:]).keys.sorted().map {
+        MailboxKey(address: address, consumer: $0)
+      }
+    }
+  }
+
+  private func requireOpen(_ task: TaskID) throws(OrchionError) {
+    guard let taskState = directory.taskState(task) else {
+      throw .notFound("no task \(task) (or it finished long ago)")
+    }
+    guard !taskState.isTerminal else {
+      throw .failedPrecondition(
+        "task \(task) has finished (\(taskState)): nothing would read its messages"
+      )
+    }
+  }
+
+  private func insert(_ message: QueuedMessage, id: String, key: MailboxKey, in state: inout State)
+  {
+    state.mailboxes[key, default: Mailbox()].messages[id] = message
+    state.mailboxes[key]?.bytes += message.bytes
+    if !message.visible { state.mailboxes[key]?.invisible += 1 }
+    state.totalBytes += message.bytes
+    state.index[id] = key
+    state.expiries.push(id, at: message.expiresAt)
+  }
+
+  private func makeVisible(_ ids: [String]) {
+    let now = clock.now
+    state.withLock { state in
+      var touched: Set<MailboxKey> = []
+      for id in ids {
+        guard let key = state.index[id], var mailbox = state.mailboxes[key],
+          var message = mailbox.messages[id], !message.visible
+        else { continue }
+        message.visible = true
+        mailbox.invisible -= 1
+        mailbox.messages[id] = message
+        mailbox.makePending(id, sequence: message.sequence)
+        state.mailboxes[key] = mailbox
+        touched.insert(key)
+      }
+      for key in touched { pump(key, now: now, in: &state) }
+    }
+  }
+
+  // MARK: Subscribing
+
+  func subscribe(_ request: SubscriptionRequest) throws(OrchionError) -> Subscription {
+    if case .task(let task) = request.address { try requireOpen(task) }
+    if case .node(let node) = request.address, !directory.nodeExists(node) {
+      throw .notFound("no node is named '\(node)'")
+    }
+    let now = clock.now
+    return state.withLock { state in
+      let id = state.nextSubscriber
+      state.nextSubscriber += 1
+      var consumer = ""
+      if case .topic(let name) = request.address {
+        // Unnamed: a name of its own, never reused, so its copies die with it.
+        consumer = request.consumer.isEmpty ? "~\(id)" : request.consumer
+        state.topicConsumers[name, default: [:]][consumer, default: 0] += 1
+      }
+      let key = MailboxKey(address: request.address, consumer: consumer)
+      let subscription = Subscription(id: id, address: request.address, consumer: consumer)
+      state.subscribers[id] = Subscriber(
+        subscription: subscription,
+        key: key,
+        maxInFlight: request.maxInFlight,
+        ackTimeout: request.ackTimeout,
+        attempt: request.attempt
+      )
+      state.mailboxes[key, default: Mailbox()].subscribers.append(id)
+      pump(key, now: now, in: &state)
+      return subscription
+    }
+  }
+
+  func unsubscribe(_ subscription: Subscription) {
+    end(subscription.id, error: nil)
+  }
+
+  /// Ends a subscription; what it held goes back to its mailbox.
+  private func end(_ id: UInt64, error: OrchionError?) {
+    let now = clock.now
+    let subscription = state.withLock { state -> Subscription? in
+      guard let subscriber = state.subscribers.removeValue(forKey: id) else { return nil }
+      let key = subscriber.key
+      if var mailbox = state.mailboxes[key] {
+        mailbox.subscribers.removeAll { $0 == id }
+        for (messageID, message) in mailbox.messages where message.holder == id {
+          release(messageID, in: &mailbox)
+        }
+        state.mailboxes[key] = mailbox
+      }
+      if case .topic(let name) = key.address {
+        let remaining = (state.topicConsumers[name]?[key.consumer] ?? 1) - 1
+        state.topicConsumers[name]?[key.consumer] = remaining > 0 ? remaining : nil
+        if state.topicConsumers[name]?.isEmpty == true { state.topicConsumers[name] = nil }
+        if remaining <= 0, key.consumer.hasPrefix("~") {
+          drop(key, in: &state)
+          return subscriber.subscription
+        }
+      }
+      pump(key, now: now, in: &state)
+      removeIfIdle(key, in: &state)
+      return subscriber.subscription
+    }
+    if let error {
+      subscription?.continuation.finish(throwing: error)
+    } else {
+      subscription?.continuation.finish()
+    }
+  }
+
+  /// Puts a held message back in line.
+  private func release(_ id: String, in mailbox: inout Mailbox) {
+    guard var message = mailbox.messages[id], message.holder != nil else { return }
+    message.holder = nil
+    message.ackDeadline = nil
+    mailbox.messages[id] = message
+    mailbox.inFlight -= 1
+    mailbox.makePending(id, sequence: message.sequence)
+  }
+
+  /// Delivers waiting messages to subscribers with room, in turn.
+  private func pump(_ key: MailboxKey, now: UTCInstant, in state: inout State) {
+    guard var mailbox = state.mailboxes[key], !mailbox.subscribers.isEmpty,
+      mailbox.mayHavePending
+    else { return }
+    defer { state.mailboxes[key] = mailbox }
+    while true {
+      var chosen: UInt64?
+      for offset in 0..<mailbox.subscribers.count {
+        let candidate = mailbox.subscribers[
+          (mailbox.nextSubscriber + offset) % mailbox.subscribers.count
+        ]
+        if let subscriber = state.subscribers[candidate],
+          subscriber.inFlight < subscriber.maxInFlight
+        {
+          chosen = candidate
+          mailbox.nextSubscriber = (mailbox.nextSubscriber + offset + 1) % mailbox.subscribers.count
+          break
+        }
+      }
+      guard let subscriberID = chosen, var subscriber = state.subscribers[subscriberID],
+        let id = mailbox.takeNext(), var message = mailbox.messages[id]
+      else { return }
+      let deadline = now.advanced(by: subscriber.ackTimeout)
+      message.deliveries += 1
+      message.holder = subscriberID
+      message.ackDeadline = deadline
+      mailbox.messages[id] = message
+      mailbox.inFlight += 1
+      subscriber.inFlight += 1
+      state.subscribers[subscriberID] = subscriber
+      state.ackDeadlines.push(id, at: deadline)
+      var delivery = Orchion_V1_Delivery()
+      delivery.deliveryID = id
+      delivery.message = message.stored.message
+      delivery.deliveryCount = message.deliveries
+      subscriber.subscription.continuation.yield(delivery)
+    }
+  }
+
+  // MARK: Acknowledging
+
+  func acknowledge(_ deliveryIDs: [String], permitted: (MessageAddress) -> Bool)
+    throws(OrchionError) -> Int
+  {
+    let now = clock.now
+    return try state.withLock { state throws(OrchionError) in
+      for id in deliveryIDs {
+        if let key = state.index[id], !permitted(key.address) {
+          throw .permissionDenied(
+            "delivery \(id) is in \(key.address), which this caller may not read"
+          )
+        }
+      }
+      var touched: Set<MailboxKey> = []
+      var changes: [StateChange] = []
+      for id in deliveryIDs {
+        guard let key = remove(id, in: &state) else { continue }
+        state.mailboxes[key]?.acknowledged += 1
+        touched.insert(key)
+        changes.append(.recordDeleted(.message, id: id))
+      }
+      // Not waited for: a crash before this is durable delivers the message again, which
+      // at-least-once allows and the receiver detects by ID.
+      if !changes.isEmpty { journal.append(changes) }
+      for key in touched {
+        pump(key, now: now, in: &state)
+        removeIfIdle(key, in: &state)
+      }
+      return changes.count
+    }
+  }
+
+  /// Forgets a queued message; returns its mailbox, `nil` when it was not queued.
+  private func remove(_ id: String, in state: inout State) -> MailboxKey? {
+    guard let key = state.index.removeValue(forKey: id),
+      let message = state.mailboxes[key]?.messages.removeValue(forKey: id)
+    else { return nil }
+    state.mailboxes[key]?.bytes -= message.bytes
+    state.totalBytes -= message.bytes
+    if !message.visible { state.mailboxes[key]?.invisible -= 1 }
+    if let holder = message.holder {
+      state.mailboxes[key]?.inFlight -= 1
+      state.subscribers[holder]?.inFlight -= 1
+    }
+    return key
+  }
+
+  /// Drops a mailbox, its messages (from the store too) and its subscriptions.
+  private func drop(_ key: MailboxKey, in state: inout State) {
+    guard let mailbox = state.mailboxes.removeValue(forKey: key) else { return }
+    var changes: [StateChange] = []
+    for (id, message) in mailbox.messages {
+      state.index[id] = nil
+      state.totalBytes -= message.bytes
+      changes.append(.recordDeleted(.message, id: id))
+    }
+    if !changes.isEmpty { journal.append(changes) }
+  }
+
+  private func removeIfIdle(_ key: MailboxKey, in state: inout State) {
+    if state.mailboxes[key]?.isIdle == true { state.mailboxes[key] = nil }
+  }
+
+  // MARK: Time and tasks
+
+  /// Delivers again what waited past its ack timeout, drops what outlived its TTL, and ends
+  /// task subscriptions whose attempt is over.
+  func tick() {
+    let now = clock.now
+    let stale = state.withLock { state -> [UInt64] in
+      var touched: Set<MailboxKey> = []
+      while let first = state.ackDeadlines.first, first.deadline <= now {
+        _ = state.ackDeadlines.popFirst()
+        guard let key = state.index[first.key], var mailbox = state.mailboxes[key],
+          let message = mailbox.messages[first.key], let holder = message.holder,
+          message.ackDeadline == first.deadline
+        else { continue }
+        release(first.key, in: &mailbox)
+        state.mailboxes[key] = mailbox
+        state.subscribers[holder]?.inFlight -= 1
+        touched.insert(key)
+      }
+      var expired: [StateChange] = []
+      while let first = state.expiries.first, first.deadline <= now {
+        _ = state.expiries.popFirst()
+        guard let key = state.index[first.key],
+          let message = state.mailboxes[key]?.messages[first.key], message.expiresAt <= now
+        else { continue }
+        _ = remove(first.key, in: &state)
+        expired.append(.recordDeleted(.message, id: first.key))
+        touched.insert(key)
+      }
+      if !expired.isEmpty { journal.append(expired) }
+      for key in touched {
+        pump(key, now: now, in: &state)
+        removeIfIdle(key, in: &state)
+      }
+      return state.subscribers.compactMap { id, subscriber in
+        subscriber.attempt.map { directory.attemptIsCurrent($0.task, $0.attempt) } == false
+          ? id : nil
+      }
+    }
+    for id in stale {
+      end(id, error: .failedPrecondition("the attempt that subscribed has ended"))
+    }
+  }
+
+  /// Ends every subscription (shutdown): long-lived streams would hold the server up.
+  func closeSubscriptions() {
+    let subscriptions = state.withLock { $0.subscribers.values.map(\.subscription) }
+    for subscription in subscriptions { subscription.continuation.finish() }
+  }
+
+  /// Drops a finished task's mailbox: nothing will read it.
+  func taskFinished(_ task: TaskID) {
+    let key = MailboxKey(address: .task(task), consumer: "")
+    let subscribers = state.withLock { state -> [UInt64] in
+      let subscribers = state.mailboxes[key]?.subscribers ?? []
+      drop(key, in: &state)
+      return subscribers
+    }
+    for id in subscribers {
+      end(id, error: .failedPrecondition("task \(task) has finished"))
+    }
+  }
+
+  /// Replaces what the router holds with the messages the store holds (after a start or a
+  /// takeover): every one waits to be delivered again. Messages for tasks that finished, and
+  /// copies for unnamed topic subscriptions (gone with the old process), are deleted.
+  func restore(_ records: [KeyedRecord]) throws(OrchionError) {
+    var loaded: [(id: String, stored: Orchion_V1_StoredMessage)] = []
+    for record in records {
+      do {
+        loaded.append((record.id, try Orchion_V1_StoredMessage(serializedBytes: record.body)))
+      } catch {
+        throw .dataLoss("stored message '\(record.id)' is unreadable: \(error)")
+      }
+    }
+    loaded.sort { $0.stored.sequence < $1.stored.sequence }
+    var obsolete: [StateChange] = []
+    state.withLock { state in
+      for subscriber in state.subscribers.values { subscriber.subscription.continuation.finish() }
+      // Subscription IDs stay unique: a handler ending an old one must not end a new one.
+      let nextSubscriber = state.nextSubscriber
+      state = State()
+      state.nextSubscriber = nextSubscriber
+      for (id, stored) in loaded {
+        guard let address = try? MessageAddress(parsing: stored.message.to),
+          keep(address, consumer: stored.consumer)
+        else {
+          obsolete.append(.recordDeleted(.message, id: id))
+          continue
+        }
+        let size =
+          stored.message.payload.count
+          + stored.message.headers.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count }
+        var message = QueuedMessage(
+          stored: stored,
+          bytes: size,
+          expiresAt: UTCInstant(stored.message.expiresAt)
+        )
+        message.visible = true
+        let key = MailboxKey(address: address, consumer: stored.consumer)
+        insert(message, id: id, key: key, in: &state)
+        state.mailboxes[key]?.makePending(id, sequence: stored.sequence)
+        state.nextSequence = max(state.nextSequence, stored.sequence + 1)
+      }
+      if !obsolete.isEmpty { journal.append(obsolete) }
+    }
+    if !loaded.isEmpty {
+      logger.info(
+        "messages restored",
+        metadata: [
+          "orchion.messages": "\(loaded.count - obsolete.count)",
+          "orchion.dropped": "\(obsolete.count)",
+        ]
+      )
+    }
+  }
+
+  private func keep(_ address: MessageAddress, consumer: String) -> Bool {
+    switch address {
+    case .task(let task): directory.taskState(task).map { !$0.isTerminal } ?? false
+    case .topic: !consumer.hasPrefix("~")
+    case .node, .queue: true
+    }
+  }
+
+  // MARK: Reading
+
+  func mailboxes() -> [Orchion_V1_MailboxInfo] {
+    state.withLock { state in
+      state.mailboxes.map { key, mailbox in
+        var info = Orchion_V1_MailboxInfo()
+        info.address = key.address.description
+        info.consumer = key.consumer
+        info.pending = UInt32(mailbox.pendingCount)
+        info.inFlight = UInt32(mailbox.inFlight)
+        info.bytes = UInt64(mailbox.bytes)
+        info.subscribers = UInt32(mailbox.subscribers.count)
+        info.acknowledged = mailbox.acknowledged
+        return info
+      }.sorted { ($0.address, $0.consumer) < ($1.address, $1.consumer) }
+    }
+  }
+
+  // MARK: Identifiers
+
+  /// `m`, the time in milliseconds (12 hex digits, so IDs sort by time) and 16 random hex
+  /// digits: unique across restarts and orchestrators without coordination.
+  static func messageID(at instant: UTCInstant) -> String {
+    let milliseconds = UInt64(max(0, instant.nanosecondsSinceEpoch / 1_000_000))
+    return "m" + hex(milliseconds, digits: 12) + hex(UInt64.random(in: .min ... .max), digits: 16)
+  }
+
+  /// A topic's copies are told apart by consumer; everything else is delivered as itself.
+  static func deliveryID(message: String, consumer: String) -> String {
+    consumer.isEmpty ? message : message + "~" + consumer
+  }
+
+  private static func hex(_ value: UInt64, digits: Int) -> String {
+    let text = String(value, radix: 16)
+    return String(repeating: "0", count: max(0, digits - text.count)) + text
+  }
+
+  private static func describe(_ key: MailboxKey) -> String {
+    key.consumer.isEmpty ? key.address.description : "\(key.address) (consumer \(key.consumer))"
+  }
+
+  private static func encode(_ stored: Orchion_V1_StoredMessage) throws(OrchionError) -> Data {
+    do { return try stored.serializedBytes() } catch {
+      throw OrchionError(code: .internalError, message: "cannot encode a message: \(error)")
+    }
+  }
+}
