@@ -64,6 +64,9 @@ public final class Orchestrator: Sendable {
     public var maxConcurrentStreamsPerConnection: Int
     /// A connection with no RPC open for this long is closed.
     public var maxConnectionIdle: Duration
+    /// Most messages one mailbox (task, node, queue, topic consumer) holds; a send beyond it
+    /// is refused with RESOURCE_EXHAUSTED.
+    public var maxMessagesPerMailbox: Int
 
     /// 127.0.0.1:50051, 30 s heartbeat timeout, 1 min lost-after, 4 MiB requests, 1 MiB of
     /// output per task, 10,000 finished tasks kept, 5 node losses per task, binpack, reservation
@@ -98,6 +101,7 @@ public final class Orchestrator: Sendable {
       self.tls = nil
       self.maxConcurrentStreamsPerConnection = 256
       self.maxConnectionIdle = .seconds(300)
+      self.maxMessagesPerMailbox = RouterLimits.defaults.maxMessagesPerMailbox
     }
   }
 
@@ -198,6 +202,7 @@ public final class Orchestrator: Sendable {
         nodeExists: { [registry] in (try? registry.node($0)) != nil },
         attemptIsCurrent: { [dispatcher] in dispatcher.currentNode(of: $0, attempt: $1) != nil }
       ),
+      limits: RouterLimits.defaults(maxMessagesPerMailbox: configuration.maxMessagesPerMailbox),
       logger: logger
     )
     dispatcher.observeFinished { [router] in router.taskFinished($0) }

@@ -22,4 +22,11 @@ struct RouterLimits: Sendable {
   var maxAckTimeout = Duration.seconds(3_600)
 
   static let defaults = RouterLimits()
+
+  /// The defaults with another mailbox bound.
+  static func defaults(maxMessagesPerMailbox: Int) -> RouterLimits {
+    var limits = RouterLimits()
+    limits.maxMessagesPerMailbox = maxMessagesPerMailbox
+    return limits
+  }
 }

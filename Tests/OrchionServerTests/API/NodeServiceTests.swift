@@ -8,6 +8,7 @@ import SwiftProtobuf
 import Testing
 
 /// Expects `body` to fail with `code`, and returns the error's message.
+@discardableResult
 func expectRPCError<T>(
   _ code: RPCError.Code,
   sourceLocation: SourceLocation = #_sourceLocation,
