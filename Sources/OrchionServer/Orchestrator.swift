@@ -8,6 +8,7 @@ import OrchionScheduler
 public import OrchionStore
 import OrchionWire
 public import ServiceLifecycle
+import Synchronization
 
 /// The control plane: the node registry, heartbeat monitoring and the gRPC API, wired together.
 ///
@@ -128,6 +129,8 @@ public final class Orchestrator: Sendable {
   public let tokens: TokenRegistry?
   let secrets: SecretRegistry
   let router: MailboxRouter
+  /// Where tasks reach this orchestrator (their `ORCHION_SERVER`).
+  private let taskAddress: TaskAddress
   private let instance = UUID().uuidString
   private let server: GRPCServer<HTTP2ServerTransport.Posix>
   private let logger: Logger
@@ -170,6 +173,10 @@ public final class Orchestrator: Sendable {
     health = HealthStatusBoard(serving: Self.serviceNames)
     logs = LogStore(maxBytesPerTask: configuration.maxLogBytesPerTask)
     journal = Journal(store: store, logger: logger)
+    taskAddress = TaskAddress(
+      configuration.advertisedAddress.isEmpty
+        ? "\(configuration.host):\(configuration.port)" : configuration.advertisedAddress
+    )
     let secretsKey = configuration.secretsKey ?? SecretVault.randomKey()
     let taskTokens = TaskTokens(secretsKey: secretsKey)
     secrets = SecretRegistry(
@@ -188,8 +195,7 @@ public final class Orchestrator: Sendable {
         reserveAfter: configuration.reserveAfter
       ),
       scheduler: StrategyScheduler(strategy: configuration.strategy),
-      advertisedAddress: configuration.advertisedAddress.isEmpty
-        ? "\(configuration.host):\(configuration.port)" : configuration.advertisedAddress,
+      advertisedAddress: { [taskAddress] in taskAddress.value.withLock { $0 } },
       secrets: secrets,
       taskTokens: taskTokens,
       logger: logger
@@ -367,9 +373,21 @@ public final class Orchestrator: Sendable {
   /// - Throws: When the server failed to bind or has stopped.
   public func listeningPort() async throws -> Int {
     let address = try await server.transport.listeningAddress
-    if let ipv4 = address.ipv4 { return ipv4.port }
-    if let ipv6 = address.ipv6 { return ipv6.port }
-    throw OrchionError(code: .internalError, message: "server is not listening on TCP: \(address)")
+    guard let port = address.ipv4?.port ?? address.ipv6?.port else {
+      throw OrchionError(code: .internalError, message: "server is not listening on TCP: \(address)")
+    }
+    if configuration.advertisedAddress.isEmpty, configuration.port == 0 {
+      // Port 0: tasks learn the port the system picked.
+      let host = address.ipv6 != nil ? "[\(configuration.host)]" : configuration.host
+      taskAddress.value.withLock { $0 = "\(host):\(port)" }
+    }
+    return port
+  }
+
+  /// A string behind a lock, shareable by the closures that read it.
+  private final class TaskAddress: Sendable {
+    let value: Mutex<String>
+    init(_ value: String) { self.value = Mutex(value) }
   }
 
   private static func socketAddress(host: String, port: Int) -> GRPCNIOTransportCore.SocketAddress {

@@ -30,7 +30,9 @@ final class TaskDispatcher: NodeUsageSource, Sendable {
   private let logs: LogStore
   private let journal: Journal
   private let logger: Logger
-  private let advertisedAddress: String
+  /// Where tasks reach the orchestrator (`ORCHION_SERVER`); known only once it listens when the
+  /// port is chosen by the system.
+  private let advertisedAddress: @Sendable () -> String
   /// Where assignments get the values of the secrets their specs name.
   private let secrets: SecretRegistry?
   /// Signs the token each attempt gets for the router.
@@ -46,7 +48,7 @@ final class TaskDispatcher: NodeUsageSource, Sendable {
     journal: Journal,
     limits: TaskBoard.Limits,
     scheduler: any Scheduler,
-    advertisedAddress: String,
+    advertisedAddress: @escaping @Sendable () -> String,
     secrets: SecretRegistry? = nil,
     taskTokens: TaskTokens? = nil,
     logger: Logger
@@ -361,7 +363,7 @@ final class TaskDispatcher: NodeUsageSource, Sendable {
               $0.attemptID = assignment.attemptID.rawValue
               $0.attempt = assignment.attempt
               $0.spec = .init(assignment.spec)
-              $0.serverAddress = advertisedAddress
+              $0.serverAddress = advertisedAddress()
               $0.secretValues = secrets?.values(for: assignment.spec.secretEnvironment) ?? [:]
               $0.taskToken =
                 taskTokens?.token(task: assignment.task, attempt: assignment.attemptID) ?? ""

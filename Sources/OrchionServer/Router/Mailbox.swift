@@ -30,7 +30,11 @@ struct QueuedMessage: Sendable {
 ///
 /// Messages wait in `pending` by acceptance order (a message delivered again goes back to its
 /// place), so each sender's messages leave in the order they came.
-struct Mailbox: Sendable {
+///
+/// A class, not a struct: a mailbox lives in a dictionary and changes with every message, and
+/// a struct copied out of the dictionary would copy all its messages each time. Only touched
+/// under ``MailboxRouter``'s lock, hence `@unchecked Sendable`.
+final class Mailbox: @unchecked Sendable {
   /// By delivery (record) ID.
   var messages: [String: QueuedMessage] = [:]
   /// Visible, undelivered messages by sequence; entries before `head` were taken. An entry
@@ -58,7 +62,7 @@ struct Mailbox: Sendable {
   var invisible = 0
 
   /// Puts a message (new or delivered again) in its place among those waiting.
-  mutating func makePending(_ id: String, sequence: UInt64) {
+  func makePending(_ id: String, sequence: UInt64) {
     let entry = PendingEntry(sequence: sequence, id: id)
     if head == pending.count || pending[pending.count - 1].sequence < sequence {
       pending.append(entry)
@@ -68,8 +72,17 @@ struct Mailbox: Sendable {
     pending.insert(entry, at: index)
   }
 
+  /// Puts a held message back in line.
+  func release(_ id: String) {
+    guard let message = messages[id], message.holder != nil else { return }
+    messages[id]?.holder = nil
+    messages[id]?.ackDeadline = nil
+    inFlight -= 1
+    makePending(id, sequence: message.sequence)
+  }
+
   /// The next waiting message's ID, taken from the queue.
-  mutating func takeNext() -> String? {
+  func takeNext() -> String? {
     while head < pending.count {
       let entry = pending[head]
       head += 1
@@ -85,7 +98,7 @@ struct Mailbox: Sendable {
   /// Whether any message may be waiting.
   var mayHavePending: Bool { head < pending.count }
 
-  private mutating func compactIfWorthIt() {
+  private func compactIfWorthIt() {
     if head == pending.count {
       pending.removeAll(keepingCapacity: true)
       head = 0

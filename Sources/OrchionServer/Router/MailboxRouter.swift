@@ -178,9 +178,18 @@ final class MailboxRouter: Router {
     }
   }
 
+  /// The mailbox of `key`, created if need be. (`mailboxes[key, default:]` would not keep a
+  /// new one: mutating a class instance goes through the getter.)
+  private func mailbox(_ key: MailboxKey, in state: inout State) -> Mailbox {
+    if let existing = state.mailboxes[key] { return existing }
+    let created = Mailbox()
+    state.mailboxes[key] = created
+    return created
+  }
+
   private func insert(_ message: QueuedMessage, id: String, key: MailboxKey, in state: inout State)
   {
-    state.mailboxes[key, default: Mailbox()].messages[id] = message
+    mailbox(key, in: &state).messages[id] = message
     state.mailboxes[key]?.bytes += message.bytes
     if !message.visible { state.mailboxes[key]?.invisible += 1 }
     state.totalBytes += message.bytes
@@ -193,14 +202,12 @@ final class MailboxRouter: Router {
     state.withLock { state in
       var touched: Set<MailboxKey> = []
       for id in ids {
-        guard let key = state.index[id], var mailbox = state.mailboxes[key],
-          var message = mailbox.messages[id], !message.visible
+        guard let key = state.index[id],
+          let message = state.mailboxes[key]?.messages[id], !message.visible
         else { continue }
-        message.visible = true
-        mailbox.invisible -= 1
-        mailbox.messages[id] = message
-        mailbox.makePending(id, sequence: message.sequence)
-        state.mailboxes[key] = mailbox
+        state.mailboxes[key]?.messages[id]?.visible = true
+        state.mailboxes[key]?.invisible -= 1
+        state.mailboxes[key]?.makePending(id, sequence: message.sequence)
         touched.insert(key)
       }
       for key in touched { pump(key, now: now, in: &state) }
@@ -233,7 +240,7 @@ final class MailboxRouter: Router {
         ackTimeout: request.ackTimeout,
         attempt: request.attempt
       )
-      state.mailboxes[key, default: Mailbox()].subscribers.append(id)
+      mailbox(key, in: &state).subscribers.append(id)
       pump(key, now: now, in: &state)
       return subscription
     }
@@ -249,12 +256,11 @@ final class MailboxRouter: Router {
     let subscription = state.withLock { state -> Subscription? in
       guard let subscriber = state.subscribers.removeValue(forKey: id) else { return nil }
       let key = subscriber.key
-      if var mailbox = state.mailboxes[key] {
+      if let mailbox = state.mailboxes[key] {
         mailbox.subscribers.removeAll { $0 == id }
         for (messageID, message) in mailbox.messages where message.holder == id {
-          release(messageID, in: &mailbox)
+          mailbox.release(messageID)
         }
-        state.mailboxes[key] = mailbox
       }
       if case .topic(let name) = key.address {
         let remaining = (state.topicConsumers[name]?[key.consumer] ?? 1) - 1
@@ -276,22 +282,11 @@ final class MailboxRouter: Router {
     }
   }
 
-  /// Puts a held message back in line.
-  private func release(_ id: String, in mailbox: inout Mailbox) {
-    guard var message = mailbox.messages[id], message.holder != nil else { return }
-    message.holder = nil
-    message.ackDeadline = nil
-    mailbox.messages[id] = message
-    mailbox.inFlight -= 1
-    mailbox.makePending(id, sequence: message.sequence)
-  }
-
   /// Delivers waiting messages to subscribers with room, in turn.
   private func pump(_ key: MailboxKey, now: UTCInstant, in state: inout State) {
-    guard var mailbox = state.mailboxes[key], !mailbox.subscribers.isEmpty,
+    guard let mailbox = state.mailboxes[key], !mailbox.subscribers.isEmpty,
       mailbox.mayHavePending
     else { return }
-    defer { state.mailboxes[key] = mailbox }
     while true {
       var chosen: UInt64?
       for offset in 0..<mailbox.subscribers.count {
@@ -400,12 +395,11 @@ final class MailboxRouter: Router {
       var touched: Set<MailboxKey> = []
       while let first = state.ackDeadlines.first, first.deadline <= now {
         _ = state.ackDeadlines.popFirst()
-        guard let key = state.index[first.key], var mailbox = state.mailboxes[key],
-          let message = mailbox.messages[first.key], let holder = message.holder,
+        guard let key = state.index[first.key],
+          let message = state.mailboxes[key]?.messages[first.key], let holder = message.holder,
           message.ackDeadline == first.deadline
         else { continue }
-        release(first.key, in: &mailbox)
-        state.mailboxes[key] = mailbox
+        state.mailboxes[key]?.release(first.key)
         state.subscribers[holder]?.inFlight -= 1
         touched.insert(key)
       }
