@@ -374,7 +374,10 @@ public final class Orchestrator: Sendable {
   public func listeningPort() async throws -> Int {
     let address = try await server.transport.listeningAddress
     guard let port = address.ipv4?.port ?? address.ipv6?.port else {
-      throw OrchionError(code: .internalError, message: "server is not listening on TCP: \(address)")
+      throw OrchionError(
+        code: .internalError,
+        message: "server is not listening on TCP: \(address)"
+      )
     }
     if configuration.advertisedAddress.isEmpty, configuration.port == 0 {
       // Port 0: tasks learn the port the system picked.

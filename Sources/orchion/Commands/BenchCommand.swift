@@ -14,7 +14,7 @@ struct BenchCommand: AsyncParsableCommand {
       "Measure a running cluster (dispatch, latency, submit, nodes), the scheduler alone, or clusters of its own (failover, footprint).",
     subcommands: [
       DispatchBench.self, LatencyBench.self, SchedulerBench.self, NodesBench.self, SubmitBench.self,
-      FailoverBench.self, FootprintBench.self,
+      FailoverBench.self, FootprintBench.self, MessagesBench.self,
     ]
   )
 }

@@ -239,6 +239,7 @@ struct MsgRecvCommand: AsyncParsableCommand {
         "id": message.id, "delivery_id": delivery.deliveryID, "from": message.from,
         "to": message.to, "headers": message.headers, "delivery_count": delivery.deliveryCount,
         "sent_at": message.sentAt.seconds * 1_000_000_000 + Int64(message.sentAt.nanos),
+        "received_at": Int64(Date().timeIntervalSince1970 * 1e9),
       ]
       if let text = String(data: message.payload, encoding: .utf8) {
         object["payload"] = text

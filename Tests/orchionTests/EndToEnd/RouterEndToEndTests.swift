@@ -80,7 +80,9 @@ struct RouterEndToEndTests {
     }
   }
 
-  @Test("a topic with 3 subscribers delivers every message to each; a queue with 3 consumers splits them")
+  @Test(
+    "a topic with 3 subscribers delivers every message to each; a queue with 3 consumers splits them"
+  )
   func topicAndQueue() async throws {
     try await Cluster.with { cluster in
       try await withOrchionClient(server: cluster.address, token: testAdminToken) { client in
@@ -91,7 +93,9 @@ struct RouterEndToEndTests {
             ["msg", "recv", "topic/news", "--count", "500", "--server", server]
           )
         }
-        try await eventually { try await mailboxes(client).filter { $0.subscribers == 1 }.count == 3 }
+        try await eventually {
+          try await mailboxes(client).filter { $0.subscribers == 1 }.count == 3
+        }
         let lines = (1...500).map { "headline \($0)" }.joined(separator: "\n") + "\n"
         let sender = try ChildProcess(
           BuiltProducts.orchion,

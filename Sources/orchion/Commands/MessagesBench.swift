@@ -1,0 +1,104 @@
+import ArgumentParser
+import Foundation
+import OrchionAPI
+import OrchionClient
+import OrchionCore
+import SwiftProtobuf
+
+/// `orchion bench messages`: task-to-task messaging across two agents.
+struct MessagesBench: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "messages",
+    abstract:
+      "Send N messages from a task on one agent to a task on another; report msgs/s and latency.",
+    discussion: """
+      Starts its own orchestrator (SQLite state in a scratch directory, on loopback) and two \
+      agents from this executable. A task on one agent runs `orchion msg recv --count N -o \
+      json`; a task on the other pipes N lines into `orchion msg send task/<receiver> --lines`. \
+      Throughput is N over the time from the first message's acceptance to the last one \
+      printed by the receiver; latency is per message, from its acceptance by the \
+      orchestrator (durable) to the receiver printing it.
+      """
+  )
+
+  @Option(help: "Messages to send.")
+  var count = 10_000
+
+  func validate() throws {
+    guard count > 0 else { throw ValidationError("--count must be positive") }
+  }
+
+  private struct Received: Decodable {
+    var sent_at: Int64
+    var received_at: Int64
+  }
+
+  func run() async throws {
+    let directory = try BenchEnvironment.scratchDirectory("messages")
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let port = try BenchEnvironment.freePort()
+    let address = ServerAddress(host: "127.0.0.1", port: port)
+    let token = "bench-\(UUID().uuidString)"
+    let server = try BenchProcess(
+      ["server", "--port", "\(port)", "--data-dir", directory + "/server", "--token", token],
+      logPath: directory + "/server.log"
+    )
+    defer { server.stop() }
+    let agents = try ["a", "b"].map { side in
+      try BenchProcess(
+        [
+          "agent", "--server", "\(address)", "--token", token, "--id", "bench-\(side)",
+          "--label", "side=\(side)", "--data-dir", directory + "/agent-\(side)",
+        ],
+        logPath: directory + "/agent-\(side).log"
+      )
+    }
+    defer { for agent in agents { agent.stop() } }
+    let orchion = BenchProcess.executable
+    let output = directory + "/received.jsonl"
+    try await withOrchionClient(server: address, token: token) { client in
+      try await FailoverBench.waitForActive(["bench-a", "bench-b"], client: client)
+      let receiver = try await client.tasks.submitTask(
+        .with {
+          $0.spec.command = [
+            "sh", "-c", "exec \(orchion) msg recv --count \(count) -o json > \(output)",
+          ]
+          $0.spec.nodeSelector = ["side": "b"]
+        }
+      ).task
+      _ = try await FailoverBench.poll(client, receiver.id) { $0.state == .running }
+      let sender = try await client.tasks.submitTask(
+        .with {
+          $0.spec.command = [
+            "sh", "-c", "seq 1 \(count) | \(orchion) msg send task/\(receiver.id) --lines -q",
+          ]
+          $0.spec.nodeSelector = ["side": "a"]
+        }
+      ).task
+      for task in [sender, receiver] {
+        let done = try await FailoverBench.poll(client, task.id) {
+          [.succeeded, .failed, .cancelled].contains($0.state)
+        }
+        guard done.state == .succeeded else {
+          throw OrchionError(code: .internalError, message: "bench task failed: \(done)")
+        }
+      }
+    }
+    let lines = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n")
+    let received = try lines.map { try JSONDecoder().decode(Received.self, from: Data($0.utf8)) }
+    guard let firstSent = received.map(\.sent_at).min(),
+      let lastReceived = received.map(\.received_at).max()
+    else { throw OrchionError(code: .internalError, message: "nothing was received") }
+    let latencies = received.map { Double($0.received_at - $0.sent_at) / 1e6 }.sorted()
+    func percentile(_ p: Double) -> String {
+      String(
+        format: "%.2f ms",
+        latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]
+      )
+    }
+    let seconds = Double(lastReceived - firstSent) / 1e9
+    Console.line(
+      "messages: \(received.count) task→task across two agents in \(String(format: "%.2f", seconds)) s = \(Int(Double(received.count) / seconds)) msgs/s; latency (accepted → printed) p50 \(percentile(0.5)), p90 \(percentile(0.9)), p99 \(percentile(0.99)), max \(percentile(1))"
+    )
+  }
+}
