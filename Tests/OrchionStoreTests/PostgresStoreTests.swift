@@ -57,7 +57,9 @@ struct PostgresStoreTests {
         store: old,
         instance: "old",
         address: "o:1",
-        duration: .milliseconds(300)
+        // Not shorter: fenced transactions may idle half the lease, and a loaded 2-core
+        // machine (the end-to-end tests run alongside) can pause one for 150 ms.
+        duration: .seconds(1)
       )
       let newLease = LeaderLease(
         store: new,
