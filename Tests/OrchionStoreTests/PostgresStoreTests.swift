@@ -12,164 +12,172 @@ struct PostgresStoreTests {
     "one lease holder at a time; a takeover after expiry increments the token; renewals by the old holder fail"
   )
   func lease() async throws {
-    try await TestPostgres.withDatabase { url in
-      let first = try await PostgresStore.connect(try PostgresURL(parsing: url))
-      let second = try await PostgresStore.connect(try PostgresURL(parsing: url))
-      let a = LeaderLease(store: first, instance: "a", address: "a:1", duration: .seconds(2))
-      let b = LeaderLease(
-        store: second,
-        instance: "b",
-        address: "b:1",
-        duration: .seconds(2)
-      )
-      let tokenA = try #require(try await a.acquire())
-      #expect(try await b.acquire() == nil)
-      #expect(
-        try await b.leader() == LeaderLease.Holder(instance: "a", address: "a:1", token: tokenA)
-      )
-      #expect(try await a.renew(token: tokenA))
+    try await withQuietPeriod {
+      try await TestPostgres.withDatabase { url in
+        let first = try await PostgresStore.connect(try PostgresURL(parsing: url))
+        let second = try await PostgresStore.connect(try PostgresURL(parsing: url))
+        let a = LeaderLease(store: first, instance: "a", address: "a:1", duration: .seconds(2))
+        let b = LeaderLease(
+          store: second,
+          instance: "b",
+          address: "b:1",
+          duration: .seconds(2)
+        )
+        let tokenA = try #require(try await a.acquire())
+        #expect(try await b.acquire() == nil)
+        #expect(
+          try await b.leader() == LeaderLease.Holder(instance: "a", address: "a:1", token: tokenA)
+        )
+        #expect(try await a.renew(token: tokenA))
 
-      // a stops renewing (as if frozen); once its lease has expired, b takes over.
-      var tokenB: Int64?
-      for _ in 0..<80 where tokenB == nil {
-        try await Task.sleep(for: .milliseconds(100))
-        tokenB = try await b.acquire()
+        // a stops renewing (as if frozen); once its lease has expired, b takes over.
+        var tokenB: Int64?
+        for _ in 0..<80 where tokenB == nil {
+          try await Task.sleep(for: .milliseconds(100))
+          tokenB = try await b.acquire()
+        }
+        let taken = try #require(tokenB)
+        #expect(taken == tokenA + 1)
+        #expect(try await a.renew(token: tokenA) == false)
+        #expect(try await a.leader()?.instance == "b")
+
+        // A graceful release lets the other take over at once.
+        try await b.release(token: taken)
+        #expect(try await a.acquire() == taken + 1)
+        await first.close()
+        await second.close()
       }
-      let taken = try #require(tokenB)
-      #expect(taken == tokenA + 1)
-      #expect(try await a.renew(token: tokenA) == false)
-      #expect(try await a.leader()?.instance == "b")
-
-      // A graceful release lets the other take over at once.
-      try await b.release(token: taken)
-      #expect(try await a.acquire() == taken + 1)
-      await first.close()
-      await second.close()
     }
   }
 
   @Test("commits of a fenced store fail once another holds the lease, and change nothing")
   func fencing() async throws {
-    try await TestPostgres.withDatabase { url in
-      let old = try await PostgresStore.connect(try PostgresURL(parsing: url))
-      let new = try await PostgresStore.connect(try PostgresURL(parsing: url))
-      let oldLease = LeaderLease(
-        store: old,
-        instance: "old",
-        address: "o:1",
-        // Not shorter: fenced transactions may idle half the lease, and a loaded 2-core
-        // machine (the end-to-end tests run alongside) can pause one for 150 ms.
-        duration: .seconds(1)
-      )
-      let newLease = LeaderLease(
-        store: new,
-        instance: "new",
-        address: "n:1",
-        duration: .seconds(30)
-      )
-      let oldToken = try #require(try await oldLease.acquire())
-      old.fence(with: oldToken)
-      try await old.commit([.taskCreated(Fixtures.task(1))])
+    try await withQuietPeriod {
+      try await TestPostgres.withDatabase { url in
+        let old = try await PostgresStore.connect(try PostgresURL(parsing: url))
+        let new = try await PostgresStore.connect(try PostgresURL(parsing: url))
+        let oldLease = LeaderLease(
+          store: old,
+          instance: "old",
+          address: "o:1",
+          // Not shorter: fenced transactions may idle half the lease, and a loaded 2-core
+          // machine (the end-to-end tests run alongside) can pause one for 150 ms.
+          duration: .seconds(1)
+        )
+        let newLease = LeaderLease(
+          store: new,
+          instance: "new",
+          address: "n:1",
+          duration: .seconds(30)
+        )
+        let oldToken = try #require(try await oldLease.acquire())
+        old.fence(with: oldToken)
+        try await old.commit([.taskCreated(Fixtures.task(1))])
 
-      var newToken: Int64?
-      for _ in 0..<40 where newToken == nil {
-        try await Task.sleep(for: .milliseconds(100))
-        newToken = try await newLease.acquire()
+        var newToken: Int64?
+        for _ in 0..<40 where newToken == nil {
+          try await Task.sleep(for: .milliseconds(100))
+          newToken = try await newLease.acquire()
+        }
+        let token: Int64 = try #require(newToken)
+        new.fence(with: token)
+        let error = await #expect(throws: OrchionError.self) {
+          try await old.commit([.taskCreated(Fixtures.task(2)), .taskDeleted(Fixtures.task(1).id)])
+        }
+        #expect(error?.code == .failedPrecondition)
+        try await new.commit([.taskCreated(Fixtures.task(3))])
+        #expect(try await new.loadTasks().map(\.id) == [Fixtures.task(1).id, Fixtures.task(3).id])
+        await old.close()
+        await new.close()
       }
-      let token: Int64 = try #require(newToken)
-      new.fence(with: token)
-      let error = await #expect(throws: OrchionError.self) {
-        try await old.commit([.taskCreated(Fixtures.task(2)), .taskDeleted(Fixtures.task(1).id)])
-      }
-      #expect(error?.code == .failedPrecondition)
-      try await new.commit([.taskCreated(Fixtures.task(3))])
-      #expect(try await new.loadTasks().map(\.id) == [Fixtures.task(1).id, Fixtures.task(3).id])
-      await old.close()
-      await new.close()
     }
   }
 
   @Test("when the database drops every connection (as on a restart), the next commits reconnect")
   func reconnects() async throws {
-    try await TestPostgres.withDatabase { url in
-      let store = try await PostgresStore.connect(try PostgresURL(parsing: url))
-      try await store.commit([.taskCreated(Fixtures.task(1))])
-      let database = try #require(url.split(separator: "/").last)
-      try await TestPostgres.execute(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '\(database)' AND pid <> pg_backend_pid()"
-      )
-      // The journal retries a commit that failed with UNAVAILABLE; here, the same by hand.
-      var committed = false
-      var failures = 0
-      for _ in 0..<50 where !committed {
-        do {
-          try await store.commit([.taskCreated(Fixtures.task(2))])
-          committed = true
-        } catch let error as OrchionError where error.code == .unavailable {
-          failures += 1
-          try await Task.sleep(for: .milliseconds(100))
+    try await withQuietPeriod {
+      try await TestPostgres.withDatabase { url in
+        let store = try await PostgresStore.connect(try PostgresURL(parsing: url))
+        try await store.commit([.taskCreated(Fixtures.task(1))])
+        let database = try #require(url.split(separator: "/").last)
+        try await TestPostgres.execute(
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '\(database)' AND pid <> pg_backend_pid()"
+        )
+        // The journal retries a commit that failed with UNAVAILABLE; here, the same by hand.
+        var committed = false
+        var failures = 0
+        for _ in 0..<50 where !committed {
+          do {
+            try await store.commit([.taskCreated(Fixtures.task(2))])
+            committed = true
+          } catch let error as OrchionError where error.code == .unavailable {
+            failures += 1
+            try await Task.sleep(for: .milliseconds(100))
+          }
         }
+        #expect(committed, "still failing after \(failures) tries")
+        #expect(try await store.loadTasks().count == 2)
+        await store.close()
       }
-      #expect(committed, "still failing after \(failures) tries")
-      #expect(try await store.loadTasks().count == 2)
-      await store.close()
     }
   }
 
   @Test("a leader frozen inside a fenced commit does not hold the takeover off past its hold limit")
   func frozenInsideCommit() async throws {
-    try await TestPostgres.withDatabase { url in
-      let location = try PostgresURL(parsing: url)
-      let old = try await PostgresStore.connect(location)
-      let new = try await PostgresStore.connect(location)
-      let oldLease = LeaderLease(
-        store: old,
-        instance: "old",
-        address: "o:1",
-        duration: .milliseconds(500)
-      )
-      let newLease = LeaderLease(
-        store: new,
-        instance: "new",
-        address: "n:1",
-        duration: .seconds(30)
-      )
-      let token = try #require(try await oldLease.acquire())
-      // What a fenced commit does first, by a client that then freezes (never commits).
-      let frozen = try await PostgresConnection.connect(
-        configuration: .init(
-          host: location.host,
-          port: location.port,
-          username: location.user,
-          password: location.password,
-          database: location.database,
-          tls: .disable
-        ),
-        id: 7,
-        logger: Logger(label: "frozen", factory: { _ in SwiftLogNoOpLogHandler() })
-      )
-      let logger = Logger(label: "frozen", factory: { _ in SwiftLogNoOpLogHandler() })
-      try await frozen.query("BEGIN", logger: logger)
-      try await frozen.query(
-        PostgresQuery(unsafeSQL: "SET LOCAL idle_in_transaction_session_timeout = 300"),
-        logger: logger
-      )
-      _ = try await frozen.query(
-        "SELECT token FROM orchion_leader WHERE id = 1 AND token = \(token) FOR SHARE",
-        logger: logger
-      ).collect()
+    try await withQuietPeriod {
+      try await TestPostgres.withDatabase { url in
+        let location = try PostgresURL(parsing: url)
+        let old = try await PostgresStore.connect(location)
+        let new = try await PostgresStore.connect(location)
+        let oldLease = LeaderLease(
+          store: old,
+          instance: "old",
+          address: "o:1",
+          duration: .milliseconds(500)
+        )
+        let newLease = LeaderLease(
+          store: new,
+          instance: "new",
+          address: "n:1",
+          duration: .seconds(30)
+        )
+        let token = try #require(try await oldLease.acquire())
+        // What a fenced commit does first, by a client that then freezes (never commits).
+        let frozen = try await PostgresConnection.connect(
+          configuration: .init(
+            host: location.host,
+            port: location.port,
+            username: location.user,
+            password: location.password,
+            database: location.database,
+            tls: .disable
+          ),
+          id: 7,
+          logger: Logger(label: "frozen", factory: { _ in SwiftLogNoOpLogHandler() })
+        )
+        let logger = Logger(label: "frozen", factory: { _ in SwiftLogNoOpLogHandler() })
+        try await frozen.query("BEGIN", logger: logger)
+        try await frozen.query(
+          PostgresQuery(unsafeSQL: "SET LOCAL idle_in_transaction_session_timeout = 300"),
+          logger: logger
+        )
+        _ = try await frozen.query(
+          "SELECT token FROM orchion_leader WHERE id = 1 AND token = \(token) FOR SHARE",
+          logger: logger
+        ).collect()
 
-      var taken: Int64?
-      let clock = ContinuousClock()
-      let start = clock.now
-      while taken == nil, clock.now - start < .seconds(10) {
-        taken = try? await newLease.acquire()
-        if taken == nil { try await Task.sleep(for: .milliseconds(100)) }
+        var taken: Int64?
+        let clock = ContinuousClock()
+        let start = clock.now
+        while taken == nil, clock.now - start < .seconds(10) {
+          taken = try? await newLease.acquire()
+          if taken == nil { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(taken == token + 1)
+        try? await frozen.close()
+        await old.close()
+        await new.close()
       }
-      #expect(taken == token + 1)
-      try? await frozen.close()
-      await old.close()
-      await new.close()
     }
   }
 }
