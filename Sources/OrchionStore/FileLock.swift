@@ -22,13 +22,23 @@ final class FileLock: Sendable {
     guard descriptor >= 0 else {
       throw .unavailable("cannot open \(path): \(String(cString: strerror(errno)))")
     }
-    guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
-      Glibc.close(descriptor)
-      throw .failedPrecondition(
-        "another orchestrator is using \(purpose); stop it, or give this one its own --data-dir"
-      )
+    // A few tries: for the moment between fork and exec, a process another thread of the
+    // previous owner spawned shares its descriptor, and so briefly keeps the lock after the
+    // owner let go (seen when an orchestrator restarts in a process that spawns others).
+    var attempts = 0
+    while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+      attempts += 1
+      guard attempts < 20, errno == EWOULDBLOCK else { throw refusal(descriptor, purpose) }
+      usleep(50_000)
     }
     return FileLock(descriptor: descriptor)
+  }
+
+  private static func refusal(_ descriptor: Int32, _ purpose: String) -> OrchionError {
+    Glibc.close(descriptor)
+    return .failedPrecondition(
+      "another orchestrator is using \(purpose); stop it, or give this one its own --data-dir"
+    )
   }
 
   /// Creates `path` empty with mode 0600 unless it exists.

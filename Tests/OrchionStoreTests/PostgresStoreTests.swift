@@ -157,14 +157,16 @@ struct PostgresStoreTests {
         )
         let logger = Logger(label: "frozen", factory: { _ in SwiftLogNoOpLogHandler() })
         try await frozen.query("BEGIN", logger: logger)
-        try await frozen.query(
-          PostgresQuery(unsafeSQL: "SET LOCAL idle_in_transaction_session_timeout = 300"),
-          logger: logger
-        )
         _ = try await frozen.query(
           "SELECT token FROM orchion_leader WHERE id = 1 AND token = \(token) FOR SHARE",
           logger: logger
         ).collect()
+        // The limit last: set first, a loaded machine could idle the test's own statements
+        // past 300 ms and end the transaction before it holds anything.
+        try await frozen.query(
+          PostgresQuery(unsafeSQL: "SET LOCAL idle_in_transaction_session_timeout = 300"),
+          logger: logger
+        )
 
         var taken: Int64?
         let clock = ContinuousClock()

@@ -17,15 +17,21 @@ struct MessagesBench: AsyncParsableCommand {
       json`; a task on the other pipes N lines into `orchion msg send task/<receiver> --lines`. \
       Throughput is N over the time from the first message's acceptance to the last one \
       printed by the receiver; latency is per message, from its acceptance by the \
-      orchestrator (durable) to the receiver printing it.
+      orchestrator (durable) to the receiver printing it — under that flood it is mostly \
+      queueing. Then --paced messages go one `orchion msg send` at a time (each a new \
+      process, so they are spread out): the latency of a message on an idle path.
       """
   )
 
-  @Option(help: "Messages to send.")
+  @Option(help: "Messages to send pipelined.")
   var count = 10_000
+
+  @Option(help: "Messages then sent one at a time (0: none).")
+  var paced = 200
 
   func validate() throws {
     guard count > 0 else { throw ValidationError("--count must be positive") }
+    guard paced >= 0 else { throw ValidationError("--paced must not be negative") }
   }
 
   private struct Received: Decodable {
@@ -54,34 +60,64 @@ struct MessagesBench: AsyncParsableCommand {
       )
     }
     defer { for agent in agents { agent.stop() } }
-    let orchion = BenchProcess.executable
-    let output = directory + "/received.jsonl"
     try await withOrchionClient(server: address, token: token) { client in
       try await FailoverBench.waitForActive(["bench-a", "bench-b"], client: client)
-      let receiver = try await client.tasks.submitTask(
-        .with {
-          $0.spec.command = [
-            "sh", "-c", "exec \(orchion) msg recv --count \(count) -o json > \(output)",
-          ]
-          $0.spec.nodeSelector = ["side": "b"]
-        }
-      ).task
-      _ = try await FailoverBench.poll(client, receiver.id) { $0.state == .running }
-      let sender = try await client.tasks.submitTask(
-        .with {
-          $0.spec.command = [
-            "sh", "-c", "seq 1 \(count) | \(orchion) msg send task/\(receiver.id) --lines -q",
-          ]
-          $0.spec.nodeSelector = ["side": "a"]
-        }
-      ).task
-      for task in [sender, receiver] {
-        let done = try await FailoverBench.poll(client, task.id) {
-          [.succeeded, .failed, .cancelled].contains($0.state)
-        }
-        guard done.state == .succeeded else {
-          throw OrchionError(code: .internalError, message: "bench task failed: \(done)")
-        }
+      let flood = try await phase(
+        client,
+        count: count,
+        directory: directory,
+        send: { receiver in "seq 1 \(count) | \"$0\" msg send task/\(receiver) --lines -q" }
+      )
+      Console.line(
+        "messages: \(count) pipelined task→task across two agents: \(flood.rate) msgs/s; accepted → printed \(flood.latency)"
+      )
+      if paced > 0 {
+        let spread = try await phase(
+          client,
+          count: paced,
+          directory: directory,
+          send: { receiver in
+            "for i in $(seq 1 \(paced)); do \"$0\" msg send task/\(receiver) --data $i -q || exit 1; done"
+          }
+        )
+        Console.line(
+          "messages: \(paced) sent one at a time task→task: accepted → printed \(spread.latency)"
+        )
+      }
+    }
+  }
+
+  /// Runs a receiver task on agent b and a sender task (`send(receiverID)`, a shell command
+  /// where `$0` is this executable) on agent a; measures from the receiver's output.
+  private func phase(
+    _ client: OrchionClient,
+    count: Int,
+    directory: String,
+    send: (String) -> String
+  ) async throws -> (rate: Int, latency: String) {
+    let orchion = BenchProcess.executable
+    let output = directory + "/received-\(UUID().uuidString).jsonl"
+    let receiver = try await client.tasks.submitTask(
+      .with {
+        $0.spec.command = [
+          "sh", "-c", "exec \"$0\" msg recv --count \(count) -o json > \(output)", orchion,
+        ]
+        $0.spec.nodeSelector = ["side": "b"]
+      }
+    ).task
+    _ = try await FailoverBench.poll(client, receiver.id) { $0.state == .running }
+    let sender = try await client.tasks.submitTask(
+      .with {
+        $0.spec.command = ["sh", "-c", send(receiver.id), orchion]
+        $0.spec.nodeSelector = ["side": "a"]
+      }
+    ).task
+    for task in [sender, receiver] {
+      let done = try await FailoverBench.poll(client, task.id) {
+        [.succeeded, .failed, .cancelled].contains($0.state)
+      }
+      guard done.state == .succeeded else {
+        throw OrchionError(code: .internalError, message: "bench task failed: \(done)")
       }
     }
     let lines = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n")
@@ -97,8 +133,9 @@ struct MessagesBench: AsyncParsableCommand {
       )
     }
     let seconds = Double(lastReceived - firstSent) / 1e9
-    Console.line(
-      "messages: \(received.count) task→task across two agents in \(String(format: "%.2f", seconds)) s = \(Int(Double(received.count) / seconds)) msgs/s; latency (accepted → printed) p50 \(percentile(0.5)), p90 \(percentile(0.9)), p99 \(percentile(0.99)), max \(percentile(1))"
+    return (
+      Int(Double(received.count) / seconds),
+      "p50 \(percentile(0.5)), p90 \(percentile(0.9)), p99 \(percentile(0.99)), max \(percentile(1))"
     )
   }
 }

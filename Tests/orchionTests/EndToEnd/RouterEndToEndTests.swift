@@ -36,6 +36,24 @@ struct RouterEndToEndTests {
     }
   }
 
+  /// Starts `orchion msg send ADDRESS --lines` reading `lines` from a file. (A file, not a
+  /// pipe from this process: Foundation's handling of a child's standard input pipe is
+  /// suspected of closing a descriptor twice, which stalled whole test runs.)
+  func sendLines(_ lines: String, to address: String, cluster: Cluster, quiet: Bool = false)
+    throws -> ChildProcess
+  {
+    let file = cluster.directory + "/lines-\(UUID().uuidString)"
+    try lines.write(toFile: file, atomically: true, encoding: .utf8)
+    return try ChildProcess(
+      "/bin/sh",
+      [
+        "-c",
+        "exec \"$0\" msg send \(address) --lines\(quiet ? " -q" : "") --server \(cluster.address) < \(file)",
+        BuiltProducts.orchion,
+      ]
+    )
+  }
+
   func mailboxes(_ client: OrchionClient) async throws -> [Orchion_V1_MailboxInfo] {
     try await client.router.listMailboxes(.init()).mailboxes
   }
@@ -109,11 +127,7 @@ struct RouterEndToEndTests {
           try await mailboxes(client).filter { $0.subscribers == 1 }.count == 3
         }
         let lines = (1...500).map { "headline \($0)" }.joined(separator: "\n") + "\n"
-        let sender = try ChildProcess(
-          BuiltProducts.orchion,
-          ["msg", "send", "topic/news", "--lines", "-q", "--server", server],
-          standardInput: lines
-        )
+        let sender = try sendLines(lines, to: "topic/news", cluster: cluster, quiet: true)
         #expect(try await sender.waitForExit() == 0, "\(sender.standardError)")
         for reader in readers {
           #expect(try await reader.waitForExit() == 0, "\(reader.standardError)")
@@ -127,10 +141,10 @@ struct RouterEndToEndTests {
           )
         }
         try await eventually { try await mailboxes(client).first?.subscribers == 3 }
-        let jobs = try ChildProcess(
-          BuiltProducts.orchion,
-          ["msg", "send", "queue/work", "--lines", "--server", server],
-          standardInput: (1...600).map { "job \($0)" }.joined(separator: "\n") + "\n"
+        let jobs = try sendLines(
+          (1...600).map { "job \($0)" }.joined(separator: "\n") + "\n",
+          to: "queue/work",
+          cluster: cluster
         )
         #expect(try await jobs.waitForExit() == 0, "\(jobs.standardError)")
         let sentIDs = jobs.standardOutput.split(separator: "\n").map(String.init)
@@ -210,11 +224,7 @@ struct RouterEndToEndTests {
   func orchestratorKilled() async throws {
     try await Cluster.with { cluster in
       let lines = (1...1_000).map { "m\($0)" }.joined(separator: "\n") + "\n"
-      let sender = try ChildProcess(
-        BuiltProducts.orchion,
-        ["msg", "send", "queue/durable", "--lines", "--server", "\(cluster.address)"],
-        standardInput: lines
-      )
+      let sender = try sendLines(lines, to: "queue/durable", cluster: cluster)
       #expect(try await sender.waitForExit() == 0, "\(sender.standardError)")
       let ids = sender.standardOutput.split(separator: "\n").map(String.init)
       #expect(ids.count == 1_000)
