@@ -11,15 +11,7 @@ import Testing
   import Glibc
 #endif
 
-/// Opt-in (`ORCHION_ROUTER_E2E=1`) until a hang of the full parallel run that involved these
-/// tests is understood: every test passes alone and as a suite, but two full runs on the
-/// 2-core machine stopped making progress with this suite among the unfinished ones.
-@Suite(
-  "End to end: messages between tasks",
-  .serialized,
-  .timeLimit(.minutes(5)),
-  .enabled(if: ProcessInfo.processInfo.environment["ORCHION_ROUTER_E2E"] == "1")
-)
+@Suite("End to end: messages between tasks", .serialized, .timeLimit(.minutes(5)))
 struct RouterEndToEndTests {
   /// One line of `orchion msg recv -o json`.
   struct Received: Decodable {
