@@ -64,7 +64,7 @@ extension OrchionClient {
     subscribed: @escaping @Sendable (Orchion_V1_Subscribed) -> Void = { _ in },
     handle: @escaping @Sendable (Orchion_V1_Delivery) async throws -> Bool
   ) async throws {
-    let (acks, ackQueue) = AsyncStream.makeStream(of: String.self)
+    let acks = AckBuffer()
     let open = Orchion_V1_SubscribeRequest.with {
       $0.open = .with {
         $0.address = address
@@ -76,8 +76,15 @@ extension OrchionClient {
     try await router.subscribe(
       requestProducer: { writer in
         try await writer.write(open)
-        for await id in acks {
-          try await writer.write(.with { $0.ack = .with { $0.deliveryIds = [id] } })
+        // Whatever was acknowledged meanwhile goes in one request: under load, one
+        // acknowledgement per message would cost the orchestrator as much as the messages.
+        for await _ in acks.ready {
+          for batch in acks.take() {
+            try await writer.write(.with { $0.ack = .with { $0.deliveryIds = batch } })
+          }
+        }
+        for batch in acks.take() {
+          try await writer.write(.with { $0.ack = .with { $0.deliveryIds = batch } })
         }
         // Closing our side after the last acknowledgement ends the subscription cleanly.
       },
@@ -90,14 +97,47 @@ extension OrchionClient {
           case .delivery(let delivery):
             guard going else { continue }
             going = try await handle(delivery)
-            if acknowledge { ackQueue.yield(delivery.deliveryID) }
-            if !going { ackQueue.finish() }
+            if acknowledge { acks.add(delivery.deliveryID) }
+            if !going { acks.finish() }
           case .none:
             continue
           }
         }
-        ackQueue.finish()
+        acks.finish()
       }
     )
+  }
+}
+
+/// Delivery IDs waiting to be acknowledged, taken in batches by the request writer.
+private final class AckBuffer: Sendable {
+  /// Most IDs per acknowledgement (the orchestrator's limit).
+  static let maxBatch = 10_000
+  private let ids = Mutex<[String]>([])
+  /// Wakes the writer; wake-ups coalesce.
+  let ready: AsyncStream<Void>
+  private let wake: AsyncStream<Void>.Continuation
+
+  init() {
+    (ready, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+  }
+
+  func add(_ id: String) {
+    ids.withLock { $0.append(id) }
+    wake.yield()
+  }
+
+  /// No more IDs will come: the writer takes the rest and stops.
+  func finish() { wake.finish() }
+
+  /// Everything waiting, in batches the orchestrator accepts.
+  func take() -> [[String]] {
+    let all = ids.withLock { ids in
+      defer { ids.removeAll(keepingCapacity: true) }
+      return ids
+    }
+    return stride(from: 0, to: all.count, by: Self.maxBatch).map {
+      Array(all[$0..<min($0 + Self.maxBatch, all.count)])
+    }
   }
 }

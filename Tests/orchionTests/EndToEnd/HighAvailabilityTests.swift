@@ -22,6 +22,11 @@ struct HighAvailabilityTests {
     "kill -9 of the leader with 200 tasks queued or running: the other takes over; all 200 succeed, none runs twice"
   )
   func leaderKilled() async throws {
+    // Timing-sensitive (elections within seconds): not alongside the heaviest tests.
+    try await withQuietPeriod { try await leaderKilledBody() }
+  }
+
+  private func leaderKilledBody() async throws {
     try await TestPostgres.withDatabase { store in
       let cluster = try await SharedStoreCluster(store: store, orchestrators: 2)
       defer { cluster.stop() }
@@ -70,6 +75,11 @@ struct HighAvailabilityTests {
     "SIGSTOP of the leader: another is elected and carries on; after SIGCONT the old one steps down and writes nothing"
   )
   func leaderFrozen() async throws {
+    // Timing-sensitive (elections within seconds): not alongside the heaviest tests.
+    try await withQuietPeriod { try await leaderFrozenBody() }
+  }
+
+  private func leaderFrozenBody() async throws {
     try await TestPostgres.withDatabase { store in
       let cluster = try await SharedStoreCluster(store: store, orchestrators: 2)
       defer { cluster.stop() }
