@@ -48,9 +48,10 @@ public final class ManualClock: WallClock {
   }
 
   /// Waits (in real time, briefly) until at least `count` tasks sleep on this clock, so that an
-  /// advance is seen by them. Fails after 10 s of real time.
+  /// advance is seen by them. Fails after 30 s of real time (a safety net, not a measurement:
+  /// a full parallel run on two cores can keep a task from running for seconds).
   public func waitForSleepers(_ count: Int = 1) async throws {
-    let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+    let deadline = ContinuousClock.now.advanced(by: .seconds(30))
     while sleeperCount < count {
       guard ContinuousClock.now < deadline else {
         throw OrchionError(code: .internalError, message: "no task started sleeping on the clock")
