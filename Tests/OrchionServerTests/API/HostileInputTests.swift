@@ -253,13 +253,12 @@ struct HostileInputTests {
             "Bearer \(round.isMultiple(of: 2) ? testAdminToken : join)",
             forKey: "authorization"
           )
-          let descriptor =
-            round.isMultiple(of: 2)
-            ? MethodDescriptor(fullyQualifiedService: "orchion.v1.AgentService", method: "Connect")
-            : MethodDescriptor(
-              fullyQualifiedService: "orchion.v1.TaskService",
-              method: "StreamTaskLogs"
-            )
+          let streams = [
+            ("orchion.v1.AgentService", "Connect"), ("orchion.v1.TaskService", "StreamTaskLogs"),
+            ("orchion.v1.RouterService", "Subscribe"), ("orchion.v1.RouterService", "SendStream"),
+          ]
+          let (service, method) = streams[round % streams.count]
+          let descriptor = MethodDescriptor(fullyQualifiedService: service, method: method)
           do {
             try await bare.grpc.bidirectionalStreaming(
               request: StreamingClientRequest(metadata: metadata) { writer in

@@ -19,6 +19,7 @@ let everyUnaryCall: [(service: String, method: String, body: [UInt8])] = {
   let task = "orchion.v1.TaskService"
   let tokens = "orchion.v1.TokenService"
   let secrets = "orchion.v1.SecretService"
+  let router = "orchion.v1.RouterService"
   return [
     (node, "RegisterNode", bytes(Orchion_V1_RegisterNodeRequest.with { $0.nodeID = "n1" })),
     (node, "Heartbeat", bytes(Orchion_V1_HeartbeatRequest.with { $0.nodeID = "n1" })),
@@ -49,6 +50,17 @@ let everyUnaryCall: [(service: String, method: String, body: [UInt8])] = {
     ),
     (secrets, "ListSecrets", []),
     (secrets, "DeleteSecret", bytes(Orchion_V1_DeleteSecretRequest.with { $0.name = "s" })),
+    (
+      router, "Send",
+      bytes(
+        Orchion_V1_SendRequest.with {
+          $0.to = "queue/q"
+          $0.payload = Data("p".utf8)
+        }
+      )
+    ),
+    (router, "Ack", bytes(Orchion_V1_AckRequest.with { $0.deliveryIds = ["m1"] })),
+    (router, "ListMailboxes", []),
   ]
 }()
 
@@ -114,6 +126,8 @@ struct AuthenticationTests {
       #expect(try await admin.tasks.listTasks(.init()).tasks.isEmpty)
       #expect(try await admin.tokens.listTokens(.init()).tokens.isEmpty)
       #expect(try await admin.secrets.listSecrets(.init()).secrets.isEmpty)
+      let mailboxes = try await admin.router.listMailboxes(.init()).mailboxes
+      #expect(mailboxes.isEmpty)
     }
   }
 
