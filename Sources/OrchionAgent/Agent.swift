@@ -19,7 +19,7 @@ import SwiftProtobuf
 ///
 /// On graceful shutdown it stops its tasks (SIGTERM, then SIGKILL after the kill grace), reports
 /// them back to the orchestrator so they run elsewhere, and leaves. If it is killed instead, its
-/// tasks' supervisors kill their process trees at once.
+/// tasks' process trees are killed at once by its spawner.
 public struct Agent: Service {
   private let configuration: AgentConfiguration
   private let clock: any WallClock
@@ -54,7 +54,7 @@ public struct Agent: Service {
     let nodeID = try configuration.nodeID ?? NodeIdentity.load(from: configuration.dataDirectory)
     let slots = configuration.slots ?? CapacityProbe.cpuCount
     let outbox = Outbox(maxBytes: configuration.maxBufferedOutputBytes)
-    // Before any task starts: every supervisor watches this one lease (see AgentConnection).
+    // Before any task starts: the spawner watches this one lease for every task (see AgentConnection).
     try ProcessLauncher.prepareLease()
     let executor = TaskExecutor(
       outbox: outbox,

@@ -11,37 +11,37 @@
 #define ORCHION_STATUS_CHDIR_FAILED 'C'
 #define ORCHION_STATUS_EXEC_FAILED 'X'
 #define ORCHION_STATUS_EXITED 'S'
-/// 'F': the supervisor fenced the task: the agent's lease ran out (0 follows), so the group was
+/// 'F': the spawner fenced the task: the agent's lease ran out (0 follows), so the group was
 /// sent SIGTERM, then SIGKILL after the kill grace. An 'S' record follows.
 #define ORCHION_STATUS_FENCED 'F'
 
-/// Sets up the lease shared with every supervisor started afterwards: one page of shared
-/// memory holding a CLOCK_MONOTONIC deadline. Call once, before the first orchion_spawn.
+/// Sets up the lease shared with the spawner: one page of shared memory holding a
+/// CLOCK_MONOTONIC deadline. Call once, before the first orchion_spawn.
 /// Returns 0, or -errno.
 int orchion_lease_init(void);
 
 /// Moves the lease deadline (CLOCK_MONOTONIC nanoseconds); 0 means "no lease": never fence.
-/// The agent pushes it forward whenever it hears from the orchestrator. A supervisor of a fenced
-/// task that sees the deadline pass stops its task itself, even if the agent is frozen.
+/// The agent pushes it forward whenever it hears from the orchestrator. When the deadline
+/// passes, the spawner stops every fenced task itself, even if the agent is frozen.
 void orchion_lease_set(int64_t deadline_ns);
 
 /// CLOCK_MONOTONIC now, in nanoseconds.
 int64_t orchion_monotonic_ns(void);
 
-/// Starts `path` with `argv` and `envp` under a small supervisor process.
+/// Starts `path` with `argv` and `envp` through the spawner (spawner.c): one small process,
+/// forked from this one on first use, that starts and supervises every command.
 ///
-/// The supervisor leads a new process group that the command and everything it starts belong
-/// to. It reports the command's wait status on a pipe, then kills what is left of the group so
-/// no background process outlives the task. If the agent (its parent) dies, the supervisor kills
-/// the whole group at once (PR_SET_PDEATHSIG, with a poll of getppid() as a backstop), so a
-/// task never keeps running as an orphan after its agent was killed.
+/// The command leads a new process group that everything it starts belongs to. The spawner
+/// reports the command's wait status on a pipe, then kills what is left of the group so no
+/// background process outlives the task. If the agent dies, the spawner kills every group at
+/// once and exits, so a task never keeps running as an orphan after its agent was killed.
 ///
 /// Standard input is /dev/null; standard output and error go to `stdout_fd` and `stderr_fd`,
-/// which are closed in the caller. On success returns the supervisor's pid (which is also the
-/// process group ID) and stores the read end of the status pipe in `*status_fd`; on failure
-/// returns -errno.
+/// which are closed in the caller on success. On success returns the command's pid (which is
+/// also the process group ID) and stores the read end of the status pipe in `*status_fd`; on
+/// failure returns -errno.
 ///
-/// With `fenced` non-zero the supervisor also watches the lease (orchion_lease_init) and stops
+/// With `fenced` non-zero the spawner also watches the lease (orchion_lease_init) and stops
 /// the task when it expires, SIGTERM then SIGKILL after `kill_grace_ns`.
 pid_t orchion_spawn(const char *path, char *const argv[], char *const envp[], const char *workdir,
                     int stdout_fd, int stderr_fd, int fenced, int64_t kill_grace_ns,

@@ -115,7 +115,6 @@ final class AttemptRunner: Sendable {
     report(.running, exitCode: 0, message: "", to: outbox, clock: clock)
 
     let outcome = await supervise(process, outbox: outbox, clock: clock, killGrace: killGrace)
-    ProcessLauncher.reap(process.processGroup)
 
     let description = outcome.describe(program: program, workingDirectory: spec.workdir)
     switch termination.withLock({ $0 }) {

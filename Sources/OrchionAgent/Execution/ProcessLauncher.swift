@@ -5,17 +5,17 @@ import OrchionCore
   import Glibc
 #endif
 
-/// A task's process tree as started: the supervisor (whose pid is the process group) and the
-/// read ends of its output and status pipes.
+/// A task's process tree as started: the command (whose pid is the process group) and the read
+/// ends of its output and status pipes.
 struct LaunchedProcess: Sendable {
-  /// The supervisor's pid, which is also the group ID of everything the task starts.
+  /// The command's pid, which is also the group ID of everything the task starts.
   var processGroup: pid_t
   var standardOutput: CInt
   var standardError: CInt
   var status: CInt
 }
 
-/// Starts task processes through the C supervisor (see `orchion_spawn.h`).
+/// Starts task processes through the spawner (see `orchion_spawn.h`), which supervises them.
 enum ProcessLauncher {
   /// Starts `executable`.
   /// - Throws: `OrchionError` with the system's reason when pipes or fork fail.
@@ -72,7 +72,7 @@ enum ProcessLauncher {
     )
   }
 
-  /// Sets up the lease that fenced tasks' supervisors watch; call before the first launch.
+  /// Sets up the lease that the spawner watches for fenced tasks; call before the first launch.
   static func prepareLease() throws(OrchionError) {
     let result = orchion_lease_init()
     guard result == 0 else {
@@ -93,13 +93,6 @@ enum ProcessLauncher {
   /// Sends `signal` to every process of the group.
   static func signalGroup(_ group: pid_t, _ signal: CInt) {
     kill(-group, signal)
-  }
-
-  /// Reaps the supervisor. Called once its status pipe is at end of file: the supervisor closes
-  /// it as its last act before killing its group and itself, so this waits microseconds at most.
-  static func reap(_ pid: pid_t) {
-    var status: CInt = 0
-    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
   }
 
   /// The text of an errno value.

@@ -2,15 +2,15 @@
   import Glibc
 #endif
 
-/// How a task's process ended, decoded from the supervisor's status records.
+/// How a task's process ended, decoded from the status records the spawner writes.
 enum ProcessOutcome: Equatable, Sendable {
   case exited(code: Int32)
   case signaled(Int32)
   case cannotChangeDirectory(errno: Int32)
   case cannotExecute(errno: Int32)
-  /// The supervisor stopped the task because the agent's lease with the orchestrator ran out.
+  /// The spawner stopped the task because the agent's lease with the orchestrator ran out.
   case fenced
-  /// The supervisor vanished without reporting (it was killed).
+  /// The status pipe closed without a report (the spawner was killed).
   case unknown
 
   /// Decodes the records read from the status pipe (see `orchion_spawn.h`).
@@ -63,7 +63,7 @@ enum ProcessOutcome: Equatable, Sendable {
       "cannot execute '\(program)': \(String(cString: strerror(error)))"
     case .fenced:
       "stopped on its node: the agent lost the orchestrator for longer than heartbeat-timeout + lost-after, so the task is given to another node"
-    case .unknown: "the process supervisor ended without reporting a status"
+    case .unknown: "the process spawner ended without reporting a status"
     }
   }
 

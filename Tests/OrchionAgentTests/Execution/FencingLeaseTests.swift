@@ -7,11 +7,11 @@ import Testing
   import Glibc
 #endif
 
-/// The supervisor's side of fencing, with real processes: a fenced task stops on its own when
+/// The spawner's side of fencing, with real processes: a fenced task stops on its own when
 /// the lease runs out, even though nothing tells it to; a task that opted out does not.
 @Suite("Fencing lease", .serialized)
 struct FencingLeaseTests {
-  /// Reads the status pipe to its end (the supervisor closes it as it exits).
+  /// Reads the status pipe to its end (the spawner closes it once the command has ended).
   func outcome(of process: LaunchedProcess) async -> ProcessOutcome {
     // A blocking read on a thread of its own, not one of the few cooperative ones.
     let records = await withCheckedContinuation { continuation in
@@ -29,7 +29,6 @@ struct FencingLeaseTests {
     close(process.status)
     close(process.standardOutput)
     close(process.standardError)
-    ProcessLauncher.reap(process.processGroup)
     return ProcessOutcome(records: records)
   }
 
@@ -44,12 +43,12 @@ struct FencingLeaseTests {
     )
   }
 
-  @Test("a fenced task whose lease runs out is stopped by its supervisor")
+  @Test("a fenced task whose lease runs out is stopped by the spawner")
   func fencedStops() async throws {
     try ProcessLauncher.prepareLease()
     ProcessLauncher.renewLease(for: .milliseconds(300))
     defer { ProcessLauncher.clearLease() }
-    // `sleep 3` would exit 0; `.fenced` says the supervisor stopped it when the lease ran out.
+    // `sleep 3` would exit 0; `.fenced` says the spawner stopped it when the lease ran out.
     #expect(await outcome(of: try launch(fenced: true)) == .fenced)
   }
 

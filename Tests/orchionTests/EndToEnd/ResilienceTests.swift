@@ -28,7 +28,7 @@ struct ResilienceTests {
 
         agent.signal(SIGKILL)
         _ = try await agent.waitForExit()
-        // No orphans: the supervisor takes the task's whole process group down with the agent.
+        // No orphans: the spawner takes the task's whole process group down with the agent.
         try await eventually(timeout: .seconds(5)) { processes(containing: marker).isEmpty }
 
         try cluster.startAgent("phoenix")

@@ -90,7 +90,7 @@ struct SchedulingEndToEndTests {
           let moved = try await client.task(task.id)
           return moved.nodeID == "thawed" && moved.state == .running
         }
-        // The frozen agent cannot act, but its supervisor's lease ran out: the copy is gone.
+        // The frozen agent cannot act, but its spawner saw the lease run out: the copy is gone.
         try await eventually(timeout: .seconds(10)) {
           processes(containing: marker, node: "frozen").isEmpty
         }
