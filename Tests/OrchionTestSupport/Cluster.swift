@@ -159,6 +159,28 @@ public final class Cluster: Sendable {
   }
 }
 
+/// Live children of `parent` whose name (`comm`) is `name`, from /proc.
+public func childProcesses(of parent: Int32, named name: String) -> Set<Int32> {
+  guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else {
+    return []
+  }
+  return Set(
+    entries.compactMap { entry -> Int32? in
+      // "pid (comm) state ppid ...": the name may hold spaces, so split after the last ')'.
+      guard let pid = Int32(entry),
+        let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+        let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")")
+      else { return nil }
+      let comm = stat[stat.index(after: open)..<close]
+      let fields = stat[stat.index(after: close)...].split(separator: " ")
+      guard fields.count > 1, fields[0] != "Z", Int32(fields[1]) == parent, comm == name else {
+        return nil
+      }
+      return pid
+    }
+  )
+}
+
 /// Processes whose command line contains `marker`, from /proc: proof that a task's processes
 /// are (or are no longer) running.
 public func processes(containing marker: String) -> [Int32] {

@@ -181,7 +181,12 @@ final class AttemptRunner: Sendable {
         readers.addTask {
           var records: [UInt8] = []
           try? await PipeReader.read(process.status) { records += $0.readableBytesView }
-          return ProcessOutcome(records: records)
+          let outcome = ProcessOutcome(records: records)
+          // No report: the spawner was killed. The command got SIGKILL with it (its
+          // parent-death signal), but what the command started is still in the group and
+          // holds the output pipes open.
+          if outcome == .unknown { ProcessLauncher.signalGroup(process.processGroup, SIGKILL) }
+          return outcome
         }
         var outcome = ProcessOutcome.unknown
         for await result in readers { if let result { outcome = result } }

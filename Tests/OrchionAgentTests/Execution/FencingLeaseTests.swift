@@ -11,25 +11,8 @@ import Testing
 /// the lease runs out, even though nothing tells it to; a task that opted out does not.
 @Suite("Fencing lease", .serialized)
 struct FencingLeaseTests {
-  /// Reads the status pipe to its end (the spawner closes it once the command has ended).
   func outcome(of process: LaunchedProcess) async -> ProcessOutcome {
-    // A blocking read on a thread of its own, not one of the few cooperative ones.
-    let records = await withCheckedContinuation { continuation in
-      Thread {
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 64)
-        while true {
-          let count = read(process.status, &buffer, buffer.count)
-          if count <= 0 { break }
-          bytes += buffer[0..<count]
-        }
-        continuation.resume(returning: bytes)
-      }.start()
-    }
-    close(process.status)
-    close(process.standardOutput)
-    close(process.standardError)
-    return ProcessOutcome(records: records)
+    await process.finish().outcome
   }
 
   func launch(fenced: Bool) throws -> LaunchedProcess {

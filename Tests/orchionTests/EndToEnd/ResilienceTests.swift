@@ -45,6 +45,49 @@ struct ResilienceTests {
     }
   }
 
+  @Test(
+    "the agent's spawner killed: the task's processes go, its attempt fails, the agent starts a new spawner for the retry"
+  )
+  func spawnerKilled() async throws {
+    try await Cluster.with { cluster in
+      let agent = try cluster.startAgent("solo")
+      try await cluster.waitForActiveNodes(["solo"])
+      try await withOrchionClient(server: cluster.address, token: testAdminToken) { client in
+        let marker = uniqueMarker()
+        let task = try await client.submit(
+          ["sh", "-c", "sleep 1\(marker) & sleep 2\(marker)"],
+          maxAttempts: 2
+        )
+        try await client.waitFor(task.id, state: .running)
+        try await eventually { processes(containing: marker).count >= 2 }
+        let firstAttempt = Set(processes(containing: marker))
+        let spawners = childProcesses(of: agent.pid, named: "orchion-spawner")
+        #expect(spawners.count == 1)
+        for spawner in spawners { kill(spawner, SIGKILL) }
+
+        // The command dies with the spawner (its parent-death signal), and the agent takes down
+        // the rest of its group: the background sleep too.
+        try await eventually(timeout: .seconds(5)) {
+          firstAttempt.isDisjoint(with: processes(containing: marker))
+        }
+        try await eventually(timeout: .seconds(10)) {
+          let current = try await client.task(task.id)
+          return current.attempt == 2 && current.state == .running
+        }
+        let first = try await client.task(task.id).attempts[0]
+        #expect(first.outcome == .failed)
+        #expect(first.reason.contains("spawner"))
+        // The retry runs under a new spawner.
+        try await eventually { processes(containing: marker).count >= 2 }
+        let replacement = childProcesses(of: agent.pid, named: "orchion-spawner")
+        #expect(replacement.count == 1)
+        #expect(replacement.isDisjoint(with: spawners))
+        _ = try await client.tasks.cancelTask(.with { $0.taskID = task.id })
+        #expect(try await client.waitFor(task.id).state == .cancelled)
+      }
+    }
+  }
+
   @Test("an orchestrator killed and restarted is rejoined by its agents on their own")
   func orchestratorRestarted() async throws {
     try await Cluster.with { cluster in
