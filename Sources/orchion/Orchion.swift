@@ -1,7 +1,6 @@
 import ArgumentParser
 
-/// The `orchion` command: run AI agents across every machine you own.
-@main
+/// The `orchion` command: run AI agents across every machine you own (started by main.swift).
 struct Orchion: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "orchion",
