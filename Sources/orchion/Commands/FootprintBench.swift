@@ -72,15 +72,30 @@ struct FootprintBench: AsyncParsableCommand {
       ]
     )
     defer { agent.stop() }
-    try await withOrchionClient(server: ServerAddress(host: "127.0.0.1", port: port), token: token)
-    { client in
+    let address = ServerAddress(host: "127.0.0.1", port: port)
+    try await withOrchionClient(server: address, token: token) { client in
       try await FailoverBench.waitForActive(["footprint"], client: client)
     }
     try await Task.sleep(for: idle.duration)
     let serverRSS = try Self.residentBytes(of: server.pid)
     let agentRSS = try Self.residentBytes(of: agent.pid)
     Console.line(
-      "idle RSS: orchestrator \(Quantity.bytes(serverRSS)) (one node joined), agent \(Quantity.bytes(agentRSS))"
+      "idle RSS: orchestrator \(Quantity.bytes(serverRSS)) (one node joined), agent \(Quantity.bytes(agentRSS)) (PSS \(Quantity.bytes(ProcessUsage.proportionalBytes(of: agent.pid) ?? 0)))"
+    )
+
+    // Once it has run a task, an agent has its spawner too (forked from it: most pages shared).
+    try await withOrchionClient(server: address, token: token) { client in
+      let id = try await client.tasks.submitTask(.with { $0.spec.command = ["/bin/true"] }).task.id
+      _ = try await BenchWork.waitForEnd(id, client: client)
+    }
+    try await Task.sleep(for: idle.duration)
+    let processes = [agent.pid] + ProcessUsage.children(of: agent.pid, named: "orchion-spawner")
+    let resident = try processes.reduce(Int64(0)) { $0 + (try Self.residentBytes(of: $1)) }
+    let proportional = processes.reduce(Int64(0)) {
+      $0 + (ProcessUsage.proportionalBytes(of: $1) ?? 0)
+    }
+    Console.line(
+      "agent after its first task, with its spawner (\(processes.count) processes): RSS \(Quantity.bytes(resident)), PSS \(Quantity.bytes(proportional))"
     )
   }
 

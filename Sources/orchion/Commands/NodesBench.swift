@@ -184,27 +184,3 @@ final class NodesBenchStats: Sendable {
     }
   }
 }
-
-/// A process's resident memory and CPU time, from /proc.
-struct ProcessUsage {
-  static let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
-
-  var residentBytes: Int64
-  var cpuTicks: Int64
-
-  init?(pid: Int32) {
-    guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-      let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-      let rssLine = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-      let kilobytes = Int64(rssLine.split(separator: " ").dropFirst().first ?? ""),
-      let afterName = stat.lastIndex(of: ")")
-    else { return nil }
-    // Fields after the command name: state is field 3, utime 14, stime 15 (1-based).
-    let fields = stat[stat.index(after: afterName)...].split(separator: " ")
-    guard fields.count > 12, let user = Int64(fields[11]), let system = Int64(fields[12]) else {
-      return nil
-    }
-    residentBytes = kilobytes * 1024
-    cpuTicks = user + system
-  }
-}
