@@ -685,11 +685,24 @@ public nonisolated struct Orchion_V1_LogChunk: Sendable {
   /// Clears the value of `time`. Subsequent reads from it will return its default value.
   public mutating func clearTime() {self._time = nil}
 
+  /// Set on the last message of a stream that ends because the task is terminal (and all its
+  /// output was sent): the task as it ended, so a follower learns how without another call.
+  /// That message carries no data.
+  public var finalTask: Orchion_V1_Task {
+    get {_finalTask ?? Orchion_V1_Task()}
+    set {_finalTask = newValue}
+  }
+  /// Returns true if `finalTask` has been explicitly set.
+  public var hasFinalTask: Bool {self._finalTask != nil}
+  /// Clears the value of `finalTask`. Subsequent reads from it will return its default value.
+  public mutating func clearFinalTask() {self._finalTask = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _time: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _finalTask: Orchion_V1_Task? = nil
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
@@ -1431,7 +1444,7 @@ nonisolated extension Orchion_V1_StreamTaskLogsRequest: SwiftProtobuf.Message, S
 
 nonisolated extension Orchion_V1_LogChunk: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".LogChunk"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}data\0\u{1}stream\0\u{3}task_id\0\u{1}attempt\0\u{1}sequence\0\u{1}time\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}data\0\u{1}stream\0\u{3}task_id\0\u{1}attempt\0\u{1}sequence\0\u{1}time\0\u{3}final_task\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1445,6 +1458,7 @@ nonisolated extension Orchion_V1_LogChunk: SwiftProtobuf.Message, SwiftProtobuf.
       case 4: try { try decoder.decodeSingularInt32Field(value: &self.attempt) }()
       case 5: try { try decoder.decodeSingularInt64Field(value: &self.sequence) }()
       case 6: try { try decoder.decodeSingularMessageField(value: &self._time) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._finalTask) }()
       default: break
       }
     }
@@ -1473,6 +1487,9 @@ nonisolated extension Orchion_V1_LogChunk: SwiftProtobuf.Message, SwiftProtobuf.
     try { if let v = self._time {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
     } }()
+    try { if let v = self._finalTask {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1483,6 +1500,7 @@ nonisolated extension Orchion_V1_LogChunk: SwiftProtobuf.Message, SwiftProtobuf.
     if lhs.attempt != rhs.attempt {return false}
     if lhs.sequence != rhs.sequence {return false}
     if lhs._time != rhs._time {return false}
+    if lhs._finalTask != rhs._finalTask {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

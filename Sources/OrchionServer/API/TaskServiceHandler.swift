@@ -124,6 +124,10 @@ struct TaskServiceHandler: Orchion_V1_TaskService.SimpleServiceProtocol {
         for chunk in read.chunks { try await response.write(chunk) }
         cursor = read.next
         if read.chunks.isEmpty {
+          if read.finished, let task = try? dispatcher.task(id), task.state.isTerminal {
+            try await response.write(.final(Orchion_V1_Task(task)))
+            return
+          }
           if read.finished || !request.follow { return }
           // Nothing new: wait for the doorbell (new output, the task finished, or shutdown).
           guard await rings.next() != nil else { return }
@@ -151,9 +155,10 @@ extension TaskServiceHandler {
     while true {
       let entries = try await store.logs(of: id, from: index, limit: 1024)
       for entry in entries { try await response.write(entry.chunk) }
-      guard let last = entries.last, entries.count == 1024 else { return }
+      guard let last = entries.last, entries.count == 1024 else { break }
       index = last.index + 1
     }
+    if task.state.isTerminal { try await response.write(.final(Orchion_V1_Task(task))) }
   }
 }
 
@@ -164,6 +169,15 @@ extension Orchion_V1_LogChunk {
       $0.taskID = task.rawValue
       $0.stream = .system
       $0.data = Data(text.utf8)
+    }
+  }
+
+  /// The last message of a stream whose task is terminal: the task as it ended, no data.
+  static func final(_ task: Orchion_V1_Task) -> Orchion_V1_LogChunk {
+    .with {
+      $0.taskID = task.id
+      $0.stream = .system
+      $0.finalTask = task
     }
   }
 }

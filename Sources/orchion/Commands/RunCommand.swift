@@ -157,9 +157,15 @@ struct RunCommand: AsyncParsableCommand {
       try await client.connect { client -> Orchion_V1_Task in
         let task = try await client.tasks.submitTask(.with { $0.spec = spec }).task
         guard let signals else { return task }
-        try await SignalForwarding.cancelOnInterrupt(task.id, client: client, signals: signals) {
+        let final = try await SignalForwarding.cancelOnInterrupt(
+          task.id,
+          client: client,
+          signals: signals
+        ) {
           try await LogPrinter.follow(task.id, client: client)
         }
+        // An orchestrator from before the stream carried the final task needs one more call.
+        if let final { return final }
         return try await client.tasks.getTask(.with { $0.taskID = task.id }).task
       }
     }

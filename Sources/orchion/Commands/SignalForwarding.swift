@@ -16,13 +16,13 @@ enum SignalForwarding {
 
   /// Runs `body`; the first trapped signal meanwhile cancels `task` (and `body` goes on until the
   /// task has ended); a second one gives up waiting and exits 130 at once.
-  static func cancelOnInterrupt(
+  static func cancelOnInterrupt<Result: Sendable>(
     _ task: String,
     client: OrchionClient,
     signals: UnixSignalsSequence,
-    while body: @escaping @Sendable () async throws -> Void
-  ) async throws {
-    try await withThrowingTaskGroup(of: Void.self) { group in
+    while body: @escaping @Sendable () async throws -> Result
+  ) async throws -> Result {
+    try await withThrowingTaskGroup(of: Result?.self) { group in
       group.addTask { try await body() }
       group.addTask {
         var cancelled = false
@@ -32,10 +32,16 @@ enum SignalForwarding {
           Console.error("orchion: cancelling task \(task) (Ctrl-C again to stop waiting)")
           _ = try? await client.tasks.cancelTask(.with { $0.taskID = task })
         }
+        return nil
       }
-      // Only `body` ends on its own (when the task has ended): then stop listening for signals.
-      try await group.next()
-      group.cancelAll()
+      // Only `body` ends with a result (when the task has ended): then stop listening.
+      while let next = try await group.next() {
+        if let result = next {
+          group.cancelAll()
+          return result
+        }
+      }
+      throw CancellationError()  // not reached: `body` returns or throws
     }
   }
 }

@@ -96,7 +96,7 @@ struct LogsCommand: AsyncParsableCommand {
   func run() async throws {
     try await CLIErrors.reporting {
       try await client.connect { client in
-        try await LogPrinter.follow(id, client: client, follow: follow)
+        _ = try await LogPrinter.follow(id, client: client, follow: follow)
       }
     }
   }

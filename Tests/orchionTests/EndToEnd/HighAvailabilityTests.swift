@@ -149,6 +149,19 @@ struct HighAvailabilityTests {
         )
         let named = error.map { Array($0.metadata[stringValues: "orchion-leader"]) } ?? []
         #expect(named == ["\(cluster.addresses[leader])"])
+        // A finished task's output, read from the store, also ends with the task as it ended.
+        try await eventually { try await client.task(id).state == .succeeded }
+        let last = try await client.tasks.streamTaskLogs(
+          .with {
+            $0.taskID = id
+            $0.follow = true
+          }
+        ) { response in
+          var last: Orchion_V1_LogChunk?
+          for try await chunk in response.messages { last = chunk }
+          return last
+        }
+        #expect(last?.finalTask.state == .succeeded)
       }
       // The CLI given both addresses finds the leader.
       let both = cluster.addresses.map(\.description).joined(separator: ",")

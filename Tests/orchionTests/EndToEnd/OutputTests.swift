@@ -59,9 +59,14 @@ struct OutputTests {
             "bytes of earlier output were dropped"
           )
         )
-        let kept = chunks.dropFirst().reduce(0) { $0 + $1.data.count }
+        let kept = chunks.dropFirst().reduce(0) { $0 + $1.data.count }  // the final one has none
         #expect(kept <= 65536)
-        let tail = String(decoding: chunks.last?.data ?? Data(), as: UTF8.self)
+        // The task is finished: the stream ends with it, as it ended, after the last output.
+        let final = try #require(chunks.last)
+        #expect(final.hasFinalTask && final.data.isEmpty)
+        #expect(final.finalTask.state == .succeeded)
+        let output = chunks.dropLast()
+        let tail = String(decoding: output.last?.data ?? Data(), as: UTF8.self)
         #expect(tail.hasSuffix("the-end\n"))
       }
     }

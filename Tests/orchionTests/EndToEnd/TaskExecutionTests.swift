@@ -73,7 +73,9 @@ struct TaskExecutionTests {
     }
   }
 
-  @Test("StreamTaskLogs with follow delivers lines as they are printed and ends with the task")
+  @Test(
+    "StreamTaskLogs with follow delivers lines as they are printed and ends with the task, as it ended"
+  )
   func followLogs() async throws {
     try await Cluster.with { cluster in
       try cluster.startAgent("solo")
@@ -88,12 +90,28 @@ struct TaskExecutionTests {
           }
         ) { response in
           var lines: [(String, Orchion_V1_TaskState)] = []
+          var finals: [Orchion_V1_Task] = []
+          var finalWhileRunning = false
           for try await chunk in response.messages {
+            if chunk.hasFinalTask { finals.append(chunk.finalTask) }
             let state = try await client.task(task.id).state
+            if lines.isEmpty && state == .running {
+              // A read that stops at what exists while the task runs carries no final task.
+              finalWhileRunning = try await client.tasks.streamTaskLogs(
+                .with { $0.taskID = task.id }
+              ) { response in
+                try await response.messages.contains { $0.hasFinalTask }
+              }
+            }
             for line in String(decoding: chunk.data, as: UTF8.self).split(separator: "\n") {
               lines.append((String(line), state))
             }
           }
+          #expect(!finalWhileRunning)
+          // The last message, and only that one, is the task as it ended.
+          #expect(finals.count == 1)
+          #expect(finals.first?.state == .succeeded)
+          #expect(finals.first?.exitCode == 0)
           return lines
         }
         #expect(seen.map(\.0) == ["one", "two", "three"])
