@@ -283,6 +283,10 @@ final class TaskDispatcher: NodeUsageSource, Sendable {
 
   /// Places what can be placed now.
   func schedulePass() {
+    // Most kicks (an agent attaching, a status report) find nothing to place: check before
+    // copying and sorting every active node, which with 10,000 nodes dominated a storm of
+    // reconnecting agents.
+    guard state.withLock({ $0.board.pendingCount > 0 }) else { return }
     let active = registry.nodes(status: .active)
     let now = now
     state.withLock { state in
