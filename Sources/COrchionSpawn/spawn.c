@@ -56,17 +56,19 @@ void orchion_write_record(int fd, char tag, int value) {
   (void)ignored;
 }
 
+void orchion_set_disposition(int signal, void (*handler)(int)) {
+  struct sigaction action;
+  memset(&action, 0, sizeof(action));
+  action.sa_handler = handler;
+  sigaction(signal, &action, NULL);
+}
+
 void orchion_exec_command(const char *path, char *const argv[], char *const envp[],
                           const char *workdir, int stdout_fd, int stderr_fd, int status_fd) {
   // The command starts with default signal handling and nothing blocked, whatever the
   // spawner set up.
   for (int signal = 1; signal < NSIG; signal++) {
-    if (signal != SIGKILL && signal != SIGSTOP) {
-      struct sigaction action;
-      memset(&action, 0, sizeof(action));
-      action.sa_handler = SIG_DFL;
-      sigaction(signal, &action, NULL);
-    }
+    if (signal != SIGKILL && signal != SIGSTOP) orchion_set_disposition(signal, SIG_DFL);
   }
   sigset_t none;
   sigemptyset(&none);

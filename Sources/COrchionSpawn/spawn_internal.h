@@ -7,6 +7,9 @@
 /// 1 when the lease (orchion_lease_init) is set and its deadline has passed.
 int orchion_lease_expired(void);
 
+/// sigaction(signal) with `handler` (SIG_DFL, SIG_IGN), no flags, nothing masked.
+void orchion_set_disposition(int signal, void (*handler)(int));
+
 /// Writes one status record (see orchion_spawn.h) to `fd`.
 void orchion_write_record(int fd, char tag, int value);
 

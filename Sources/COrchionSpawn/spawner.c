@@ -290,15 +290,9 @@ __attribute__((noreturn)) static void serve(int socket_fd) {
   // it goes when the agent goes. Commands start with default signals (orchion_exec_command).
   int ignored[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGTSTP};
   for (unsigned i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++) {
-    struct sigaction action;
-    memset(&action, 0, sizeof(action));
-    action.sa_handler = SIG_IGN;
-    sigaction(ignored[i], &action, NULL);
+    orchion_set_disposition(ignored[i], SIG_IGN);
   }
-  struct sigaction child_default;
-  memset(&child_default, 0, sizeof(child_default));
-  child_default.sa_handler = SIG_DFL;
-  sigaction(SIGCHLD, &child_default, NULL);
+  orchion_set_disposition(SIGCHLD, SIG_DFL);
   sigset_t children;
   sigemptyset(&children);
   sigaddset(&children, SIGCHLD);
