@@ -226,6 +226,10 @@ static int32_t start_command(const struct spawn_request *request, char *path, ch
   if (reserve_entry() != 0) return -ENOMEM;
   // vfork: the spawner waits (microseconds) until the child has exec'd or failed; the child
   // changes only its own descriptor table, signal dispositions, mask and working directory.
+  // The cost of that wait: an exec or chdir that hangs (a dead network filesystem) holds every
+  // other launch and the fencing until it ends. The agent launches from a blocking-work thread,
+  // so its heartbeats go on meanwhile (and with them its lease); fork instead would remove the
+  // wait but measured 1.1 ms more CPU per task (308-320 against 361-402 tasks/s, alternating).
   pid_t command = vfork();
   if (command == 0) {
     setpgid(0, 0);

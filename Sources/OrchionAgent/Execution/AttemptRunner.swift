@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import NIOPosix
 import OrchionAPI
 import OrchionCore
 import OrchionWire
@@ -101,16 +102,23 @@ final class AttemptRunner: Sendable {
     }
     let process: LaunchedProcess
     do {
-      process = try ProcessLauncher.launch(
-        executable: executable,
-        arguments: spec.command,
-        environment: environment,
-        workingDirectory: spec.workdir,
-        fenced: !spec.surviveDisconnect,
-        killGrace: killGrace
-      )
+      let (spec, environment) = (spec, environment)
+      // On NIO's blocking-work pool: the launch waits for the spawner's answer, and a spawner
+      // held up by a command whose exec hangs (a dead network filesystem) must not stall the
+      // event loops that carry this agent's heartbeats.
+      process = try await NIOThreadPool.singleton.runIfActive {
+        try ProcessLauncher.launch(
+          executable: executable,
+          arguments: spec.command,
+          environment: environment,
+          workingDirectory: spec.workdir,
+          fenced: !spec.surviveDisconnect,
+          killGrace: killGrace
+        )
+      }
     } catch {
-      return report(.failed, exitCode: 127, message: error.message, to: outbox, clock: clock)
+      let message = (error as? OrchionError)?.message ?? "cannot start process: \(error)"
+      return report(.failed, exitCode: 127, message: message, to: outbox, clock: clock)
     }
     report(.running, exitCode: 0, message: "", to: outbox, clock: clock)
 
