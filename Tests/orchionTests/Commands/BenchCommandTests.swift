@@ -21,6 +21,13 @@ struct BenchCommandTests {
       #expect(bench.stdout.contains("nodes: 20/20 connected"), "\(bench.stdout)")
       #expect(bench.stdout.contains("no errors"), "\(bench.stdout)")
       #expect(bench.stdout.contains("orchestrator: RSS"), "\(bench.stdout)")
+      // 20 nodes at 5 Hz for the 1 s measured after the last one connected: about 100
+      // heartbeats, each acknowledged but perhaps a node's last, in flight as its stream closes.
+      let counted = bench.stdout.firstMatch(of: /(\d+) heartbeats sent, (\d+) acknowledged/)
+      let sent = try #require(counted.flatMap { Int($0.1) }, "\(bench.stdout)")
+      let acknowledged = try #require(counted.flatMap { Int($0.2) }, "\(bench.stdout)")
+      #expect((60...120).contains(sent), "\(bench.stdout)")
+      #expect(acknowledged >= sent - 20, "\(bench.stdout)")
       try await withOrchionClient(server: cluster.address, token: testAdminToken) { client in
         let nodes = try await client.nodes.listNodes(.init()).nodes
         #expect(nodes.count == 20)
