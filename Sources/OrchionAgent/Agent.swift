@@ -54,7 +54,8 @@ public struct Agent: Service {
     let nodeID = try configuration.nodeID ?? NodeIdentity.load(from: configuration.dataDirectory)
     let slots = configuration.slots ?? CapacityProbe.cpuCount
     let outbox = Outbox(maxBytes: configuration.maxBufferedOutputBytes)
-    // Before any task starts: the spawner watches this one lease for every task (see AgentConnection).
+    // Before any task starts: the spawner watches this one lease for every task (see
+    // AgentConnection).
     try ProcessLauncher.prepareLease()
     let executor = TaskExecutor(
       outbox: outbox,

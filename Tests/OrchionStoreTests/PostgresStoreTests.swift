@@ -20,6 +20,21 @@ func patiently<T>(_ body: () async throws -> T) async throws -> T {
   }
 }
 
+/// Two stores on one database: an "old" leader whose lease lasts `oldLease`, and a "new" one
+/// with a 30 s lease, waiting to take over.
+func oldAndNewLeader(
+  _ url: String,
+  oldLease: Duration
+) async throws -> (PostgresStore, LeaderLease, PostgresStore, LeaderLease) {
+  let location = try PostgresURL(parsing: url)
+  let old = try await PostgresStore.connect(location)
+  let new = try await PostgresStore.connect(location)
+  return (
+    old, LeaderLease(store: old, instance: "old", address: "o:1", duration: oldLease),
+    new, LeaderLease(store: new, instance: "new", address: "n:1", duration: .seconds(30))
+  )
+}
+
 @Suite("PostgreSQL store: lease, fencing, reconnection")
 struct PostgresStoreTests {
   @Test(
@@ -69,22 +84,9 @@ struct PostgresStoreTests {
   func fencing() async throws {
     try await withQuietPeriod {
       try await TestPostgres.withDatabase { url in
-        let old = try await PostgresStore.connect(try PostgresURL(parsing: url))
-        let new = try await PostgresStore.connect(try PostgresURL(parsing: url))
-        let oldLease = LeaderLease(
-          store: old,
-          instance: "old",
-          address: "o:1",
-          // Not shorter: fenced transactions may idle half the lease, and a loaded 2-core
-          // machine (the end-to-end tests run alongside) can pause one for 150 ms.
-          duration: .seconds(1)
-        )
-        let newLease = LeaderLease(
-          store: new,
-          instance: "new",
-          address: "n:1",
-          duration: .seconds(30)
-        )
+        // Not shorter than 1 s: fenced transactions may idle half the lease, and a loaded
+        // 2-core machine (the end-to-end tests run alongside) can pause one for 150 ms.
+        let (old, oldLease, new, newLease) = try await oldAndNewLeader(url, oldLease: .seconds(1))
         let oldToken = try #require(try await patiently { try await oldLease.acquire() })
         old.fence(with: oldToken)
         try await old.commit([.taskCreated(Fixtures.task(1))])
@@ -142,19 +144,9 @@ struct PostgresStoreTests {
     try await withQuietPeriod {
       try await TestPostgres.withDatabase { url in
         let location = try PostgresURL(parsing: url)
-        let old = try await PostgresStore.connect(location)
-        let new = try await PostgresStore.connect(location)
-        let oldLease = LeaderLease(
-          store: old,
-          instance: "old",
-          address: "o:1",
-          duration: .milliseconds(500)
-        )
-        let newLease = LeaderLease(
-          store: new,
-          instance: "new",
-          address: "n:1",
-          duration: .seconds(30)
+        let (old, oldLease, new, newLease) = try await oldAndNewLeader(
+          url,
+          oldLease: .milliseconds(500)
         )
         let token = try #require(try await patiently { try await oldLease.acquire() })
         // What a fenced commit does first, by a client that then freezes (never commits).

@@ -63,7 +63,7 @@ enum ProcessOutcome: Equatable, Sendable {
       "cannot execute '\(program)': \(String(cString: strerror(error)))"
     case .fenced:
       "stopped on its node: the agent lost the orchestrator for longer than heartbeat-timeout + lost-after, so the task is given to another node"
-    case .unknown: "the process spawner ended without reporting a status"
+    case .unknown: "the agent's process spawner was killed before it reported how the command ended"
     }
   }
 
