@@ -15,6 +15,17 @@ struct NodeCredentialTests {
     return [NodeCredential.metadataKey: "\(value)"]
   }
 
+  @Test(
+    "the wrong credential the impersonation test presents never equals the right one",
+    arguments: [String(repeating: "f", count: 64), String(repeating: "0", count: 64), "f0", "0f"]
+  )
+  func wrongCredentialDiffers(right: String) {
+    // The old test built it as "f" + the rest: equal whenever the credential began with "f".
+    let wrong = DifferentValue.hex(right)
+    #expect(wrong != right)
+    #expect(wrong.count == right.count)
+  }
+
   @Test("one node cannot act as another: heartbeat, unregister, agent stream, re-registration")
   func nodesCannotImpersonate() async throws {
     try await withRunningOrchestrator { running, admin in
@@ -25,7 +36,7 @@ struct NodeCredentialTests {
         #expect(a != b)
 
         _ = try await client.nodes.heartbeat(.with { $0.nodeID = "a" }, metadata: credential(a))
-        for presented in [a, nil, "f" + String(b.dropFirst())] as [String?] {
+        for presented in [a, nil, DifferentValue.hex(b)] as [String?] {
           let beat = await #expect(throws: RPCError.self) {
             try await client.nodes.heartbeat(
               .with { $0.nodeID = "b" },
