@@ -11,6 +11,8 @@ import Synchronization
 public final class ChildProcess: Sendable {
   private let process: Process
   private let output: OutputBuffer
+  /// The home directory made for this process, removed with it; `nil` when the test chose one.
+  private let ownHome: String?
 
   /// Output collected from the pipes' reader threads.
   private final class OutputBuffer: Sendable {
@@ -27,7 +29,9 @@ public final class ChildProcess: Sendable {
   /// - Parameters:
   ///   - executable: Path to the program.
   ///   - arguments: Its arguments.
-  ///   - environment: Extra environment variables, on top of this process's.
+  ///   - environment: Extra environment variables, on top of this process's. Unless it sets
+  ///     `HOME`, the process gets a fresh, empty home of its own: nothing a test starts can read
+  ///     or overwrite the `~/.orchion` of the person running the tests.
   ///   - standardInput: What the process reads on standard input (nothing when `nil`).
   public init(
     _ executable: String,
@@ -40,8 +44,15 @@ public final class ChildProcess: Sendable {
     process.arguments = arguments
     // Every `orchion` a test starts presents (or, as a server, accepts) the test admin token,
     // unless the test says otherwise (an empty ORCHION_TOKEN means none).
+    let ownHome = environment["HOME"] == nil ? try Self.makeHome() : nil
+    var isolation = ["ORCHION_TOKEN": testAdminToken]
+    if let ownHome {
+      isolation["HOME"] = ownHome
+      // An inherited ORCHION_CONFIG would point the process at someone else's config.
+      isolation["ORCHION_CONFIG"] = ownHome + "/.orchion/config"
+    }
     process.environment = ProcessInfo.processInfo.environment
-      .merging(["ORCHION_TOKEN": testAdminToken]) { $1 }
+      .merging(isolation) { $1 }
       .merging(environment) { $1 }
     let stdout = Pipe()
     let stderr = Pipe()
@@ -65,6 +76,7 @@ public final class ChildProcess: Sendable {
     }
     self.output = output
     self.process = process
+    self.ownHome = ownHome
     try process.run()
     if let input, let standardInput {
       input.fileHandleForWriting.write(Data(standardInput.utf8))
@@ -126,8 +138,21 @@ public final class ChildProcess: Sendable {
     }
   }
 
+  /// Makes an empty home directory for one process.
+  private static func makeHome() throws -> String {
+    let home = FileManager.default.temporaryDirectory
+      .appendingPathComponent("orchion-home-\(UUID().uuidString.prefix(12))").path
+    try FileManager.default.createDirectory(
+      atPath: home,
+      withIntermediateDirectories: true,
+      attributes: [.posixPermissions: 0o700]
+    )
+    return home
+  }
+
   deinit {
     if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    if let ownHome { try? FileManager.default.removeItem(atPath: ownHome) }
   }
 }
 
