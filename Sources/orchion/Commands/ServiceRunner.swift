@@ -18,7 +18,7 @@ enum ServiceRunner {
       // process exits with that service's error.
       services: services.map {
         ServiceGroupConfiguration.ServiceConfiguration(
-          service: $0,
+          service: ObservedService(service: $0, logger: logger),
           failureTerminationBehavior: .gracefullyShutdownGroup
         )
       },
