@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <string.h>
 #include <stdatomic.h>
@@ -19,21 +20,47 @@
 // Everything between fork and exec (or _exit) in the children uses only async-signal-safe
 // calls: the agent is multithreaded, so nothing else is safe there.
 
-/// The lease deadline shared with the spawner (see orchion_lease_init); NULL until set up.
-static _Atomic int64_t *lease_deadline = NULL;
+/// The lease shared with the spawner (see orchion_lease_init); NULL until set up.
+struct shared_lease {
+  _Atomic int64_t deadline_ns;
+  /// Longest SIGTERM-to-SIGKILL grace of a fenced stop; 0: each task's own kill grace.
+  _Atomic int64_t fence_grace_ns;
+};
+static struct shared_lease *lease = NULL;
 
 int orchion_lease_init(void) {
-  if (lease_deadline != NULL) return 0;
-  void *page = mmap(NULL, sizeof(int64_t), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                    -1, 0);
+  if (lease != NULL) return 0;
+  void *page = mmap(NULL, sizeof(struct shared_lease), PROT_READ | PROT_WRITE,
+                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (page == MAP_FAILED) return -errno;
-  lease_deadline = (_Atomic int64_t *)page;
-  atomic_store(lease_deadline, 0);
+  lease = (struct shared_lease *)page;
+  atomic_store(&lease->deadline_ns, 0);
+  atomic_store(&lease->fence_grace_ns, 0);
   return 0;
 }
 
 void orchion_lease_set(int64_t deadline_ns) {
-  if (lease_deadline != NULL) atomic_store(lease_deadline, deadline_ns);
+  if (lease != NULL) atomic_store(&lease->deadline_ns, deadline_ns);
+}
+
+void orchion_lease_extend(int64_t deadline_ns) {
+  if (lease == NULL) return;
+  int64_t current = atomic_load(&lease->deadline_ns);
+  // Renewals can arrive out of order (acks of older heartbeats): never move the deadline back.
+  if (current != 0 && current >= deadline_ns) return;
+  while (!atomic_compare_exchange_weak(&lease->deadline_ns, &current, deadline_ns)) {
+    if (current != 0 && current >= deadline_ns) return;
+  }
+}
+
+void orchion_lease_set_grace(int64_t grace_ns) {
+  if (lease != NULL) atomic_store(&lease->fence_grace_ns, grace_ns < 0 ? 0 : grace_ns);
+}
+
+int64_t orchion_lease_fence_grace(int64_t task_grace_ns) {
+  int64_t cap = lease == NULL ? 0 : atomic_load(&lease->fence_grace_ns);
+  if (cap > 0 && (task_grace_ns <= 0 || task_grace_ns > cap)) return cap;
+  return task_grace_ns;
 }
 
 int64_t orchion_monotonic_ns(void) {
@@ -43,8 +70,8 @@ int64_t orchion_monotonic_ns(void) {
 }
 
 int orchion_lease_expired(void) {
-  if (lease_deadline == NULL) return 0;
-  int64_t deadline = atomic_load(lease_deadline);
+  if (lease == NULL) return 0;
+  int64_t deadline = atomic_load(&lease->deadline_ns);
   return deadline != 0 && orchion_monotonic_ns() > deadline;
 }
 
@@ -64,7 +91,19 @@ void orchion_set_disposition(int signal, void (*handler)(int)) {
 }
 
 void orchion_exec_command(const char *path, char *const argv[], char *const envp[],
-                          const char *workdir, int stdout_fd, int stderr_fd, int status_fd) {
+                          const char *workdir, int cgroup_fd, int32_t uid, int32_t gid,
+                          int stdout_fd, int stderr_fd, int status_fd) {
+  // Into the attempt's cgroup before anything else: every process the command starts is
+  // then in it, however it detaches (setsid, double fork), and goes with it. Without one the
+  // process group is all there is.
+  if (cgroup_fd >= 0) {
+    int procs = openat(cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+    if (procs >= 0) {
+      ssize_t ignored = write(procs, "0", 1);  // "0": the writing process itself
+      (void)ignored;
+      close(procs);
+    }
+  }
   // The command starts with default signal handling and nothing blocked, whatever the
   // spawner set up.
   for (int signal = 1; signal < NSIG; signal++) {
@@ -84,6 +123,19 @@ void orchion_exec_command(const char *path, char *const argv[], char *const envp
   if (stdout_fd > STDERR_FILENO) close(stdout_fd);
   if (stderr_fd > STDERR_FILENO && stderr_fd != stdout_fd) close(stderr_fd);
 
+  // Another user (orchion agent --task-user): after joining the cgroup, which needs the
+  // agent's rights, and before the working directory, which must be that user's to enter.
+  if (gid >= 0) {
+    gid_t group = (gid_t)gid;
+    if (setgroups(1, &group) != 0 || setgid(group) != 0) {
+      orchion_write_record(status_fd, ORCHION_STATUS_EXEC_FAILED, errno);
+      _exit(127);
+    }
+  }
+  if (uid >= 0 && setuid((uid_t)uid) != 0) {
+    orchion_write_record(status_fd, ORCHION_STATUS_EXEC_FAILED, errno);
+    _exit(127);
+  }
   if (workdir != NULL && workdir[0] != '\0' && chdir(workdir) != 0) {
     orchion_write_record(status_fd, ORCHION_STATUS_CHDIR_FAILED, errno);
     _exit(127);
@@ -126,13 +178,13 @@ void orchion_close_inherited(int a, int b, int c) {
 }
 
 pid_t orchion_spawn(const char *path, char *const argv[], char *const envp[], const char *workdir,
-                    int stdout_fd, int stderr_fd, int fenced, int64_t kill_grace_ns,
-                    int *status_fd) {
+                    const char *cgroup, int stdout_fd, int stderr_fd, int fenced,
+                    int64_t kill_grace_ns, int *status_fd) {
   int status_pipe[2];
   if (pipe2(status_pipe, O_CLOEXEC) != 0) return -errno;
   pid_t command = orchion_spawner_request(path, argv, envp, workdir != NULL ? workdir : "",
-                                          stdout_fd, stderr_fd, status_pipe[1], fenced,
-                                          kill_grace_ns);
+                                          cgroup != NULL ? cgroup : "", stdout_fd, stderr_fd,
+                                          status_pipe[1], fenced, kill_grace_ns);
   // The spawner has its own copies of the descriptors it needs.
   close(status_pipe[1]);
   if (command < 0) {
@@ -143,6 +195,94 @@ pid_t orchion_spawn(const char *path, char *const argv[], char *const envp[], co
   if (stderr_fd != stdout_fd) close(stderr_fd);
   *status_fd = status_pipe[0];
   return command;
+}
+
+int orchion_cgroup_kill(int cgroup_fd) {
+  if (cgroup_fd < 0) return -EBADF;
+  int kill_fd = openat(cgroup_fd, "cgroup.kill", O_WRONLY | O_CLOEXEC);
+  if (kill_fd >= 0) {
+    ssize_t written = write(kill_fd, "1", 1);
+    int error = written == 1 ? 0 : -errno;
+    close(kill_fd);
+    if (error == 0) return 0;
+  }
+  // Kernels before 5.14 have no cgroup.kill: SIGKILL every process listed, a few rounds, as
+  // processes may fork meanwhile.
+  for (int round = 0; round < 8; round++) {
+    int procs = openat(cgroup_fd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
+    if (procs < 0) return -errno;
+    char buffer[4096];
+    int found = 0;
+    long pid = 0;
+    int digits = 0;
+    ssize_t count;
+    while ((count = read(procs, buffer, sizeof(buffer))) > 0) {
+      for (ssize_t i = 0; i < count; i++) {
+        if (buffer[i] >= '0' && buffer[i] <= '9') {
+          pid = pid * 10 + (buffer[i] - '0');
+          digits++;
+        } else {
+          if (digits > 0 && pid > 0) {
+            kill((pid_t)pid, SIGKILL);
+            found++;
+          }
+          pid = 0;
+          digits = 0;
+        }
+      }
+    }
+    if (digits > 0 && pid > 0) {
+      kill((pid_t)pid, SIGKILL);
+      found++;
+    }
+    close(procs);
+    if (found == 0) return 0;
+  }
+  return 0;
+}
+
+int orchion_set_undumpable(void) {
+  return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0 ? 0 : -errno;
+}
+
+/// Reads fields 48 to 51 of /proc/self/stat: where this process's argument and environment
+/// strings are. Returns 0, or -1. System calls only (called between fork and serve).
+static int process_string_areas(unsigned long areas[4]) {
+  char buffer[2048];
+  int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t length = read(fd, buffer, sizeof(buffer) - 1);
+  close(fd);
+  if (length <= 0) return -1;
+  buffer[length] = '\0';
+  // The command name (field 2) is in parentheses and may hold anything: count from after the
+  // last ')', where field 3 starts.
+  char *cursor = NULL;
+  for (char *at = buffer; *at != '\0'; at++) {
+    if (*at == ')') cursor = at + 1;
+  }
+  if (cursor == NULL) return -1;
+  int field = 2;
+  while (*cursor != '\0' && field < 51) {
+    while (*cursor == ' ') cursor++;
+    field++;
+    unsigned long value = 0;
+    while (*cursor >= '0' && *cursor <= '9') value = value * 10 + (unsigned long)(*cursor++ - '0');
+    while (*cursor != ' ' && *cursor != '\0') cursor++;
+    if (field >= 48) areas[field - 48] = value;
+  }
+  return field == 51 ? 0 : -1;
+}
+
+void orchion_wipe_process_strings(void) {
+  unsigned long areas[4] = {0, 0, 0, 0};
+  if (process_string_areas(areas) != 0) return;
+  // argv (48-49) and the environment (50-51): what /proc/PID/cmdline and environ show.
+  for (int pair = 0; pair < 4; pair += 2) {
+    if (areas[pair] != 0 && areas[pair + 1] > areas[pair]) {
+      memset((void *)areas[pair], 0, areas[pair + 1] - areas[pair]);
+    }
+  }
 }
 
 int orchion_pipe_cloexec(int fds[2]) {

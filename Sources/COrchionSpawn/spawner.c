@@ -3,6 +3,7 @@
 #include "spawn_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -49,6 +50,9 @@ struct spawn_request {
   uint32_t envc;
   int32_t fenced;
   int64_t kill_grace_ns;
+  // The user and group the command runs as; -1: the spawner's own.
+  int32_t uid;
+  int32_t gid;
 };
 
 enum {
@@ -67,6 +71,7 @@ static const int64_t poll_interval_ns = 100 * 1000 * 1000;
 struct supervised {
   pid_t command;  // also its process group
   int status_fd;
+  int cgroup_fd;  // the attempt's cgroup directory, or -1
   int fenced;
   int64_t kill_grace_ns;
   int64_t kill_at;  // 0: not being stopped; -1: SIGKILL sent
@@ -77,8 +82,14 @@ static size_t table_count = 0;
 static size_t table_capacity = 0;
 static pid_t agent_pid = 0;
 
+/// SIGKILL to the command's group and everything in its cgroup.
+static void kill_everything(const struct supervised *entry) {
+  kill(-entry->command, SIGKILL);
+  if (entry->cgroup_fd >= 0) orchion_cgroup_kill(entry->cgroup_fd);
+}
+
 __attribute__((noreturn)) static void abandon_all(void) {
-  for (size_t i = 0; i < table_count; i++) kill(-table[i].command, SIGKILL);
+  for (size_t i = 0; i < table_count; i++) kill_everything(&table[i]);
   _exit(0);
 }
 
@@ -112,11 +123,15 @@ static void enforce_leases(void) {
         // another node: stop it here, even if the agent is frozen, so it does not run twice.
         orchion_write_record(entry->status_fd, ORCHION_STATUS_FENCED, 0);
         kill(-entry->command, SIGTERM);
-        entry->kill_at = now + (entry->kill_grace_ns > 0 ? entry->kill_grace_ns : 1);
+        int64_t grace = orchion_lease_fence_grace(entry->kill_grace_ns);
+        entry->kill_at = now + (grace > 0 ? grace : 1);
       }
     }
     if (entry->kill_at > 0 && now >= entry->kill_at) {
       kill(entry->command, SIGKILL);  // the rest of the group goes once the command is reaped
+      // A detached process (setsid) that ignored the SIGTERM is not in the group: the cgroup
+      // has it.
+      if (entry->cgroup_fd >= 0) orchion_cgroup_kill(entry->cgroup_fd);
       entry->kill_at = -1;
     }
   }
@@ -130,9 +145,12 @@ static void reap_ended(void) {
     if (pid <= 0) return;
     for (size_t i = 0; i < table_count; i++) {
       if (table[i].command != pid) continue;
+      // Leftovers first — of the group, and in the cgroup whatever detached — so they are
+      // going by the time the agent hears the command ended: the task ends with its command.
+      kill_everything(&table[i]);
+      if (table[i].cgroup_fd >= 0) close(table[i].cgroup_fd);
       orchion_write_record(table[i].status_fd, ORCHION_STATUS_EXITED, status);
       close(table[i].status_fd);
-      kill(-pid, SIGKILL);  // leftovers of the group
       table[i] = table[--table_count];
       break;
     }
@@ -195,9 +213,9 @@ static void reply(int socket_fd, int32_t value) {
 
 /// Splits the payload into its strings. Returns 0, or -1 when it is malformed.
 static int parse(char *payload, size_t length, uint32_t argc, uint32_t envc, char **path,
-                 char **workdir, char **argv, char **envp) {
+                 char **workdir, char **cgroup, char **argv, char **envp) {
   if (length == 0 || payload[length - 1] != '\0') return -1;
-  size_t wanted = 2 + (size_t)argc + (size_t)envc;
+  size_t wanted = 3 + (size_t)argc + (size_t)envc;
   size_t found = 0;
   for (size_t offset = 0; offset < length; offset += strlen(payload + offset) + 1) {
     char *string = payload + offset;
@@ -205,10 +223,12 @@ static int parse(char *payload, size_t length, uint32_t argc, uint32_t envc, cha
       *path = string;
     } else if (found == 1) {
       *workdir = string;
-    } else if (found < 2 + (size_t)argc) {
-      argv[found - 2] = string;
+    } else if (found == 2) {
+      *cgroup = string;
+    } else if (found < 3 + (size_t)argc) {
+      argv[found - 3] = string;
     } else if (found < wanted) {
-      envp[found - 2 - argc] = string;
+      envp[found - 3 - argc] = string;
     } else {
       return -1;
     }
@@ -222,8 +242,14 @@ static int parse(char *payload, size_t length, uint32_t argc, uint32_t envc, cha
 
 /// Starts the command in its own process group; returns its pid or -errno.
 static int32_t start_command(const struct spawn_request *request, char *path, char *workdir,
-                             char **argv, char **envp, int fds[3]) {
+                             char *cgroup, char **argv, char **envp, int fds[3]) {
   if (reserve_entry() != 0) return -ENOMEM;
+  // Opened here, not in the child: the spawner keeps it to kill the cgroup later.
+  int cgroup_fd = -1;
+  if (cgroup[0] != '\0') {
+    cgroup_fd = open(cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (cgroup_fd < 0) return -errno;
+  }
   // vfork: the spawner waits (microseconds) until the child has exec'd or failed; the child
   // changes only its own descriptor table, signal dispositions, mask and working directory.
   // The cost of that wait: an exec or chdir that hangs (a dead network filesystem) holds every
@@ -234,15 +260,21 @@ static int32_t start_command(const struct spawn_request *request, char *path, ch
   if (command == 0) {
     setpgid(0, 0);
     prctl(PR_SET_PDEATHSIG, SIGKILL);  // kept across execve: no orphan if the spawner dies
-    orchion_exec_command(path, argv, envp, workdir, fds[0], fds[1], fds[2]);
+    orchion_exec_command(path, argv, envp, workdir, cgroup_fd, request->uid, request->gid,
+                         fds[0], fds[1], fds[2]);
   }
-  if (command < 0) return -errno;
+  if (command < 0) {
+    int error = errno;
+    if (cgroup_fd >= 0) close(cgroup_fd);
+    return -error;
+  }
   // Normally done by the child already; either way the group exists before the agent hears
   // of it, so it can signal the group at once.
   setpgid(command, command);
   table[table_count++] = (struct supervised){
       .command = command,
       .status_fd = fds[2],
+      .cgroup_fd = cgroup_fd,
       .fenced = request->fenced,
       .kill_grace_ns = request->kill_grace_ns,
       .kill_at = 0,
@@ -262,7 +294,7 @@ static void handle_request(int socket_fd) {
       request.argc + (uint64_t)request.envc > max_strings) {
     abandon_all();  // not the agent's protocol; the agent starts a new spawner
   }
-  size_t strings = (size_t)request.argc + request.envc + 2;
+  size_t strings = (size_t)request.argc + request.envc + 3;
   size_t pointers_offset = ((size_t)request.payload_length + 15) & ~(size_t)15;
   size_t size = pointers_offset + strings * sizeof(char *);
   char *area = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -277,10 +309,11 @@ static void handle_request(int socket_fd) {
   char **envp = argv + request.argc + 1;
   char *path = NULL;
   char *workdir = NULL;
+  char *cgroup = NULL;
   int32_t result =
-      parse(area, request.payload_length, request.argc, request.envc, &path, &workdir, argv,
-            envp) == 0
-          ? start_command(&request, path, workdir, argv, envp, fds)
+      parse(area, request.payload_length, request.argc, request.envc, &path, &workdir, &cgroup,
+            argv, envp) == 0
+          ? start_command(&request, path, workdir, cgroup, argv, envp, fds)
           : -EINVAL;
   munmap(area, size);
   for (int i = 0; i < 3; i++) {
@@ -304,6 +337,9 @@ __attribute__((noreturn)) static void serve(int socket_fd) {
   int child_events = signalfd(-1, &children, SFD_CLOEXEC | SFD_NONBLOCK);
   if (child_events < 0) _exit(1);
   prctl(PR_SET_NAME, "orchion-spawner");
+  // Orphans of a task (a double fork) become the spawner's children instead of init's, so
+  // they are reaped here and never outlive the spawner unnoticed as init's.
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
   // A request arriving in pieces must not hold up the fencing (receive_exactly).
   struct timeval receive_timeout = {.tv_sec = 0, .tv_usec = poll_interval_ns / 1000};
   setsockopt(socket_fd, SOL_SOCKET, SO_RCVTIMEO, &receive_timeout, sizeof(receive_timeout));
@@ -338,6 +374,15 @@ __attribute__((noreturn)) static void serve(int socket_fd) {
 // ---- The agent's side ----
 
 static pthread_mutex_t spawner_lock = PTHREAD_MUTEX_INITIALIZER;
+static int32_t task_uid = -1;
+static int32_t task_gid = -1;
+
+void orchion_spawn_set_task_user(int32_t uid, int32_t gid) {
+  pthread_mutex_lock(&spawner_lock);
+  task_uid = uid;
+  task_gid = gid;
+  pthread_mutex_unlock(&spawner_lock);
+}
 static int spawner_socket = -1;
 static pid_t spawner_pid = 0;
 
@@ -359,6 +404,9 @@ static int start_spawner(void) {
   if (pid == 0) {
     agent_pid = parent;
     orchion_close_inherited(pair[1], pair[1], pair[1]);
+    // Tasks are the spawner's children: nothing of the agent's command line or environment
+    // (its token, an API key it was started with) may be readable at /proc/$PPID.
+    orchion_wipe_process_strings();
     serve(pair[1]);
   }
   close(pair[1]);
@@ -435,10 +483,11 @@ static size_t count_strings(char *const list[]) {
 
 /// The payload of a request, or NULL (with errno set).
 static char *build_payload(const char *path, char *const argv[], char *const envp[],
-                           const char *workdir, struct spawn_request *header) {
+                           const char *workdir, const char *cgroup,
+                           struct spawn_request *header) {
   size_t argc = count_strings(argv);
   size_t envc = count_strings(envp);
-  size_t length = strlen(path) + 1 + strlen(workdir) + 1;
+  size_t length = strlen(path) + 1 + strlen(workdir) + 1 + strlen(cgroup) + 1;
   for (size_t i = 0; i < argc; i++) length += strlen(argv[i]) + 1;
   for (size_t i = 0; i < envc; i++) length += strlen(envp[i]) + 1;
   if (length > max_payload || argc + envc > max_strings) {
@@ -448,8 +497,8 @@ static char *build_payload(const char *path, char *const argv[], char *const env
   char *payload = malloc(length);
   if (payload == NULL) return NULL;
   char *cursor = payload;
-  const char *fixed[2] = {path, workdir};
-  for (int i = 0; i < 2; i++) cursor = stpcpy(cursor, fixed[i]) + 1;
+  const char *fixed[3] = {path, workdir, cgroup};
+  for (int i = 0; i < 3; i++) cursor = stpcpy(cursor, fixed[i]) + 1;
   for (size_t i = 0; i < argc; i++) cursor = stpcpy(cursor, argv[i]) + 1;
   for (size_t i = 0; i < envc; i++) cursor = stpcpy(cursor, envp[i]) + 1;
   header->payload_length = (uint32_t)length;
@@ -459,10 +508,15 @@ static char *build_payload(const char *path, char *const argv[], char *const env
 }
 
 pid_t orchion_spawner_request(const char *path, char *const argv[], char *const envp[],
-                              const char *workdir, int stdout_fd, int stderr_fd, int status_fd,
-                              int fenced, int64_t kill_grace_ns) {
-  struct spawn_request header = {.fenced = fenced, .kill_grace_ns = kill_grace_ns};
-  char *payload = build_payload(path, argv, envp, workdir, &header);
+                              const char *workdir, const char *cgroup, int stdout_fd,
+                              int stderr_fd, int status_fd, int fenced, int64_t kill_grace_ns) {
+  struct spawn_request header = {
+      .fenced = fenced,
+      .kill_grace_ns = kill_grace_ns,
+      .uid = task_uid,
+      .gid = task_gid,
+  };
+  char *payload = build_payload(path, argv, envp, workdir, cgroup, &header);
   if (payload == NULL) return -errno;
   int fds[3] = {stdout_fd, stderr_fd, status_fd};
 

@@ -65,6 +65,17 @@ public nonisolated struct Orchion_V1_AgentMessage: Sendable {
     set {kind = .logs(newValue)}
   }
 
+  /// Last message of an agent that is stopping gracefully, sent once every process it ran has
+  /// ended and been reported: the node becomes DISCONNECTED at once (it stays listed, as
+  /// Nomad keeps a down client) and is sent nothing more.
+  public var goodbye: Orchion_V1_AgentGoodbye {
+    get {
+      if case .goodbye(let v)? = kind {return v}
+      return Orchion_V1_AgentGoodbye()
+    }
+    set {kind = .goodbye(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Kind: Equatable, Sendable {
@@ -73,8 +84,24 @@ public nonisolated struct Orchion_V1_AgentMessage: Sendable {
     case heartbeat(Orchion_V1_AgentHeartbeat)
     case status(Orchion_V1_TaskStatusBatch)
     case logs(Orchion_V1_LogBatch)
+    /// Last message of an agent that is stopping gracefully, sent once every process it ran has
+    /// ended and been reported: the node becomes DISCONNECTED at once (it stays listed, as
+    /// Nomad keeps a down client) and is sent nothing more.
+    case goodbye(Orchion_V1_AgentGoodbye)
 
   }
+
+  public init() {}
+}
+
+public nonisolated struct Orchion_V1_AgentGoodbye: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var reason: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
@@ -101,6 +128,12 @@ public nonisolated struct Orchion_V1_AgentHeartbeat: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
+
+  /// Chosen by the agent, increasing on each stream; echoed in HeartbeatAck. The agent renews
+  /// its fencing lease from the time it sent the heartbeat that was acknowledged — never from
+  /// when it heard the orchestrator — so the lease always ends before the orchestrator, which
+  /// heard that heartbeat later, can declare the node lost.
+  public var probe: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -285,6 +318,9 @@ public nonisolated struct Orchion_V1_HeartbeatAck: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// AgentHeartbeat.probe of the heartbeat acknowledged. Only a leading orchestrator answers.
+  public var probe: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -386,7 +422,7 @@ fileprivate nonisolated let _protobuf_package = "orchion.v1"
 
 nonisolated extension Orchion_V1_AgentMessage: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AgentMessage"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}hello\0\u{1}heartbeat\0\u{1}status\0\u{1}logs\0\u{4}\u{6}outbox_sequence\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}hello\0\u{1}heartbeat\0\u{1}status\0\u{1}logs\0\u{1}goodbye\0\u{4}\u{5}outbox_sequence\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -446,6 +482,19 @@ nonisolated extension Orchion_V1_AgentMessage: SwiftProtobuf.Message, SwiftProto
           self.kind = .logs(v)
         }
       }()
+      case 5: try {
+        var v: Orchion_V1_AgentGoodbye?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .goodbye(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .goodbye(v)
+        }
+      }()
       case 10: try { try decoder.decodeSingularUInt64Field(value: &self.outboxSequence) }()
       default: break
       }
@@ -474,6 +523,10 @@ nonisolated extension Orchion_V1_AgentMessage: SwiftProtobuf.Message, SwiftProto
       guard case .logs(let v)? = self.kind else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
     }()
+    case .goodbye?: try {
+      guard case .goodbye(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    }()
     case nil: break
     }
     if self.outboxSequence != 0 {
@@ -485,6 +538,36 @@ nonisolated extension Orchion_V1_AgentMessage: SwiftProtobuf.Message, SwiftProto
   public static func ==(lhs: Orchion_V1_AgentMessage, rhs: Orchion_V1_AgentMessage) -> Bool {
     if lhs.outboxSequence != rhs.outboxSequence {return false}
     if lhs.kind != rhs.kind {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Orchion_V1_AgentGoodbye: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AgentGoodbye"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Orchion_V1_AgentGoodbye, rhs: Orchion_V1_AgentGoodbye) -> Bool {
+    if lhs.reason != rhs.reason {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -532,18 +615,29 @@ nonisolated extension Orchion_V1_AgentHello: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Orchion_V1_AgentHeartbeat: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AgentHeartbeat"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}probe\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    // Load everything into unknown fields
-    while try decoder.nextFieldNumber() != nil {}
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.probe) }()
+      default: break
+      }
+    }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.probe != 0 {
+      try visitor.visitSingularUInt64Field(value: self.probe, fieldNumber: 1)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Orchion_V1_AgentHeartbeat, rhs: Orchion_V1_AgentHeartbeat) -> Bool {
+    if lhs.probe != rhs.probe {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -892,18 +986,29 @@ nonisolated extension Orchion_V1_OutboxAck: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Orchion_V1_HeartbeatAck: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".HeartbeatAck"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}probe\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    // Load everything into unknown fields
-    while try decoder.nextFieldNumber() != nil {}
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.probe) }()
+      default: break
+      }
+    }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.probe != 0 {
+      try visitor.visitSingularUInt64Field(value: self.probe, fieldNumber: 1)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Orchion_V1_HeartbeatAck, rhs: Orchion_V1_HeartbeatAck) -> Bool {
+    if lhs.probe != rhs.probe {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -55,15 +55,19 @@ public struct Agent: Service {
     let slots = configuration.slots ?? CapacityProbe.cpuCount
     let outbox = Outbox(maxBytes: configuration.maxBufferedOutputBytes)
     // Before any task starts: the spawner watches this one lease for every task (see
-    // AgentConnection).
+    // AgentConnection), and tasks run as this user cannot look into this process.
     try ProcessLauncher.prepareLease()
+    ProcessLauncher.hideFromTasks()
+    configuration.taskUser?.apply()
     let executor = TaskExecutor(
       outbox: outbox,
       clock: clock,
       nodeID: nodeID,
       slots: Int(slots),
       killGrace: configuration.killGrace,
-      clientEnvironment: Self.clientEnvironment(configuration.tls),
+      cgroups: TaskCgroups.make(node: nodeID, logger: logger),
+      clientEnvironment: Self.clientEnvironment(configuration.tls)
+        .merging(configuration.taskUser?.environment ?? [:]) { $1 },
       logger: logger
     )
     // One client per orchestrator of the cluster; they connect lazily, so only the leader's
@@ -119,36 +123,43 @@ public struct Agent: Service {
       group.addTask { await connection.run() }
       // Run until the process is asked to stop...
       try? await gracefulShutdown()
-      // ...then say goodbye first: the node becomes DISCONNECTED and the orchestrator requeues
-      // its tasks at once and sends it nothing more. Then stop the processes. If the goodbye
-      // does not get through, the PENDING reports from stopping hand the tasks back instead.
-      connection.leaving.set(true)
-      var options = CallOptions.defaults
-      options.timeout = .seconds(2)
-      var unregistered = false
-      do {
-        _ = try await Orchion_V1_NodeService.Client(wrapping: connection.grpc).unregisterNode(
-          .with { $0.nodeID = nodeID.rawValue },
-          options: options
-        )
-        unregistered = true
-      } catch {
-        logger.warning(
-          "cannot unregister from the orchestrator",
-          metadata: ["orchion.error": "\(error)"]
-        )
-      }
-      executor.stopAll(reason: "agent \(nodeID) is shutting down")
-      let deadline = clock.now.advanced(by: configuration.killGrace + .seconds(2))
-      // Wait for the processes to end and, when the goodbye failed, for the reports to leave.
-      while !(executor.isIdle
-        && (unregistered || outbox.acknowledgedSequence == outbox.lastSequence)),
-        clock.now < deadline
-      {
-        try? await clock.sleep(for: .milliseconds(20))
-      }
+      await leave(node: nodeID, connection: connection, executor: executor, outbox: outbox)
       group.cancelAll()
       for server in servers { server.grpc.beginGracefulShutdown() }
+    }
+  }
+
+  /// Stops the node gracefully: no new work, every process stopped (SIGTERM, then SIGKILL after
+  /// the kill grace) and reported, and only then the goodbye, behind those reports on the same
+  /// stream. Saying goodbye first would let the orchestrator start a task's replacement while
+  /// this node's copy still runs. When a process outlives its SIGKILL (stuck in the kernel) the
+  /// agent leaves without a goodbye: the orchestrator then waits out heartbeat-timeout +
+  /// lost-after, by which time the spawner's lease has stopped the copy.
+  private func leave(
+    node nodeID: NodeID,
+    connection: AgentConnection,
+    executor: TaskExecutor,
+    outbox: Outbox
+  ) async {
+    connection.leaving.set(true)
+    executor.stopAll(reason: "agent \(nodeID) is shutting down")
+    let stopped = clock.now.advanced(by: configuration.killGrace + .seconds(2))
+    while !executor.isIdle, clock.now < stopped {
+      try? await clock.sleep(for: .milliseconds(20))
+    }
+    guard executor.isIdle else {
+      logger.warning(
+        "processes still running after the kill grace; leaving without a goodbye",
+        metadata: ["orchion.node.id": "\(nodeID)"]
+      )
+      return
+    }
+    let goodbye = outbox.postGoodbye(reason: "agent \(nodeID) is shutting down")
+    // Acknowledged, or the stream ended (the orchestrator closes it on a goodbye, or is gone).
+    let answered = clock.now.advanced(by: .seconds(2))
+    while outbox.acknowledgedSequence < goodbye, !connection.finished.value, clock.now < answered
+    {
+      try? await clock.sleep(for: .milliseconds(20))
     }
   }
 }

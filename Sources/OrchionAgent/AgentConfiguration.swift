@@ -28,6 +28,8 @@ public struct AgentConfiguration: Sendable {
   public var token: String?
   /// How to secure the connection; `nil` for plaintext.
   public var tls: ClientTLS?
+  /// The user tasks run as; `nil`: the agent's own (see the README's Security model).
+  public var taskUser: TaskUser?
 
   /// ``server`` and ``otherServers``.
   public var servers: [ServerAddress] { [server] + otherServers }
@@ -44,5 +46,6 @@ public struct AgentConfiguration: Sendable {
     self.maxReconnectDelay = .seconds(10)
     self.token = nil
     self.tls = nil
+    self.taskUser = nil
   }
 }

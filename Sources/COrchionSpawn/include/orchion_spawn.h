@@ -25,6 +25,14 @@ int orchion_lease_init(void);
 /// passes, the spawner stops every fenced task itself, even if the agent is frozen.
 void orchion_lease_set(int64_t deadline_ns);
 
+/// Moves the lease deadline to `deadline_ns` unless it is already later (or there was no
+/// lease, in which case it is set): renewals never shorten the lease.
+void orchion_lease_extend(int64_t deadline_ns);
+
+/// Caps the SIGTERM-to-SIGKILL grace of stops the lease causes (0: no cap), so SIGKILL lands
+/// before the orchestrator may run the task elsewhere, whatever the task's own kill grace.
+void orchion_lease_set_grace(int64_t grace_ns);
+
 /// CLOCK_MONOTONIC now, in nanoseconds.
 int64_t orchion_monotonic_ns(void);
 
@@ -43,9 +51,27 @@ int64_t orchion_monotonic_ns(void);
 ///
 /// With `fenced` non-zero the spawner also watches the lease (orchion_lease_init) and stops
 /// the task when it expires, SIGTERM then SIGKILL after `kill_grace_ns`.
+///
+/// With a non-empty `cgroup` (a cgroup v2 directory the agent made for this attempt) the
+/// command starts inside it, and when the command ends — or is killed, or the agent dies —
+/// everything in the cgroup is killed too: a process that left the group (setsid) or was
+/// orphaned (double fork) still goes.
 pid_t orchion_spawn(const char *path, char *const argv[], char *const envp[], const char *workdir,
-                    int stdout_fd, int stderr_fd, int fenced, int64_t kill_grace_ns,
-                    int *status_fd);
+                    const char *cgroup, int stdout_fd, int stderr_fd, int fenced,
+                    int64_t kill_grace_ns, int *status_fd);
+
+/// Commands started from now on run as `uid`:`gid` (with no supplementary groups); -1 for
+/// either keeps the agent's own. Needs the agent to run as root.
+void orchion_spawn_set_task_user(int32_t uid, int32_t gid);
+
+/// Makes this process undumpable (prctl PR_SET_DUMPABLE 0): processes of the same user that
+/// are not root — the tasks an agent runs — can no longer ptrace it or read its
+/// /proc/PID/environ and memory. Returns 0, or -errno.
+int orchion_set_undumpable(void);
+
+/// Kills every process in the cgroup whose directory `cgroup_fd` is open on (cgroup.kill, or
+/// SIGKILL to each listed process on kernels without it). Returns 0, or -errno.
+int orchion_cgroup_kill(int cgroup_fd);
 
 /// pipe2(fds, O_CLOEXEC): a pipe whose ends do not leak into processes started later.
 /// Returns 0, or -errno.

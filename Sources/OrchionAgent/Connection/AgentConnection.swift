@@ -30,6 +30,8 @@ struct AgentConnection: Sendable {
   let logger: Logger
   /// Set when the agent is leaving: the current stream may finish, but no new one is opened.
   let leaving = Flag()
+  /// Set once ``run()`` has returned: no stream is open and none will be.
+  let finished = Flag()
 
   init(
     servers: [(address: ServerAddress, grpc: GRPCClient<HTTP2ClientTransport.Posix>)],
@@ -63,6 +65,7 @@ struct AgentConnection: Sendable {
 
   /// Connects and reconnects until cancelled or leaving.
   func run() async {
+    defer { finished.set(true) }
     var backoff = Backoff(cap: maxReconnectDelay)
     var generator = SystemRandomNumberGenerator()
     while !Task.isCancelled && !leaving.value {
@@ -100,6 +103,9 @@ struct AgentConnection: Sendable {
 
   /// One registration and stream, until the stream ends or the orchestrator falls silent.
   private func session(onWelcome: () -> Void) async throws {
+    // The orchestrator counts this node alive from when it hears the hello, which is after now:
+    // the lease the welcome grants starts from here.
+    let startedAt = ProcessLauncher.monotonicNanoseconds()
     let nodes = Orchion_V1_NodeService.Client(wrapping: grpc)
     let registered = try await nodes.registerNode(registration)
     // Kept before anything else is said for the node: every later call presents it.
@@ -130,6 +136,7 @@ struct AgentConnection: Sendable {
     }
     let doorbell = outbox.subscribe()
     let heartbeatDue = Flag()
+    let probes = HeartbeatProbes()
     // A frozen orchestrator keeps its connections open but says nothing: after three heartbeat
     // intervals without a word (it acknowledges every heartbeat), dial again — with several
     // orchestrators, another may lead by then.
@@ -147,7 +154,13 @@ struct AgentConnection: Sendable {
           }
         }
         group.addTask {
-          try await send(from: outbox, doorbell: doorbell, heartbeatDue: heartbeatDue, to: writer)
+          try await send(
+            from: outbox,
+            doorbell: doorbell,
+            heartbeatDue: heartbeatDue,
+            probes: probes,
+            to: writer
+          )
         }
         group.addTask {
           while true {
@@ -166,18 +179,24 @@ struct AgentConnection: Sendable {
     } onResponse: { response in
       defer { outbox.unsubscribe() }
       var welcomed = false
-      var lease: Duration?
+      var lease: FencingLease?
       for try await message in response.messages {
         lastHeard.value = Int(clock.now.nanosecondsSinceEpoch)
-        // Hearing from the orchestrator means it still counts this node's tasks as ours.
-        if let lease { ProcessLauncher.renewLease(for: lease) }
         switch message.kind {
         case .welcome(let welcome):
           welcomed = true
-          lease = Self.lease(for: welcome, heartbeatInterval: interval)
-          if let lease { ProcessLauncher.renewLease(for: lease) }
-        case .heartbeatAck:
-          break
+          lease = FencingLease(
+            fenceAfter: Duration(welcome.fenceAfter, default: .zero),
+            killGrace: executor.killGrace
+          )
+          if let lease { ProcessLauncher.renewLease(lease, from: startedAt) }
+        case .heartbeatAck(let ack):
+          // Only an acknowledged heartbeat renews the lease — not any message: an orchestrator
+          // that still talks but no longer hears this node (a one-way partition) is about to
+          // give its tasks away. A leader that lost its lease stops acknowledging.
+          if let lease, let sentAt = probes.acknowledged(ack.probe) {
+            ProcessLauncher.renewLease(lease, from: sentAt)
+          }
         case .assign(let assignment):
           executor.assign(assignment)
         case .stop(let stop):
@@ -193,23 +212,13 @@ struct AgentConnection: Sendable {
     if welcomed { onWelcome() }
   }
 
-  /// How long after last hearing from the orchestrator this node's fenced tasks stop: the
-  /// orchestrator's heartbeat-timeout + lost-after, less one heartbeat interval, so they stop
-  /// before the orchestrator gives them to another node even if the last heartbeat it heard was
-  /// sent an interval before its reply arrived. `nil` when the orchestrator does not say.
-  static func lease(for welcome: Orchion_V1_Welcome, heartbeatInterval: Duration) -> Duration? {
-    guard welcome.hasFenceAfter else { return nil }
-    let fenceAfter = Duration(welcome.fenceAfter, default: .zero)
-    guard fenceAfter > .zero else { return nil }
-    return max(fenceAfter / 2, fenceAfter - heartbeatInterval)
-  }
-
   /// Writes what the outbox holds — everything not yet acknowledged, then each new item — and
   /// a heartbeat when one is due, until the doorbell ends with the connection.
   private func send(
     from outbox: Outbox,
     doorbell: AsyncStream<Void>,
     heartbeatDue: Flag,
+    probes: HeartbeatProbes,
     to writer: RPCWriter<Orchion_V1_AgentMessage>
   ) async throws {
     var cursor = outbox.acknowledgedSequence
@@ -219,10 +228,11 @@ struct AgentConnection: Sendable {
         guard let last = items.last else { break }
         for message in Self.coalesce(items) { try await writer.write(message) }
         cursor = last.sequence
-        heartbeatDue.set(false)
       }
+      // A heartbeat every interval, busy or not: its acknowledgement is what renews the lease.
       if heartbeatDue.take() {
-        try await writer.write(.with { $0.heartbeat = .init() })
+        let probe = probes.next(sentAt: ProcessLauncher.monotonicNanoseconds())
+        try await writer.write(.with { $0.heartbeat = .with { $0.probe = probe } })
       }
     }
   }
@@ -252,6 +262,10 @@ struct AgentConnection: Sendable {
           bytes = 0
         }
         bytes += item.bytes
+      case .goodbye(let reason):
+        if let current { messages.append(current) }
+        current = .with { $0.goodbye = .with { $0.reason = reason } }
+        bytes = 0
       }
       current?.outboxSequence = item.sequence
     }

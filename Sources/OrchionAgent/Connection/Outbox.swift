@@ -13,6 +13,8 @@ final class Outbox: Sendable {
   enum Payload: Sendable {
     case status(Orchion_V1_TaskStatusUpdate)
     case log(Orchion_V1_AttemptLog)
+    /// The agent is leaving: the last item it ever queues, after every report.
+    case goodbye(reason: String)
   }
 
   struct Item: Sendable {
@@ -52,6 +54,18 @@ final class Outbox: Sendable {
       return state.doorbell
     }
     doorbell?.yield()
+  }
+
+  /// Queues the goodbye of an agent that is stopping, behind every report queued before it, so
+  /// the orchestrator applies those first.
+  /// - Returns: Its sequence: acknowledged, the orchestrator has let the node go.
+  func postGoodbye(reason: String) -> UInt64 {
+    let (sequence, doorbell) = state.withLock { state in
+      append(.goodbye(reason: reason), bytes: 0, to: &state)
+      return (state.nextSequence - 1, state.doorbell)
+    }
+    doorbell?.yield()
+    return sequence
   }
 
   /// Queues task output, waiting while too much output is unacknowledged.

@@ -19,6 +19,11 @@ final class AttemptRunner: Sendable {
   /// The largest output chunk sent in one piece.
   static let maxChunkBytes = 64 * 1024
 
+  /// How long output is still read after the command ended. The task ends with its command:
+  /// a process it left behind that still holds the pipes (where no cgroup killed it) must not
+  /// hold the task, nor a cancel, for as long as it lives.
+  static let outputDrain = Duration.seconds(2)
+
   let taskID: String
   let attemptID: String
   let attempt: Int32
@@ -62,7 +67,8 @@ final class AttemptRunner: Sendable {
     clock: any WallClock,
     killGrace: Duration,
     nodeID: NodeID,
-    baseEnvironment: [String: String]
+    baseEnvironment: [String: String],
+    cgroups: TaskCgroups? = nil
   ) async {
     var environment = baseEnvironment.merging(spec.env) { $1 }
     environment["ORCHION_TASK_ID"] = taskID
@@ -101,6 +107,9 @@ final class AttemptRunner: Sendable {
       )
     }
     let process: LaunchedProcess
+    let cgroup = cgroups?.create(for: attemptID)
+    // Whatever the attempt started goes with it, however it ended.
+    defer { if let cgroup { cgroups?.remove(cgroup) } }
     do {
       let (spec, environment) = (spec, environment)
       // On NIO's blocking-work pool: the launch waits for the spawner's answer, and a spawner
@@ -112,6 +121,7 @@ final class AttemptRunner: Sendable {
           arguments: spec.command,
           environment: environment,
           workingDirectory: spec.workdir,
+          cgroup: cgroup,
           fenced: !spec.surviveDisconnect,
           killGrace: killGrace
         )
@@ -122,7 +132,13 @@ final class AttemptRunner: Sendable {
     }
     report(.running, exitCode: 0, message: "", to: outbox, clock: clock)
 
-    let outcome = await supervise(process, outbox: outbox, clock: clock, killGrace: killGrace)
+    let outcome = await supervise(
+      process,
+      cgroup: cgroup,
+      outbox: outbox,
+      clock: clock,
+      killGrace: killGrace
+    )
 
     let description = outcome.describe(program: program, workingDirectory: spec.workdir)
     switch termination.withLock({ $0 }) {
@@ -154,6 +170,7 @@ final class AttemptRunner: Sendable {
   /// Streams output and waits for the process tree to end, enforcing timeout and stops.
   private func supervise(
     _ process: LaunchedProcess,
+    cgroup: String?,
     outbox: Outbox,
     clock: any WallClock,
     killGrace: Duration
@@ -168,7 +185,10 @@ final class AttemptRunner: Sendable {
         guard await requests.next() != nil else { return }
         ProcessLauncher.signalGroup(process.processGroup, SIGTERM)
         try? await clock.sleep(for: killGrace)
-        if !Task.isCancelled { ProcessLauncher.signalGroup(process.processGroup, SIGKILL) }
+        guard !Task.isCancelled else { return }
+        ProcessLauncher.signalGroup(process.processGroup, SIGKILL)
+        // What left the group (setsid) and ignored the SIGTERM.
+        if let cgroup { TaskCgroups.kill(cgroup) }
       }
       if timeout > .zero {
         control.addTask {
@@ -176,15 +196,16 @@ final class AttemptRunner: Sendable {
           if !Task.isCancelled { self.stop(.timedOut(timeout)) }
         }
       }
-      // The tree is gone when both output pipes and the status pipe are at their end.
-      let outcome = await withTaskGroup(of: ProcessOutcome?.self) { readers in
+      // The tree is gone when both output pipes and the status pipe are at their end — or,
+      // once the command has ended, after `outputDrain` at the latest.
+      let outcome = await withTaskGroup(of: ReaderEvent.self) { readers in
         readers.addTask {
           await self.forward(process.standardOutput, stream: .stdout, to: outbox, clock: clock)
-          return nil
+          return .pipeClosed
         }
         readers.addTask {
           await self.forward(process.standardError, stream: .stderr, to: outbox, clock: clock)
-          return nil
+          return .pipeClosed
         }
         readers.addTask {
           var records: [UInt8] = []
@@ -193,17 +214,47 @@ final class AttemptRunner: Sendable {
           // No report: the spawner was killed. The command got SIGKILL with it (its
           // parent-death signal), but what the command started is still in the group and
           // holds the output pipes open.
-          if outcome == .unknown { ProcessLauncher.signalGroup(process.processGroup, SIGKILL) }
-          return outcome
+          if outcome == .unknown {
+            ProcessLauncher.signalGroup(process.processGroup, SIGKILL)
+            if let cgroup { TaskCgroups.kill(cgroup) }
+          }
+          return .ended(outcome)
         }
         var outcome = ProcessOutcome.unknown
-        for await result in readers { if let result { outcome = result } }
+        var openPipes = 2
+        var ended = false
+        for await event in readers {
+          switch event {
+          case .pipeClosed:
+            openPipes -= 1
+          case .ended(let result):
+            outcome = result
+            ended = true
+            if openPipes > 0 {
+              readers.addTask {
+                try? await clock.sleep(for: Self.outputDrain)
+                return .drainOver
+              }
+            }
+          case .drainOver:
+            // Something the command left behind holds its pipes: the task is over anyway.
+            readers.cancelAll()
+          }
+          if ended, openPipes == 0 { readers.cancelAll() }
+        }
         return outcome
       }
       requestTermination.finish()
       control.cancelAll()
       return outcome
     }
+  }
+
+  /// What ends one of the readers of an attempt's pipes.
+  private enum ReaderEvent: Sendable {
+    case pipeClosed
+    case ended(ProcessOutcome)
+    case drainOver
   }
 
   /// Sends a pipe's bytes to the outbox in sequenced chunks until end of file.

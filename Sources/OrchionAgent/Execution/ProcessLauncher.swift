@@ -24,6 +24,7 @@ enum ProcessLauncher {
     arguments: [String],
     environment: [String: String],
     workingDirectory: String,
+    cgroup: String? = nil,
     fenced: Bool,
     killGrace: Duration
   ) throws(OrchionError) -> LaunchedProcess {
@@ -49,6 +50,7 @@ enum ProcessLauncher {
           argvBuffer.baseAddress,
           envpBuffer.baseAddress,
           workingDirectory,
+          cgroup ?? "",
           output[1],
           errors[1],
           fenced ? 1 : 0,
@@ -72,6 +74,12 @@ enum ProcessLauncher {
     )
   }
 
+  /// Keeps tasks of the same user out of this process: no ptrace, no /proc/PID/environ or
+  /// memory (prctl PR_SET_DUMPABLE 0; the spawner, forked from it, inherits that).
+  static func hideFromTasks() {
+    _ = orchion_set_undumpable()
+  }
+
   /// Sets up the lease that the spawner watches for fenced tasks; call before the first launch.
   static func prepareLease() throws(OrchionError) {
     let result = orchion_lease_init()
@@ -82,12 +90,26 @@ enum ProcessLauncher {
 
   /// Fenced tasks stop on their own once `duration` passes without a renewal.
   static func renewLease(for duration: Duration) {
-    orchion_lease_set(orchion_monotonic_ns() + max(1, duration.nanoseconds))
+    orchion_lease_set(orchion_monotonic_ns() &+ max(1, duration.nanoseconds))
+  }
+
+  /// Fenced tasks stop on their own `lease.duration` after `start` (monotonic nanoseconds)
+  /// unless renewed, with at most `lease.killGrace` between SIGTERM and SIGKILL. A renewal never
+  /// moves the deadline earlier.
+  static func renewLease(_ lease: FencingLease, from start: Int64) {
+    orchion_lease_set_grace(max(0, lease.killGrace.nanoseconds))
+    orchion_lease_extend(start &+ max(1, lease.duration.nanoseconds))
+  }
+
+  /// Now on the clock the lease is kept on (CLOCK_MONOTONIC), in nanoseconds.
+  static func monotonicNanoseconds() -> Int64 {
+    orchion_monotonic_ns()
   }
 
   /// No lease: fenced tasks are not stopped until a lease is set again.
   static func clearLease() {
     orchion_lease_set(0)
+    orchion_lease_set_grace(0)
   }
 
   /// Sends `signal` to every process of the group.

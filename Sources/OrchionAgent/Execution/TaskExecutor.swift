@@ -21,7 +21,9 @@ final class TaskExecutor: Sendable {
   private let clock: any WallClock
   private let nodeID: NodeID
   private let slots: Int
-  private let killGrace: Duration
+  let killGrace: Duration
+  /// Each attempt's own cgroup, where the machine allows (`nil`: process groups only).
+  private let cgroups: TaskCgroups?
   private let logger: Logger
   private let baseEnvironment: [String: String]
 
@@ -37,6 +39,7 @@ final class TaskExecutor: Sendable {
     nodeID: NodeID,
     slots: Int,
     killGrace: Duration,
+    cgroups: TaskCgroups? = nil,
     clientEnvironment: [String: String] = [:],
     logger: Logger
   ) {
@@ -45,6 +48,7 @@ final class TaskExecutor: Sendable {
     self.nodeID = nodeID
     self.slots = slots
     self.killGrace = killGrace
+    self.cgroups = cgroups
     self.logger = logger
     let environment = ProcessInfo.processInfo.environment
     baseEnvironment = environment.filter { Self.inheritedVariables.contains($0.key) }
@@ -126,7 +130,8 @@ final class TaskExecutor: Sendable {
             clock: self.clock,
             killGrace: self.killGrace,
             nodeID: self.nodeID,
-            baseEnvironment: self.baseEnvironment
+            baseEnvironment: self.baseEnvironment,
+            cgroups: self.cgroups
           )
           _ = self.state.withLock { $0.attempts.removeValue(forKey: runner.attemptID) }
         }

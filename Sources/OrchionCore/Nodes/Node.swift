@@ -74,7 +74,9 @@ public struct NodeTransition: Hashable, Sendable {
     case heartbeatTimeout
     /// The lost-after period expired.
     case lost
-    /// The node unregistered.
+    /// The node's agent said goodbye: DISCONNECTED at once, still listed.
+    case left
+    /// The node was unregistered: removed from the registry.
     case unregistered
     /// The node was disconnected so long it was removed from the registry.
     case forgotten

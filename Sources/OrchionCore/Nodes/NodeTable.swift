@@ -138,14 +138,16 @@ public struct NodeTable: Sendable {
   /// Puts back a node known before a restart of the orchestrator.
   ///
   /// Nobody has heard from it since the restart, so a node that was active or inactive counts
-  /// as inactive, last heard from one heartbeat timeout before `now`: unless its agent
-  /// reconnects, it is lost (and its tasks requeued) lost-after from `now` — never at once
-  /// because the orchestrator was down a while. A disconnected node stays disconnected.
+  /// as inactive, last heard from at `now` (the earliest this orchestrator could have heard
+  /// it): unless its agent reconnects, it is lost (and its tasks requeued) the full
+  /// heartbeat-timeout + lost-after from `now`. Less would break fencing: the agent's lease
+  /// counts that long from the last heartbeat the old leader acknowledged, and a frozen
+  /// agent's copy of a task could still be running when the task starts elsewhere. A
+  /// disconnected node stays disconnected.
   public mutating func restore(_ node: Node, now: UTCInstant) {
     var node = node
     if node.status != .disconnected {
-      let anchor = now.advanced(by: .zero - configuration.heartbeatTimeout)
-      node.lastHeartbeat = max(node.lastHeartbeat, anchor)
+      node.lastHeartbeat = max(node.lastHeartbeat, now)
       if node.status == .active { node.statusChangedAt = now }
       node.status = .inactive
     }
@@ -200,13 +202,14 @@ public struct NodeTable: Sendable {
     }
   }
 
-  /// Marks a node disconnected at once because it is leaving.
+  /// Marks a node disconnected at once because its agent said goodbye; it stays listed until
+  /// forgotten, as Nomad keeps a down client.
   /// - Parameters:
   ///   - id: The node.
   ///   - now: The current time.
   /// - Returns: The node and its status change (`nil` if it was disconnected already).
   /// - Throws: `notFound` for an unknown node.
-  public mutating func unregister(
+  public mutating func leave(
     _ id: NodeID,
     now: UTCInstant
   ) throws(OrchionError) -> (node: Node, transition: NodeTransition?) {
@@ -217,8 +220,31 @@ public struct NodeTable: Sendable {
     guard previous != .disconnected else { return (entry.node, nil) }
     entry.node.status = .disconnected
     entry.node.statusChangedAt = now
+    entry.scheduled = trueDeadline(of: entry.node)
     entries[id] = entry
-    return (entry.node, NodeTransition(node: entry.node, from: previous, reason: .unregistered))
+    deadlines.push(id, at: entry.scheduled)
+    return (entry.node, NodeTransition(node: entry.node, from: previous, reason: .left))
+  }
+
+  /// Removes a node from the table (`UnregisterNode`): it is no longer listed, and its running
+  /// work is lost (the transition's node is DISCONNECTED).
+  /// - Parameters:
+  ///   - id: The node.
+  ///   - now: The current time.
+  /// - Returns: The node as it was removed, and the transition that says so.
+  /// - Throws: `notFound` for an unknown node.
+  public mutating func remove(
+    _ id: NodeID,
+    now: UTCInstant
+  ) throws(OrchionError) -> (node: Node, transition: NodeTransition) {
+    guard var node = entries.removeValue(forKey: id)?.node else {
+      throw .notFound("node '\(id)' is not registered")
+    }
+    // Its deadline entry goes lazily: `expire` skips keys no longer in `entries`.
+    let previous = node.status
+    node.status = .disconnected
+    node.statusChangedAt = now
+    return (node, NodeTransition(node: node, from: previous, reason: .unregistered))
   }
 
   /// Applies every status change that is due at `now`.

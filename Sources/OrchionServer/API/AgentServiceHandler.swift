@@ -9,6 +9,7 @@ import SwiftProtobuf
 struct AgentServiceHandler: Orchion_V1_AgentService.SimpleServiceProtocol {
   let registry: NodeRegistry
   let dispatcher: TaskDispatcher
+  let leadership: Leadership
 
   func connect(
     request: RPCAsyncSequence<Orchion_V1_AgentMessage, any Error>,
@@ -59,9 +60,19 @@ struct AgentServiceHandler: Orchion_V1_AgentService.SimpleServiceProtocol {
         ? { @Sendable in _ = current.send(.with { $0.ack = .with { $0.sequence = sequence } }) }
         : nil
       switch message.kind {
-      case .heartbeat:
-        current.send(.with { $0.heartbeatAck = .init() })
+      case .heartbeat(let heartbeat):
+        // The acknowledgement renews the agent's fencing lease: only a leader may give it. A
+        // leader that lost its lease stops, so the node's tasks stop before another leader
+        // can declare the node lost and run them elsewhere.
+        if leadership.isLeader {
+          current.send(.with { $0.heartbeatAck = .with { $0.probe = heartbeat.probe } })
+        }
         if let acknowledge { dispatcher.afterCommit(acknowledge) }
+      case .goodbye:
+        // Behind the agent's last reports on this stream, so those are applied first. The
+        // node becomes DISCONNECTED, which closes this session.
+        if let acknowledge { dispatcher.afterCommit(acknowledge) }
+        _ = try registry.leave(current.node)
       case .none:
         if let acknowledge { dispatcher.afterCommit(acknowledge) }
       case .hello:

@@ -14,6 +14,8 @@ struct NodeServiceHandler: Orchion_V1_NodeService.SimpleServiceProtocol {
   let store: any Store
   /// Bounds registrations per caller address; `nil` for none.
   let registrationLimiter: RegistrationLimiter?
+  /// Streams opened with a node credential end when it is replaced or the node removed.
+  let watch: CredentialWatch
 
   func registerNode(
     request: Orchion_V1_RegisterNodeRequest,
@@ -22,10 +24,21 @@ struct NodeServiceHandler: Orchion_V1_NodeService.SimpleServiceProtocol {
     try registrationLimiter?.admit(peer: context.remotePeer)
     let registration = try NodeRegistration(validating: request)
     var issued = ""
+    var replaced: [UInt8]?
     let (node, created) = try registry.register(registration) { existing throws(OrchionError) in
       let decision = try NodeAccess.register(existing: existing)
       issued = decision.credential
+      if let old = existing?.credentialDigest, !old.isEmpty, old != decision.digest {
+        replaced = old
+      }
       return decision.digest
+    }
+    if let replaced {
+      // The old holder's agent stream would go on receiving the node's assignments.
+      watch.revoke(
+        .nodeCredential(digest: replaced),
+        reason: "node '\(node.id)' was registered again with a new credential"
+      )
     }
     return .with {
       $0.node = makeNode(node)
@@ -54,7 +67,13 @@ struct NodeServiceHandler: Orchion_V1_NodeService.SimpleServiceProtocol {
   ) async throws -> Orchion_V1_UnregisterNodeResponse {
     let id = try NodeID(validating: request.nodeID)
     try NodeAccess.authorize(try registry.node(id))
-    let node = try registry.unregister(id)
+    let node = try registry.remove(id)
+    if !node.credentialDigest.isEmpty {
+      watch.revoke(
+        .nodeCredential(digest: node.credentialDigest),
+        reason: "node '\(id)' was unregistered"
+      )
+    }
     return .with { $0.node = makeNode(node) }
   }
 

@@ -225,10 +225,8 @@ final class TaskDispatcher: NodeUsageSource, Sendable {
       var actions: [DispatchAction] = []
       var changes: [StateChange] = []
       for transition in transitions {
-        changes.append(
-          transition.reason == .forgotten
-            ? .nodeDeleted(transition.node.id) : .nodeSaved(transition.node)
-        )
+        let removed = transition.reason == .forgotten || transition.reason == .unregistered
+        changes.append(removed ? .nodeDeleted(transition.node.id) : .nodeSaved(transition.node))
         // Kept in step on every change, so a drain survives its node re-registering. A cordon
         // or drain of a node that is already gone is not a second loss.
         guard transition.node.status == .disconnected, transition.reason != .scheduling else {

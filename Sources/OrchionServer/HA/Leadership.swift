@@ -15,22 +15,53 @@ public final class Leadership: Sendable {
   /// Metadata key naming the leader's address on a follower's UNAVAILABLE answer.
   public static let leaderMetadataKey = "orchion-leader"
 
-  private let role: Mutex<Role>
-
-  init(_ role: Role) {
-    self.role = Mutex(role)
+  private struct State {
+    var role: Role
+    /// With a shared store, leading ends here unless the lease is renewed first: a leader that
+    /// was frozen (SIGSTOP, a VM paused) past it wakes up a follower, before it has heard that
+    /// another took over. `nil`: no lease (embedded store), always leading.
+    var validUntil: ContinuousClock.Instant?
   }
 
-  public var current: Role { role.withLock { $0 } }
+  private let state: Mutex<State>
+
+  init(_ role: Role) {
+    self.state = Mutex(State(role: role, validUntil: nil))
+  }
+
+  public var current: Role {
+    state.withLock { state in
+      if state.role == .leader, let validUntil = state.validUntil,
+        ContinuousClock.now >= validUntil
+      {
+        return .follower(leader: nil)
+      }
+      return state.role
+    }
+  }
 
   public var isLeader: Bool { current == .leader }
 
-  func becomeLeader() {
-    role.withLock { $0 = .leader }
+  /// Leads, until `validUntil` unless renewed (``renewed(until:)``); `nil` for ever.
+  func becomeLeader(until validUntil: ContinuousClock.Instant? = nil) {
+    state.withLock { $0 = State(role: .leader, validUntil: validUntil) }
+  }
+
+  /// The lease was renewed: leading goes on until `validUntil`.
+  func renewed(until validUntil: ContinuousClock.Instant) {
+    state.withLock { state in
+      if state.role == .leader { state.validUntil = validUntil }
+    }
+  }
+
+  /// Stops leading: the lease is lost or cannot be renewed. Writes are refused from now on and
+  /// agents' heartbeats go unacknowledged.
+  func stepDown() {
+    state.withLock { $0 = State(role: .follower(leader: nil), validUntil: nil) }
   }
 
   func follow(leader: String?) {
-    role.withLock { $0 = .follower(leader: leader) }
+    state.withLock { $0 = State(role: .follower(leader: leader), validUntil: nil) }
   }
 
   /// What a follower answers a write with: UNAVAILABLE, the leader's address in the message and

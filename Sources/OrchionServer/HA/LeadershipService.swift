@@ -30,6 +30,10 @@ struct LeadershipService: Service {
       try await cancelWhenGracefulShutdown { try await campaign(holding: term) }
     } catch is CancellationError {
       // Graceful shutdown: everything else has stopped.
+    } catch let taken as LeaseTaken {
+      throw OrchionError.unavailable(
+        "lost the leader lease (term \(taken.term)): another orchestrator took over; exiting so a fresh start rejoins as a follower"
+      )
     }
     if let token = term.token {
       try? await lease.release(token: token)
@@ -43,17 +47,23 @@ struct LeadershipService: Service {
     let interval = lease.duration / 3
     var term: (token: Int64, renewed: ContinuousClock.Instant)?
     while true {
+      // Rounds start every interval, however long the last one took: a slow renewal must not
+      // push the next one past the two thirds of the lease that leading is good for.
+      let round = clock.now
       if let current = term {
+        let askedAt = clock.now
         do {
           guard try await lease.renew(token: current.token) else {
-            throw OrchionError.unavailable(
-              "lost the leader lease (term \(current.token)): another orchestrator took over; exiting so a fresh start rejoins as a follower"
-            )
+            leadership.stepDown()
+            throw LeaseTaken(term: current.token)
           }
           term?.renewed = clock.now
+          // Two thirds of the lease from before the renewal was asked for: stepping down at
+          // that point leaves a third of the lease before anyone else can take it.
+          leadership.renewed(until: askedAt.advanced(by: lease.duration * 2 / 3))
         } catch let error as OrchionError where error.code == .unavailable {
-          if error.message.hasPrefix("lost the leader lease") { throw error }
           if clock.now - current.renewed > lease.duration * 2 / 3 {
+            leadership.stepDown()
             throw OrchionError.unavailable(
               "cannot renew the leader lease (\(error.message)); stepping down before it expires"
             )
@@ -62,6 +72,7 @@ struct LeadershipService: Service {
         }
       } else {
         do {
+          let askedAt = clock.now
           if let token = try await lease.acquire() {
             store.fence(with: token, holdLimit: lease.duration / 2)
             term = (token, clock.now)
@@ -71,7 +82,7 @@ struct LeadershipService: Service {
               metadata: ["orchion.lease.token": "\(token)", "orchion.address": "\(lease.address)"]
             )
             try await onElected()
-            leadership.becomeLeader()
+            leadership.becomeLeader(until: askedAt.advanced(by: lease.duration * 2 / 3))
             for name in serviceNames { health.set(.serving, for: name) }
             logger.notice("leading", metadata: ["orchion.lease.token": "\(token)"])
           } else {
@@ -85,9 +96,15 @@ struct LeadershipService: Service {
           logger.warning("cannot reach the store", metadata: ["error": "\(error.message)"])
         }
       }
-      try await Task.sleep(for: interval)
+      try await Task.sleep(for: max(.zero, round.advanced(by: interval) - clock.now))
     }
   }
+}
+
+/// A renewal found the lease taken by another orchestrator: a typed outcome, so that the
+/// retry of passing store errors cannot mistake it for one.
+private struct LeaseTaken: Error {
+  let term: Int64
 }
 
 /// The term this orchestrator holds, if any.

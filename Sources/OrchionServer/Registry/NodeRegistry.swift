@@ -86,16 +86,29 @@ public final class NodeRegistry: Sendable {
     return result.node
   }
 
-  /// Marks a node disconnected because it is leaving.
+  /// Marks a node disconnected because its agent said goodbye; it stays listed.
   /// - Parameter id: The node.
   /// - Returns: The node, now disconnected.
   /// - Throws: `notFound` for an unknown node.
-  public func unregister(_ id: NodeID) throws(OrchionError) -> Node {
+  public func leave(_ id: NodeID) throws(OrchionError) -> Node {
     let now = clock.now
     let result = try table.withLock { table throws(OrchionError) in
-      try table.unregister(id, now: now)
+      try table.leave(id, now: now)
     }
     if let transition = result.transition { notify([transition]) }
+    return result.node
+  }
+
+  /// Removes a node (`UnregisterNode`): gone from the registry, its work requeued.
+  /// - Parameter id: The node.
+  /// - Returns: The node as it was removed.
+  /// - Throws: `notFound` for an unknown node.
+  public func remove(_ id: NodeID) throws(OrchionError) -> Node {
+    let now = clock.now
+    let result = try table.withLock { table throws(OrchionError) in
+      try table.remove(id, now: now)
+    }
+    notify([result.transition])
     return result.node
   }
 

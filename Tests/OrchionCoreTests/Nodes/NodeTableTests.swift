@@ -141,7 +141,7 @@ struct NodeTableTests {
     var table = makeTable()
     _ = try register(&table, "a", at: start)
     let a = try id("a")
-    _ = try table.unregister(a, now: start)
+    _ = try table.leave(a, now: start)
     expectOrchionError(.failedPrecondition) { try table.heartbeat(a, now: start) }
     let again = try register(&table, "a", at: start.advanced(by: .seconds(1)))
     #expect(again.status == .active)
@@ -157,23 +157,61 @@ struct NodeTableTests {
     #expect(table.expire(now: back.advanced(by: .seconds(30))).map(\.reason) == [.heartbeatTimeout])
   }
 
-  @Test("unregister disconnects at once; unknown is NOT_FOUND; twice is harmless")
-  func unregister() throws {
+  @Test("a goodbye disconnects at once and keeps the node listed; unknown is NOT_FOUND; twice is harmless")
+  func leave() throws {
     var table = makeTable()
     _ = try register(&table, "a", at: start)
-    let result = try table.unregister(try id("a"), now: start)
+    let result = try table.leave(try id("a"), now: start)
     #expect(result.node.status == .disconnected)
-    #expect(result.transition?.reason == .unregistered)
-    #expect(try table.unregister(try id("a"), now: start).transition == nil)
+    #expect(result.transition?.reason == .left)
+    #expect(try table.leave(try id("a"), now: start).transition == nil)
+    #expect(table.nodes().map(\.status) == [.disconnected])
     let b = try id("b")
-    expectOrchionError(.notFound) { try table.unregister(b, now: start) }
+    expectOrchionError(.notFound) { try table.leave(b, now: start) }
+  }
+
+  @Test("remove takes the node out of the table at once; its pending deadlines do nothing")
+  func remove() throws {
+    var table = makeTable()
+    _ = try register(&table, "a", at: start)
+    let removed = try table.remove(try id("a"), now: start)
+    #expect(removed.transition.reason == .unregistered)
+    #expect(removed.transition.from == .active)
+    // Lost with it: the transition's node is DISCONNECTED, so its work is requeued.
+    #expect(removed.node.status == .disconnected)
+    #expect(table.count == 0)
+    #expect(table.nodes().isEmpty)
+    #expect(table.expire(now: start.advanced(by: .seconds(7200))).isEmpty)
+    let a = try id("a")
+    expectOrchionError(.notFound) { try table.remove(a, now: start) }
+    // It may register again, as a new node.
+    _ = try register(&table, "a", at: start.advanced(by: .seconds(1)))
+    #expect(table.nodes().map(\.status) == [.active])
+  }
+
+  @Test(
+    "after a restart a silent node is lost only the full heartbeat-timeout + lost-after after it"
+  )
+  func restoredNodeKeepsItsWholeLease() throws {
+    var table = makeTable()
+    let restart = start.advanced(by: .seconds(10))
+    var node = try register(&table, "a", at: start)
+    node.lastHeartbeat = start  // heard at `start`; the orchestrator restarts 10 s later
+    var restored = makeTable()
+    restored.restore(node, now: restart)
+    #expect(restored.nodes().map(\.status) == [.inactive])
+    // The agent's lease counts from the last heartbeat the old orchestrator acknowledged, which
+    // is no earlier than `start`: the new one must not call it lost before restart + 90 s.
+    let fullTimeout = configuration.heartbeatTimeout + configuration.lostAfter
+    #expect(restored.expire(now: restart.advanced(by: fullTimeout - .milliseconds(1))).isEmpty)
+    #expect(restored.expire(now: restart.advanced(by: fullTimeout)).map(\.reason) == [.lost])
   }
 
   @Test("disconnected nodes are forgotten after forgetAfter")
   func forgotten() throws {
     var table = makeTable()
     _ = try register(&table, "a", at: start)
-    _ = try table.unregister(try id("a"), now: start)
+    _ = try table.leave(try id("a"), now: start)
     #expect(table.expire(now: start.advanced(by: .seconds(3599))).isEmpty)
     #expect(table.expire(now: start.advanced(by: .seconds(3600))).map(\.reason) == [.forgotten])
     #expect(table.count == 0)

@@ -69,11 +69,13 @@ struct NodeServiceTests {
       let all = try await client.nodes.listNodes(.init()).nodes
       #expect(all.map(\.id) == ["worker-1"])
 
-      let left = try await client.nodes.unregisterNode(.with { $0.nodeID = "worker-1" }).node
-      #expect(left.status == .disconnected)
-      let disconnected = try await client.nodes.listNodes(.with { $0.status = .disconnected }).nodes
-      #expect(disconnected.map(\.id) == ["worker-1"])
-      #expect(try await client.nodes.listNodes(.with { $0.status = .active }).nodes.isEmpty)
+      // UnregisterNode removes the node, as the original contract says.
+      let removed = try await client.nodes.unregisterNode(.with { $0.nodeID = "worker-1" }).node
+      #expect(removed.id == "worker-1")
+      #expect(try await client.nodes.listNodes(.init()).nodes.isEmpty)
+      _ = await expectRPCError(.notFound) {
+        try await client.nodes.getNode(.with { $0.nodeID = "worker-1" })
+      }
     }
   }
 
@@ -127,12 +129,15 @@ struct NodeServiceTests {
 
       _ = try await client.nodes.registerNode(.with { $0.nodeID = "gone" })
       _ = try await client.nodes.unregisterNode(.with { $0.nodeID = "gone" })
-      message = await expectRPCError(.failedPrecondition) {
+      message = await expectRPCError(.notFound) {
         try await client.nodes.heartbeat(.with { $0.nodeID = "gone" })
       }
-      #expect(message.contains("register"))
-      // Nothing above created a node except the two deliberate registrations.
-      #expect(try await client.nodes.listNodes(.init()).nodes.map(\.id) == ["gone"])
+      #expect(message.contains("gone"))
+      _ = await expectRPCError(.notFound) {
+        try await client.nodes.unregisterNode(.with { $0.nodeID = "gone" })
+      }
+      // Nothing above left a node behind.
+      #expect(try await client.nodes.listNodes(.init()).nodes.isEmpty)
     }
   }
 

@@ -64,13 +64,16 @@ struct NodeRegistryTests {
     clock.advance(by: .seconds(30))
     registry.expireOverdue()
     _ = try registry.heartbeat(id)
-    _ = try registry.unregister(id)
+    _ = try registry.leave(id)
     clock.advance(by: .seconds(600))
     registry.expireOverdue()
+    let other = try registry.register(NodeRegistration()).node.id
+    _ = try registry.remove(other)
     #expect(
       seen.withLock { $0 } == [
-        .registered, .heartbeatTimeout, .heartbeat, .unregistered, .forgotten,
+        .registered, .heartbeatTimeout, .heartbeat, .left, .forgotten, .registered, .unregistered,
       ]
     )
+    #expect(registry.nodes().isEmpty)
   }
 }
