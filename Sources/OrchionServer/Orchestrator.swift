@@ -230,6 +230,7 @@ public final class Orchestrator: Sendable {
       ) : nil
     registry.observe { [dispatcher] transitions in dispatcher.nodesChanged(transitions) }
 
+    let credentialWatch = CredentialWatch()
     var transportConfig = HTTP2ServerTransport.Posix.Config.defaults
     transportConfig.rpc.maxRequestPayloadSize = configuration.maxRequestBytes
     transportConfig.http2.maxConcurrentStreams = configuration.maxConcurrentStreamsPerConnection
@@ -252,7 +253,8 @@ public final class Orchestrator: Sendable {
             perSecond: limits.registrationsPerSecond,
             burst: limits.registrationBurst,
             clock: clock
-          )
+          ),
+          watch: credentialWatch
         ),
         TaskServiceHandler(
           dispatcher: dispatcher,
@@ -261,8 +263,8 @@ public final class Orchestrator: Sendable {
           leadership: leadership,
           secrets: secrets
         ),
-        AgentServiceHandler(registry: registry, dispatcher: dispatcher),
-        TokenServiceHandler(tokens: tokens),
+        AgentServiceHandler(registry: registry, dispatcher: dispatcher, leadership: leadership),
+        TokenServiceHandler(tokens: tokens, watch: credentialWatch),
         SecretServiceHandler(secrets: secrets),
         RouterServiceHandler(
           router: router,
@@ -273,7 +275,7 @@ public final class Orchestrator: Sendable {
       ],
       interceptors: [
         AccessLogInterceptor(logger: logger),
-        AuthInterceptor(tokens: tokens, taskTokens: taskTokens),
+        AuthInterceptor(tokens: tokens, watch: credentialWatch, taskTokens: taskTokens),
         LeaderOnlyInterceptor(leadership: leadership),
       ]
     )
@@ -361,6 +363,18 @@ public final class Orchestrator: Sendable {
       ]
     )
     return created
+  }
+
+  /// Makes and keeps a new join token, e.g. for `orchion up`'s own agent, which must not hold
+  /// the admin token: the tasks it runs share its user.
+  /// - Returns: The token, or `nil` when authentication is off or this orchestrator does not
+  ///   lead.
+  /// - Throws: When the store fails.
+  public func mintJoinToken(description: String) async throws -> String? {
+    guard let tokens, leadership.isLeader else { return nil }
+    let join = try tokens.mint(kind: .join, ttl: nil, description: description)
+    try await tokens.keep([join])
+    return join.token
   }
 
   /// Where clients reach this orchestrator: `--advertise-address`, else host:port.

@@ -8,6 +8,8 @@ import SwiftProtobuf
 struct TokenServiceHandler: Orchion_V1_TokenService.SimpleServiceProtocol {
   /// `nil` when authentication is off: there are no tokens to manage.
   let tokens: TokenRegistry?
+  /// Streams opened with a token end when it is revoked.
+  let watch: CredentialWatch
 
   /// The longest description, in bytes.
   static let maxDescriptionBytes = 256
@@ -55,6 +57,11 @@ struct TokenServiceHandler: Orchion_V1_TokenService.SimpleServiceProtocol {
       throw OrchionError.invalidArgument("id: the token's ID, as `orchion token list` shows it")
     }
     let info = try await tokens.revoke(request.id)
+    // Durable now: whoever holds it is cut off, also mid-stream.
+    watch.revoke(
+      .token(id: info.id),
+      reason: "token \(info.id) was revoked"
+    )
     return .with { $0.info = info }
   }
 

@@ -8,6 +8,8 @@ import OrchionCore
 struct AuthInterceptor: ServerInterceptor {
   /// `nil` when authentication is off (`--no-auth`, loopback only).
   let tokens: TokenRegistry?
+  /// Where streams are registered by the credentials they hold, to be cut off on revocation.
+  let watch: CredentialWatch
   /// Tasks' tokens are recognised even with authentication off: they say which task sends.
   let taskTokens: TaskTokens
 
@@ -73,17 +75,47 @@ struct AuthInterceptor: ServerInterceptor {
         _ in true
       })
     )
+    // Long-lived streams outlive the check above: revoking what they were opened with ends
+    // them (CredentialWatch). Watched from before the handler runs until the response ends.
+    let ticket = watch.register(holding: caller.credentialKeys, cancellation: context.cancellation)
     // Unary handlers run inside `next`; streaming ones in the response's producer, later.
-    var response = try await Caller.$current.withValue(caller) {
-      try await next(request, context)
-    }
-    if case .success(var contents) = response.accepted {
-      let producer = contents.producer
-      contents.producer = { writer in
-        try await Caller.$current.withValue(caller) { try await producer(writer) }
+    var response: StreamingServerResponse<Output>
+    do {
+      response = try await Caller.$current.withValue(caller) {
+        try await next(request, context)
       }
-      response.accepted = .success(contents)
+    } catch {
+      if let ticket { watch.finish(ticket) }
+      throw error
     }
+    guard let ticket else {
+      if case .success(var contents) = response.accepted {
+        let producer = contents.producer
+        contents.producer = { writer in
+          try await Caller.$current.withValue(caller) { try await producer(writer) }
+        }
+        response.accepted = .success(contents)
+      }
+      return response
+    }
+    guard case .success(var contents) = response.accepted else {
+      watch.finish(ticket)
+      return response
+    }
+    let producer = contents.producer
+    let watch = watch
+    contents.producer = { writer in
+      defer { watch.finish(ticket) }
+      do {
+        let trailers = try await Caller.$current.withValue(caller) { try await producer(writer) }
+        try ticket.check()
+        return trailers
+      } catch {
+        try ticket.check()
+        throw error
+      }
+    }
+    response.accepted = .success(contents)
     return response
   }
 }

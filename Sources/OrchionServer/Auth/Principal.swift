@@ -9,6 +9,18 @@ struct Caller: Sendable {
 
   /// The caller of the RPC being served; `nil` outside one.
   @TaskLocal static var current: Caller?
+
+  /// What revoking would cut this caller off by: its token and the node credential it
+  /// presented.
+  var credentialKeys: [CredentialWatch.Key] {
+    var keys: [CredentialWatch.Key] = []
+    switch principal {
+    case .admin(let id), .join(let id): keys.append(.token(id: id))
+    case .unauthenticated, .task: break
+    }
+    if let nodeCredential { keys.append(.nodeCredential(digest: Credential.digest(nodeCredential))) }
+    return keys
+  }
 }
 
 /// Who is calling, as the bearer token says.

@@ -29,6 +29,9 @@ struct AgentCommand: AsyncParsableCommand {
     configuration.otherServers = Array(servers.dropFirst())
     configuration.token = client.resolvedToken()
     configuration.tls = client.resolvedTLS()
+    // Read: now out of this process's command line and environment, where the tasks it runs
+    // (as the same user) could read them from /proc.
+    VisibleCredentials.scrub()
     try await ServiceRunner.run(
       services: [Agent(configuration: configuration, logger: logger)],
       shutdownGrace: configuration.killGrace + .seconds(5),

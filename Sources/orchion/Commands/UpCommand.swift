@@ -44,19 +44,29 @@ struct UpCommand: AsyncParsableCommand {
           (dataDir as NSString).appendingPathComponent("agent")
         )
       )
-      configuration.token = tokens.admin
+      let joinPath = ServerCredentials.joinTokenPath(dataDirectory: server.dataDir)
+      var joinToken = tokens.newJoin ?? PrivateFile.readText(joinPath)
+      if joinToken == nil, !server.noAuth,
+        let minted = try await orchestrator.mintJoinToken(description: "orchion up's agent")
+      {
+        try PrivateFile.write(Data((minted + "\n").utf8), to: joinPath)
+        joinToken = minted
+      }
+      // A join token, not the admin token: the local agent can register and run its node, and
+      // nothing else, however the tasks it runs (as this user) get at its memory or files.
+      configuration.token = server.noAuth ? nil : joinToken
       configuration.tls = try localAgentTLS()
+      // Read: out of this process's command line and environment, where its tasks could read
+      // them from /proc.
+      VisibleCredentials.scrub()
       agentService.start(Agent(configuration: configuration, logger: logger))
-      let joinToken =
-        tokens.newJoin
-        ?? PrivateFile.readText(ServerCredentials.joinTokenPath(dataDirectory: server.dataDir))
-        ?? "<a join token: orchion token create --join>"
+      let shownJoinToken = joinToken ?? "<a join token: orchion token create --join>"
       Console.line(
         """
         orchion is up: orchestrator listening on \(address), with a local agent
           run a task:      orchion run -- echo hello
           see the nodes:   orchion nodes
-          join a machine:  orchion agent --server \(server.joinAddress(port: address.port)) --token \(joinToken)\
+          join a machine:  orchion agent --server \(server.joinAddress(port: address.port)) --token \(shownJoinToken)\
         \(Authentication.isLoopback(server.host) ? "\n                   (restart with --host 0.0.0.0 to accept other machines)" : "")
         """
       )

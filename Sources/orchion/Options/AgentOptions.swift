@@ -25,6 +25,12 @@ struct AgentOptions: ParsableArguments {
   @Option(help: "Time a stopped or timed-out task gets between SIGTERM and SIGKILL.")
   var killGrace = DurationArgument(.seconds(10))
 
+  @Option(
+    help:
+      "Run tasks as this OS user (the agent must run as root), so they cannot read the agent's files or look into its processes."
+  )
+  var taskUser: String?
+
   func validate() throws {
     if let slots, slots < 1 { throw ValidationError("--slots must be at least 1") }
     for resource in resources where Int64(resource.value).map({ $0 < 0 }) ?? true {
@@ -59,6 +65,13 @@ struct AgentOptions: ParsableArguments {
     configuration.slots = slots
     configuration.extendedResources = extendedResources
     configuration.killGrace = killGrace.duration
+    if let taskUser {
+      do {
+        configuration.taskUser = try TaskUser(named: taskUser)
+      } catch {
+        throw ValidationError(error.message)
+      }
+    }
     return configuration
   }
 }

@@ -13,9 +13,16 @@ struct ClientOptions: ParsableArguments {
   var server: String?
 
   @Option(
-    help: "Token to present to the orchestrator (default: $ORCHION_TOKEN, then ~/.orchion/config)."
+    help:
+      "Token to present to the orchestrator (default: --token-file, $ORCHION_TOKEN, then ~/.orchion/config). Visible to every local user in ps: prefer --token-file."
   )
   var token: String?
+
+  @Option(
+    help:
+      "File holding the token to present (default: $ORCHION_TOKEN_FILE); keeps it out of ps and the environment."
+  )
+  var tokenFile: String?
 
   @Option(
     name: .customLong("tls-ca"),
@@ -34,11 +41,27 @@ struct ClientOptions: ParsableArguments {
     guard (tlsCert == nil) == (tlsKey == nil) else {
       throw ValidationError("--tls-cert and --tls-key go together")
     }
+    guard token == nil || tokenFile == nil else {
+      throw ValidationError("--token and --token-file: give one")
+    }
+    if let path = tokenFileToRead, PrivateFile.readText(path) == nil {
+      throw ValidationError("--token-file \(path): cannot read a token from it")
+    }
+    if token != nil { VisibleCredentials.warnIfInArguments() }
   }
 
-  /// The token to present: `--token`, else `ORCHION_TOKEN`, else the client config's.
+  /// `--token-file`, else `ORCHION_TOKEN_FILE`.
+  private var tokenFileToRead: String? {
+    tokenFile ?? ProcessInfo.processInfo.environment["ORCHION_TOKEN_FILE"].flatMap {
+      $0.isEmpty ? nil : $0
+    }
+  }
+
+  /// The token to present: `--token`, else the token file's (`--token-file`,
+  /// `ORCHION_TOKEN_FILE`), else `ORCHION_TOKEN`, else the client config's.
   func resolvedToken() -> String? {
-    token ?? ProcessInfo.processInfo.environment["ORCHION_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+    token ?? tokenFileToRead.flatMap { PrivateFile.readText($0) }
+      ?? ProcessInfo.processInfo.environment["ORCHION_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
       ?? ClientConfigFile.load()?.token
   }
 
