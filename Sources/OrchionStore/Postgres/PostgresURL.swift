@@ -96,9 +96,8 @@ public struct PostgresURL: Sendable, Hashable {
       let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
       let name = decode(parts[0])
       guard parameters.contains(name) else {
-        throw .invalidArgument(
-          "store URL: unknown parameter '\(name)' (supported: \(parameters.joined(separator: ", ")))"
-        )
+        let supported = parameters.joined(separator: ", ")
+        throw .invalidArgument("store URL: unknown parameter '\(name)' (supported: \(supported))")
       }
       guard values[name] == nil else {
         throw .invalidArgument("store URL: parameter '\(name)' is given twice")

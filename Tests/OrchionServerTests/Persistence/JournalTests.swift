@@ -31,7 +31,8 @@ private final class FaultyStore: Store {
     commits.withLock { $0 += 1 }
     switch next {
     case .fenced: throw .failedPrecondition("this orchestrator no longer holds the leader lease")
-    case .full: throw .resourceExhausted("disk full: SQLite cannot commit: database or disk is full")
+    case .full:
+      throw .resourceExhausted("disk full: SQLite cannot commit: database or disk is full")
     case .unreachable: throw .unavailable("connection refused")
     case .landedButUnavailable:
       try await real.commit(changes)

@@ -73,7 +73,8 @@ struct PostgresTLSTests {
         _ = try await PostgresStore.connect(location)
       }
       #expect(error?.code == .unavailable)
-      #expect(error?.message.contains("CERTIFICATE_VERIFY_FAILED") == true, "\(error?.message ?? "")")
+      let message = error?.message ?? ""
+      #expect(message.contains("CERTIFICATE_VERIFY_FAILED"), "\(message)")
     }
   }
 

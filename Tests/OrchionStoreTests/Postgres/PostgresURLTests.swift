@@ -39,7 +39,10 @@ struct PostgresURLTests {
       ("postgres://me@db/x?sslmode=always", "sslmode 'always' is not one of"),
       ("postgres://me@db/x?sslmode=allow", "sslmode 'allow' is not one of"),
       ("postgres://me@db/x?ssl=true", "unknown parameter 'ssl'"),
-      ("postgres://me@db/x?sslmode=require&application_name=a", "unknown parameter 'application_name'"),
+      (
+        "postgres://me@db/x?sslmode=require&application_name=a",
+        "unknown parameter 'application_name'"
+      ),
       ("postgres://me@db/x?sslmode=require&sslmode=disable", "'sslmode' is given twice"),
       ("postgres://me@db/x?sslmode=verify-full", "sslmode=verify-full needs sslrootcert"),
       ("postgres://me@db/x?sslmode=verify-ca", "sslmode=verify-ca needs sslrootcert"),
