@@ -172,7 +172,7 @@ public final class Orchestrator: Sendable {
     registry = NodeRegistry(configuration: configuration.nodes, clock: clock)
     health = HealthStatusBoard(serving: Self.serviceNames)
     logs = LogStore(maxBytesPerTask: configuration.maxLogBytesPerTask)
-    journal = Journal(store: store, logger: logger)
+    journal = Journal(store: store, logger: logger, clock: clock)
     taskAddress = TaskAddress(
       configuration.advertisedAddress.isEmpty
         ? "\(configuration.host):\(configuration.port)" : configuration.advertisedAddress

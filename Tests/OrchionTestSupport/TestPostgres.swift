@@ -13,6 +13,13 @@ public enum TestPostgres {
       ?? "postgres://orchion@127.0.0.1:55432/orchion"
   }
 
+  /// Where `scripts/test-postgres.sh` keeps the server's TLS material: `ca.pem` (the CA of its
+  /// certificate, for 127.0.0.1 and localhost) and `other-ca.pem` (a CA that signed nothing).
+  public static var tlsDirectory: String {
+    ProcessInfo.processInfo.environment["ORCHION_TEST_POSTGRES_TLS_DIR"]
+      ?? "/tmp/orchion-test-postgres-tls"
+  }
+
   /// Creates an empty database, runs `body` with its URL, and drops it.
   public static func withDatabase<Result: Sendable>(
     _ body: (String) async throws -> Result

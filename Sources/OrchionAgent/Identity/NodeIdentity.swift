@@ -1,4 +1,5 @@
 import Foundation
+import OrchionClient
 import OrchionCore
 
 /// The agent's stable node ID: created once, kept in the data directory, so a restarted agent
@@ -11,12 +12,7 @@ enum NodeIdentity {
       return try NodeID(validating: text.trimmingCharacters(in: .whitespacesAndNewlines))
     }
     let id = try NodeID(validating: generate(hostname: ProcessInfo.processInfo.hostName))
-    try FileManager.default.createDirectory(
-      atPath: directory,
-      withIntermediateDirectories: true,
-      attributes: [.posixPermissions: 0o700]
-    )
-    try Data((id.rawValue + "\n").utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+    try PrivateFile.write(Data((id.rawValue + "\n").utf8), to: path)
     return id
   }
 

@@ -70,7 +70,9 @@ final class TaskDispatcher: NodeUsageSource, Sendable {
   // MARK: Tasks
 
   /// Accepts a task; returns once it is durable.
+  /// - Throws: `resourceExhausted` (changing nothing) while the store is full.
   func submit(_ spec: TaskSpec) async throws -> TaskRecord {
+    try journal.checkAccepting()
     let now = now
     let (task, entry) = state.withLock { state in
       let task = state.board.submit(spec, now: now)
@@ -116,6 +118,7 @@ final class TaskDispatcher: NodeUsageSource, Sendable {
 
   /// Cancels a task; returns once the cancellation is durable.
   func cancel(_ id: TaskID) async throws -> TaskRecord {
+    try journal.checkAccepting()
     let now = now
     let (task, entry) = try state.withLock { state throws(OrchionError) in
       let (task, actions) = try state.board.cancel(id, now: now)

@@ -12,6 +12,18 @@ import Synchronization
 /// Entries are appended while their caller holds the lock that ordered them (the dispatcher's),
 /// so store order is decision order. Everything waiting when a commit starts goes into that
 /// commit: concurrent submissions share one fsync (group commit).
+///
+/// When a commit fails, the journal retries it (backing off on its clock) and keeps every
+/// change queued, in order: nothing is dropped, so what is in memory reaches the store once it
+/// takes writes again. Until then:
+/// - a store that is *full* (`resourceExhausted`, e.g. SQLite's `SQLITE_FULL`) fails every
+///   waiter at once with that error, and each waiter that comes while it stays full, and
+///   ``checkAccepting()`` refuses new work — a client hears "disk full" in milliseconds, not
+///   never. (The changes of a waiter told so stay queued, and are written if space frees before
+///   the orchestrator stops: the message says so.)
+/// - a store that is unreachable (`unavailable`) keeps its waiters waiting: it usually comes
+///   back in seconds (a database restart), and the retry then answers them.
+/// The retry loop ends when its task is cancelled (a shutdown past its grace).
 final class Journal: Sendable {
   typealias Effect = @Sendable () -> Void
 
@@ -30,18 +42,38 @@ final class Journal: Sendable {
     var closing = false
     /// Set when the store refuses for good (this orchestrator lost the leader lease).
     var failure: OrchionError?
+    /// Set while the store is full: the error waiters get until a commit lands again.
+    var full: OrchionError?
+    /// Set when ``run()`` ended without writing what is queued (cancelled while retrying).
+    var stopped: OrchionError?
   }
 
   private let store: any Store
   private let logger: Logger
+  private let clock: any WallClock
   private let state = Mutex(State())
   /// Longest wait between retries of a commit the store refused for a passing reason.
   private let maxRetryDelay: Duration
 
-  init(store: any Store, logger: Logger, maxRetryDelay: Duration = .seconds(2)) {
+  init(
+    store: any Store,
+    logger: Logger,
+    clock: any WallClock = SystemClock(),
+    maxRetryDelay: Duration = .seconds(2)
+  ) {
     self.store = store
     self.logger = logger
+    self.clock = clock
     self.maxRetryDelay = maxRetryDelay
+  }
+
+  /// Refuses new work while the store cannot take it, so a request that would only wait for a
+  /// full disk is answered at once and changes nothing.
+  /// - Throws: `resourceExhausted` while the store is full; `unavailable` once the journal
+  ///   stopped for good.
+  func checkAccepting() throws(OrchionError) {
+    let refusal = state.withLock { $0.failure ?? $0.stopped ?? $0.full }
+    if let refusal { throw refusal }
   }
 
   /// Queues `changes`, then `effect` once they (and everything queued before) are durable.
@@ -61,13 +93,16 @@ final class Journal: Sendable {
   }
 
   /// Waits until the entry `sequence` is durable.
-  /// - Throws: `unavailable` when the journal stopped before it was (shutdown, lost lease).
+  /// - Throws: `unavailable` when the journal stopped before it was (shutdown, lost lease);
+  ///   `resourceExhausted` when the store is full.
   func waitUntilDurable(_ sequence: UInt64) async throws {
     try await withCheckedThrowingContinuation {
       (continuation: CheckedContinuation<Void, any Error>) in
       let outcome: Result<Void, any Error>? = state.withLock { state in
         if state.durableThrough >= sequence { return .success(()) }
-        if let failure = state.failure { return .failure(failure) }
+        if let refusal = state.failure ?? state.stopped ?? state.full {
+          return .failure(refusal)
+        }
         state.waiters.append((sequence, continuation))
         return nil
       }
@@ -83,6 +118,7 @@ final class Journal: Sendable {
       guard let last = batch.last?.sequence else { continue }
       let ready = state.withLock { state in
         state.durableThrough = last
+        state.full = nil
         let ready = state.waiters.filter { $0.sequence <= last }
         state.waiters.removeAll { $0.sequence <= last }
         return ready
@@ -139,8 +175,8 @@ final class Journal: Sendable {
     }
   }
 
-  /// Commits, retrying while the store is unreachable; gives up only when the store says this
-  /// orchestrator may no longer write.
+  /// Commits, retrying while the store is unreachable or full; gives up when the store says
+  /// this orchestrator may no longer write, or when the task is cancelled.
   private func commit(_ changes: [StateChange]) async -> Bool {
     var changes = changes
     var delay = Duration.milliseconds(50)
@@ -152,11 +188,19 @@ final class Journal: Sendable {
         fail(error)
         return false
       } catch {
+        if error.code == .resourceExhausted { refuseWhileFull(error) }
         logger.error(
           "cannot write state, retrying",
           metadata: ["error": "\(error.message)", "retry_in": "\(delay)"]
         )
-        try? await Task.sleep(for: delay)
+        do {
+          try await clock.sleep(for: delay)
+        } catch {
+          // Cancelled: a shutdown that can no longer wait for the store. What is queued is
+          // not written; its waiters are told so.
+          stop()
+          return false
+        }
         delay = min(delay * 2, maxRetryDelay)
         // A connection lost during COMMIT leaves its outcome unknown: the retry must be
         // harmless if the first try did land, so creations are written as upserts from now on.
@@ -166,6 +210,37 @@ final class Journal: Sendable {
         }
       }
     }
+  }
+
+  /// The store is full: every waiter hears it now, and so does every later one until a commit
+  /// lands. Their changes stay queued.
+  private func refuseWhileFull(_ error: OrchionError) {
+    let refusal = OrchionError.resourceExhausted(
+      "\(error.message); not saved yet (it is written if space frees before the orchestrator "
+        + "stops): free space on the store's disk and retry"
+    )
+    let waiters = state.withLock { state in
+      state.full = refusal
+      defer { state.waiters.removeAll() }
+      return state.waiters
+    }
+    for waiter in waiters { waiter.continuation.resume(throwing: refusal) }
+  }
+
+  private func stop() {
+    let refusal = OrchionError.unavailable(
+      "the orchestrator is shutting down: the change was not saved"
+    )
+    let waiters = state.withLock { state in
+      state.stopped = refusal
+      defer { state.waiters.removeAll() }
+      return state.waiters
+    }
+    logger.critical(
+      "shutting down with changes not written: the store did not take them",
+      metadata: ["waiters": "\(waiters.count)"]
+    )
+    for waiter in waiters { waiter.continuation.resume(throwing: refusal) }
   }
 
   private func fail(_ error: OrchionError) {

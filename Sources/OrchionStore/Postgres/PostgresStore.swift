@@ -39,13 +39,19 @@ public final class PostgresStore: Store {
     _ url: PostgresURL,
     logger: Logger = Logger(label: "orchion.store", factory: { _ in SwiftLogNoOpLogHandler() })
   ) async throws(OrchionError) -> PostgresStore {
+    let tls = try url.tlsSettings()
+    // One connection first, on its own: the pool retries a failing connection for ever and
+    // tells its waiters nothing, so a refused certificate, a server without TLS under
+    // sslmode=require or a wrong password would surface only as "no answer". This one fails
+    // with the reason.
+    try await probe(url, tls: tls, logger: logger)
     var configuration = PostgresClient.Configuration(
       host: url.host,
       port: url.port,
       username: url.user,
       password: url.password,
       database: url.database,
-      tls: .disable
+      tls: tls.client
     )
     configuration.options.maximumConnections = 8
     configuration.options.connectTimeout = .seconds(5)
@@ -68,6 +74,34 @@ public final class PostgresStore: Store {
       throw .unavailable("PostgreSQL at \(url.redacted): \(Self.describe(error))")
     }
     return store
+  }
+
+  /// Opens and closes one connection with the store's settings.
+  /// - Throws: `unavailable` with the reason it failed.
+  private static func probe(
+    _ url: PostgresURL,
+    tls: PostgresURL.TLSSettings,
+    logger: Logger
+  ) async throws(OrchionError) {
+    do {
+      try await Deadline.run(within: .seconds(10), "connect") {
+        let connection = try await PostgresConnection.connect(
+          configuration: .init(
+            host: url.host,
+            port: url.port,
+            username: url.user,
+            password: url.password,
+            database: url.database,
+            tls: try tls.connection()
+          ),
+          id: 0,
+          logger: logger
+        )
+        try await connection.close()
+      }
+    } catch {
+      throw .unavailable("PostgreSQL at \(url.redacted): \(Self.describe(error))")
+    }
   }
 
   /// Checks every later commit against the leader lease's fencing `token` (`nil`: no check).
@@ -298,8 +332,14 @@ public final class PostgresStore: Store {
     }
     if let error = error as? PSQLError {
       if let message = error.serverInfo?[.message] { return message }
+      if error.code == .sslUnsupported {
+        return "the server does not offer TLS, and sslmode asks for it"
+      }
+      // A TLS handshake refused (an untrusted certificate, a wrong host name) is the cause.
+      if let underlying = error.underlying { return "\(error.code): \(describe(underlying))" }
       return "\(error.code)"
     }
+    if let error = error as? OrchionError { return error.message }
     return "\(error)"
   }
 

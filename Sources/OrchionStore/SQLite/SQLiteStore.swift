@@ -45,11 +45,15 @@ public final class SQLiteStore: Store {
     try FileLock.createPrivately(path)
     var configuration = Configuration()
     configuration.busyMode = .timeout(10)
-    configuration.prepareDatabase { db in
-      try db.execute(sql: "PRAGMA synchronous = FULL")
-    }
     do {
       let pool = try DatabasePool(path: path, configuration: configuration)
+      // Set on the writer, after the pool opened: GRDB's DatabasePool turns WAL on for the
+      // writer *after* `prepareDatabase` ran and sets `synchronous = NORMAL` with it
+      // (Database.setUpWALMode), which would skip the WAL fsync at each commit. Only the
+      // writer commits, so its setting is the one durability rests on.
+      try pool.writeWithoutTransaction { db in
+        try db.execute(sql: "PRAGMA synchronous = FULL")
+      }
       return try SQLiteStore(writer: pool, lock: lock)
     } catch let error as OrchionError {
       throw error
@@ -208,10 +212,12 @@ public final class SQLiteStore: Store {
     }
   }
 
-  /// The journal mode and synchronous level in effect (2 is FULL): what durability rests on.
+  /// The journal mode and synchronous level in effect on the connection that commits (2 is
+  /// FULL): what durability rests on. Read on the writer, not a reader: each connection has
+  /// its own `synchronous`, and a reader's says nothing about how commits are synced.
   public func pragmas() async throws(OrchionError) -> (journalMode: String, synchronous: Int) {
     try await run("read settings") { [writer] in
-      try await writer.read { db in
+      try await writer.writeWithoutTransaction { db in
         (
           try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "",
           try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1
@@ -233,6 +239,10 @@ public final class SQLiteStore: Store {
       return try await body()
     } catch let error as OrchionError {
       throw error
+    } catch let error as DatabaseError where error.resultCode == .SQLITE_FULL {
+      // A typed outcome the journal acts on: waiters are told at once instead of waiting for
+      // space that may never come.
+      throw .resourceExhausted("disk full: SQLite cannot \(what): \(error.message ?? "\(error)")")
     } catch {
       throw .unavailable("SQLite: cannot \(what): \(error)")
     }

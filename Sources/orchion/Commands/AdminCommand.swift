@@ -38,12 +38,17 @@ struct ExportCommand: AsyncParsableCommand {
   )
   var store: String?
 
+  @Option(
+    help: ArgumentHelp(
+      "A file holding the --store location (keeps a password off the command line).",
+      valueName: "path"
+    )
+  )
+  var storeFile: String?
+
   func run() async throws {
-    let text =
-      store
-      ?? ProcessInfo.processInfo.environment["ORCHION_STORE"].flatMap {
-        $0.isEmpty ? nil : $0
-      }
+    StoreArgument.warnAboutPassword(in: store)
+    let text = try StoreArgument.text(argument: store, file: storeFile)
     var location = StoreLocation.sqlite(
       path: (dataDir as NSString).appendingPathComponent("orchion.db")
     )

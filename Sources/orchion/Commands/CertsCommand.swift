@@ -73,11 +73,8 @@ struct CertsInitCommand: AsyncParsableCommand {
     _ = try DataDirectory.prepare(dir)
     for (name, contents, secret) in issued.files {
       let path = (dir as NSString).appendingPathComponent(name)
-      if secret {
-        try PrivateFile.write(Data(contents.utf8), to: path)
-      } else {
-        try Data(contents.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
-      }
+      // Certificates are public; keys only for their owner.
+      try PrivateFile.write(Data(contents.utf8), to: path, mode: secret ? 0o600 : 0o644)
     }
     Console.line("wrote \(files.joined(separator: ", ")) to \(dir)")
   }

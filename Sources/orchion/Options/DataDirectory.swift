@@ -1,4 +1,5 @@
 import Foundation
+import OrchionClient
 
 /// The data directory: `--data-dir`, by default `~/.orchion`.
 enum DataDirectory {
@@ -9,14 +10,17 @@ enum DataDirectory {
     return (home as NSString).appendingPathComponent(".orchion")
   }
 
-  /// Creates the directory (mode 0700: it will hold credentials) if it does not exist.
+  /// Creates the directory (mode 0700: it will hold credentials) if it does not exist; one
+  /// that others may read is tightened to 0700, with a warning on standard error (its files
+  /// may have been read already: the warning says so).
   /// - Returns: The path.
+  /// - Throws: When it cannot be made private (another user's, or writable by others).
   static func prepare(_ path: String) throws -> String {
-    try FileManager.default.createDirectory(
-      atPath: path,
-      withIntermediateDirectories: true,
-      attributes: [.posixPermissions: 0o700]
-    )
+    if let old = try PrivateFile.prepareDirectory(path) {
+      Console.error(
+        "warning: \(path) was readable by other users (mode \(PrivateFile.octal(old))); changed it to 0700. Rotate the tokens and keys in it if others may have read them."
+      )
+    }
     return path
   }
 }

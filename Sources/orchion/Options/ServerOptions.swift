@@ -30,6 +30,14 @@ struct ServerOptions: ParsableArguments {
   var store: String?
 
   @Option(
+    help: ArgumentHelp(
+      "A file holding the --store location (keeps a postgres:// password off the command line, which every local user can read).",
+      valueName: "path"
+    )
+  )
+  var storeFile: String?
+
+  @Option(
     help:
       "With a shared postgres:// store: how long the leader lease lasts unrenewed, i.e. how soon a dead or frozen leader is replaced (e.g. 5s)."
   )
@@ -59,9 +67,13 @@ struct ServerOptions: ParsableArguments {
 
   @Option(
     help:
-      "An admin token this orchestrator accepts besides the stored ones (default: $ORCHION_TOKEN). Without one, an admin and a join token are created on first start."
+      "An admin token this orchestrator accepts besides the stored ones (default: $ORCHION_TOKEN), at least 16 characters. Without one, an admin and a join token are created on first start."
   )
   var token: String?
+
+  /// The shortest admin token accepted: a short one could be guessed by anyone who can reach
+  /// the port (created tokens carry 160 random bits).
+  static let minimumTokenLength = 16
 
   @Flag(
     help:
@@ -106,6 +118,11 @@ struct ServerOptions: ParsableArguments {
     } catch {
       throw ValidationError(error.message)
     }
+    if let adminToken, adminToken.count < Self.minimumTokenLength {
+      throw ValidationError(
+        "--token (or ORCHION_TOKEN) is \(adminToken.count) characters; an admin token needs at least \(Self.minimumTokenLength) (e.g. openssl rand -hex 20)"
+      )
+    }
     if case .postgres = storeLocation, !noAuth, adminToken == nil {
       // Only the leader could create first tokens, and at start none leads yet.
       throw ValidationError(
@@ -121,13 +138,14 @@ struct ServerOptions: ParsableArguments {
     guard lostAfter.duration >= .zero else {
       throw ValidationError("--lost-after must not be negative")
     }
-    if let store = store ?? Self.environmentStore {
+    if let store = try StoreArgument.text(argument: store, file: storeFile) {
       do {
         _ = try StoreLocation(parsing: store)
       } catch {
         throw ValidationError(error.message)
       }
     }
+    StoreArgument.warnAboutPassword(in: store)
     guard leaderLease.duration >= .milliseconds(300) else {
       throw ValidationError("--leader-lease must be at least 300ms")
     }
@@ -143,13 +161,12 @@ struct ServerOptions: ParsableArguments {
     }
   }
 
-  private static var environmentStore: String? {
-    ProcessInfo.processInfo.environment["ORCHION_STORE"].flatMap { $0.isEmpty ? nil : $0 }
-  }
-
-  /// Where state is kept: `--store`, else `ORCHION_STORE`, else the data directory's database.
+  /// Where state is kept: `--store`, else `--store-file`'s contents, else `ORCHION_STORE`, else
+  /// the data directory's database.
   var storeLocation: StoreLocation {
-    if let text = store ?? Self.environmentStore, let location = try? StoreLocation(parsing: text) {
+    if let text = try? StoreArgument.text(argument: store, file: storeFile),
+      let location = try? StoreLocation(parsing: text)
+    {
       return location
     }
     return .sqlite(path: (dataDir as NSString).appendingPathComponent("orchion.db"))

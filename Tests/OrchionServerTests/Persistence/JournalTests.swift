@@ -2,15 +2,17 @@ import Logging
 import OrchionAPI
 import OrchionCore
 import OrchionStore
+import OrchionTestSupport
 import Synchronization
 import Testing
 
 @testable import OrchionServer
 
 /// A real SQLite store with one fault injected: the next commit lands and then reports a lost
-/// connection (the outcome a client cannot tell from "did not land"), or is refused as fenced.
+/// connection (the outcome a client cannot tell from "did not land"), or is refused as fenced;
+/// or every commit is refused as the disk being full, or the store unreachable, until cleared.
 private final class FaultyStore: Store {
-  enum Fault: Sendable { case none, landedButUnavailable, fenced }
+  enum Fault: Sendable { case none, landedButUnavailable, fenced, full, unreachable }
 
   let real: SQLiteStore
   private let fault = Mutex(Fault.none)
@@ -23,12 +25,15 @@ private final class FaultyStore: Store {
 
   func commit(_ changes: [StateChange]) async throws(OrchionError) {
     let next = fault.withLock { current in
-      defer { current = .none }
+      defer { if current != .full, current != .unreachable { current = .none } }
       return current
     }
     commits.withLock { $0 += 1 }
     switch next {
     case .fenced: throw .failedPrecondition("this orchestrator no longer holds the leader lease")
+    case .full:
+      throw .resourceExhausted("disk full: SQLite cannot commit: database or disk is full")
+    case .unreachable: throw .unavailable("connection refused")
     case .landedButUnavailable:
       try await real.commit(changes)
       throw .unavailable("connection lost during COMMIT")
@@ -127,5 +132,66 @@ struct JournalTests {
     await running.value
     #expect(ran.withLock { $0 } == false)
     #expect(try await store.loadTasks().isEmpty)
+  }
+
+  @Test(
+    "a full store fails waiters at once with RESOURCE_EXHAUSTED, refuses new work, keeps the changes in order, and recovers",
+    .timeLimit(.minutes(1))
+  )
+  func fullStore() async throws {
+    let store = try FaultyStore()
+    let clock = ManualClock()
+    let journal = Journal(store: store, logger: logger, clock: clock)
+    store.inject(.full)
+    let running = Task { await journal.run() }
+    let ran = Mutex(false)
+    let first = journal.append([.taskCreated(task(1))]) { ran.withLock { $0 = true } }
+    // Answered while the clock stands still: the waiter does not wait for a retry.
+    let error = await #expect(throws: OrchionError.self) {
+      try await journal.waitUntilDurable(first)
+    }
+    #expect(error?.code == .resourceExhausted)
+    #expect(error?.message.hasPrefix("disk full") == true)
+    let refusal = #expect(throws: OrchionError.self) { try journal.checkAccepting() }
+    #expect(refusal?.code == .resourceExhausted)
+    // A waiter that comes while the store is full is answered at once too.
+    let second = journal.append([.taskCreated(task(2))])
+    await #expect(throws: OrchionError.self) { try await journal.waitUntilDurable(second) }
+    #expect(ran.withLock { $0 } == false)
+
+    // Space frees: the retry writes both changes, in order, and runs the effect.
+    store.inject(.none)
+    try await clock.waitForSleepers(1)
+    clock.advance(by: .seconds(2))
+    try await eventually { (try? journal.checkAccepting()) != nil }
+    let third = journal.append([.taskCreated(task(3))])
+    try await journal.waitUntilDurable(third)
+    try journal.checkAccepting()
+    #expect(ran.withLock { $0 } == true)
+    #expect(try await store.loadTasks().map(\.id) == [task(1).id, task(2).id, task(3).id])
+    journal.close()
+    await running.value
+  }
+
+  @Test(
+    "a retry loop ends when its task is cancelled; its waiters are told UNAVAILABLE",
+    .timeLimit(.minutes(1))
+  )
+  func cancelledRetry() async throws {
+    let store = try FaultyStore()
+    let clock = ManualClock()
+    let journal = Journal(store: store, logger: logger, clock: clock)
+    store.inject(.unreachable)
+    let running = Task { await journal.run() }
+    let entry = journal.append([.taskCreated(task(1))])
+    let waiter = Task { try await journal.waitUntilDurable(entry) }
+    // Retrying, asleep on the clock, which no one advances: only cancellation can end it.
+    try await clock.waitForSleepers(1)
+    running.cancel()
+    await running.value
+    let error = await #expect(throws: OrchionError.self) { try await waiter.value }
+    #expect(error?.code == .unavailable)
+    let commits = store.commitCount
+    #expect(commits == 1)
   }
 }

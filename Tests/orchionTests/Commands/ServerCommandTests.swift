@@ -94,6 +94,9 @@ struct ServerCommandTests {
       ["--host", "0.0.0.0", "--no-auth"], ["--tls-cert", "/nonexistent/cert.pem"],
       ["--tls-cert", "/nonexistent/c.pem", "--tls-key", "/nonexistent/k.pem"],
       ["--tls-client-ca", "/etc/hostname"], ["run", "--tls-cert", "/etc/hostname", "--", "true"],
+      ["--token", "short-token"], ["--store", "memory", "--store-file", "/etc/hostname"],
+      ["--store-file", "/nonexistent/store"], ["--store", "postgres://u@h/db?sslmode=bogus"],
+      ["--store", "postgres://u@h/db?sslmode=require&connect_timeout=5"],
     ]
   )
   func badFlags(arguments: [String]) async throws {
@@ -105,6 +108,20 @@ struct ServerCommandTests {
     #expect(status != 0)
     let errorLines = server.standardError.split(separator: "\n").filter { $0.hasPrefix("Error:") }
     #expect(errorLines.count == 1, "\(server.standardError)")
+  }
+
+  @Test(
+    "an admin token shorter than 16 characters is refused at start, from --token or ORCHION_TOKEN",
+    arguments: [(["--token", "fifteen-chars-x"], [:]), ([], ["ORCHION_TOKEN": "short"])]
+  )
+  func shortToken(arguments: [String], environment: [String: String]) async throws {
+    let server = try ChildProcess(
+      BuiltProducts.orchion,
+      ["server", "--store", "memory", "--port", "0"] + arguments,
+      environment: environment
+    )
+    #expect(try await server.waitForExit() != 0)
+    #expect(server.standardError.contains("needs at least 16"), "\(server.standardError)")
   }
 
   @Test("durations accept 500ms, 30s and 1m")
