@@ -17,7 +17,7 @@ final class AttemptRunner: Sendable {
   }
 
   /// The largest output chunk sent in one piece.
-  static let maxChunkBytes = 64 * 1024
+  static let maxChunkBytes = AgentStreamLimits.maxChunkBytes
 
   let taskID: String
   let attemptID: String

@@ -49,6 +49,9 @@ struct AgentServiceHandler: Orchion_V1_AgentService.SimpleServiceProtocol {
         session = try open(message, outbound: outbound)
         continue
       }
+      // Checked whole before anything changes: a refused message ends the stream
+      // (INVALID_ARGUMENT naming the field) and applies nothing, not even its heartbeat.
+      let input = try AgentInput(validating: message)
       // Any message proves the node alive.
       _ = try registry.heartbeat(current.node)
       // What the agent sent is acknowledged only once it is durable: until then the agent
@@ -58,24 +61,15 @@ struct AgentServiceHandler: Orchion_V1_AgentService.SimpleServiceProtocol {
         sequence > 0
         ? { @Sendable in _ = current.send(.with { $0.ack = .with { $0.sequence = sequence } }) }
         : nil
-      switch message.kind {
+      switch input {
       case .heartbeat:
         current.send(.with { $0.heartbeatAck = .init() })
         if let acknowledge { dispatcher.afterCommit(acknowledge) }
-      case .none:
+      case .nothing:
         if let acknowledge { dispatcher.afterCommit(acknowledge) }
-      case .hello:
-        throw OrchionError.failedPrecondition("hello may only be the first message")
-      case .status(let batch):
-        dispatcher.report(
-          try batch.updates.map(AttemptReport.init(validating:)),
-          from: current.node,
-          then: acknowledge
-        )
-      case .logs(let batch):
-        let entries = try batch.entries.map { entry throws(OrchionError) in
-          (chunk: entry.chunk, attempt: try AttemptID(validating: entry.attemptID))
-        }
+      case .status(let reports):
+        dispatcher.report(reports, from: current.node, then: acknowledge)
+      case .logs(let entries):
         dispatcher.appendLogs(entries, from: current.node, then: acknowledge)
       }
     }
@@ -91,13 +85,30 @@ struct AgentServiceHandler: Orchion_V1_AgentService.SimpleServiceProtocol {
     }
     let node = try NodeID(validating: hello.nodeID)
     try NodeAccess.authorize(try registry.node(node))
-    _ = try registry.heartbeat(node)
-    let running = try hello.running.map { reference throws(OrchionError) in
-      (
-        task: try TaskID(validating: reference.taskID, field: "running.task_id"),
-        attempt: try AttemptID(validating: reference.attemptID)
+    guard hello.running.count <= AgentStreamLimits.maxRunningAttempts else {
+      throw OrchionError.invalidArgument(
+        "hello.running: \(hello.running.count) attempts, at most \(AgentStreamLimits.maxRunningAttempts)"
       )
     }
+    guard hello.instanceID.utf8.count <= AgentStreamLimits.maxInstanceIDBytes else {
+      throw OrchionError.invalidArgument(
+        "hello.instance_id: at most \(AgentStreamLimits.maxInstanceIDBytes) bytes"
+      )
+    }
+    var running: [(task: TaskID, attempt: AttemptID)] = []
+    running.reserveCapacity(hello.running.count)
+    for (position, reference) in hello.running.enumerated() {
+      running.append(
+        (
+          task: try TaskID(validating: reference.taskID, field: "hello.running[\(position)].task_id"),
+          attempt: try AttemptID(
+            validating: reference.attemptID,
+            field: "hello.running[\(position)].attempt_id"
+          )
+        )
+      )
+    }
+    _ = try registry.heartbeat(node)
     outbound.yield(
       .with {
         $0.welcome = .with {
@@ -109,22 +120,5 @@ struct AgentServiceHandler: Orchion_V1_AgentService.SimpleServiceProtocol {
       }
     )
     return dispatcher.attach(node: node, running: running, outbound: outbound)
-  }
-}
-
-extension AttemptReport {
-  init(validating update: Orchion_V1_TaskStatusUpdate) throws(OrchionError) {
-    let state = try TaskState.from(update.state, field: "status.state")
-    guard let state, state != .assigned else {
-      throw .invalidArgument("status.state: must be PENDING, RUNNING or terminal")
-    }
-    self.init(
-      task: try TaskID(validating: update.taskID, field: "status.task_id"),
-      attempt: try AttemptID(validating: update.attemptID),
-      state: state,
-      exitCode: state.isTerminal ? update.exitCode : nil,
-      message: String(update.message.prefix(1024)),
-      time: UTCInstant(update.time)
-    )
   }
 }
