@@ -3,6 +3,7 @@ import OrchionAPI
 import OrchionCore
 import OrchionWire
 import SwiftProtobuf
+import Synchronization
 
 /// `orchion.v1.AgentService`: the one stream each agent dials. Heartbeats, status and output
 /// come up; assignments, stops and acknowledgements go down.
@@ -19,6 +20,9 @@ struct AgentServiceHandler: Orchion_V1_AgentService.SimpleServiceProtocol {
       of: Orchion_V1_ServerMessage.self,
       bufferingPolicy: .bufferingOldest(AgentSession.maxQueuedMessages)
     )
+    // Why the reader refused the agent: a refused message must end the stream with its status
+    // even when the writer, seeing the queue end as the session closes, finishes first.
+    let refusal = Refusal()
     // grpc-swift does not cancel a handler when its client leaves or the server stops: ending
     // the outbound queue ends the writer, which cancels the reader below.
     try await withRPCCancellationHandler {
@@ -28,7 +32,13 @@ struct AgentServiceHandler: Orchion_V1_AgentService.SimpleServiceProtocol {
         }
         group.addTask {
           defer { continuation.finish() }
-          try await read(request, replyingTo: continuation)
+          do {
+            try await read(request, replyingTo: continuation)
+          } catch let error as OrchionError {
+            // Ours: a refusal. (Kept before the writer can finish and cancel this task.)
+            refusal.error.withLock { $0 = error }
+            throw error
+          }
         }
         defer { group.cancelAll() }
         try await group.next()
@@ -36,6 +46,7 @@ struct AgentServiceHandler: Orchion_V1_AgentService.SimpleServiceProtocol {
     } onCancelRPC: {
       continuation.finish()
     }
+    if let error = refusal.error.withLock({ $0 }) { throw error }
   }
 
   private func read(
@@ -121,4 +132,9 @@ struct AgentServiceHandler: Orchion_V1_AgentService.SimpleServiceProtocol {
     )
     return dispatcher.attach(node: node, running: running, outbound: outbound)
   }
+}
+
+/// Why an agent stream's reader stopped, shared with the handler that answers the stream.
+private final class Refusal: Sendable {
+  let error = Mutex<OrchionError?>(nil)
 }

@@ -80,8 +80,9 @@ final class LogStore: Sendable {
       let key = TaskLog.StreamKey(attempt: attempt, stream: chunk.stream.rawValue)
       let expected = log.nextSequence[key] ?? 0
       guard chunk.sequence >= expected else { return nil }
-      // `&+`: a sequence of Int64.max must not trap (the edge refuses it; this stays safe).
-      log.nextSequence[key] = chunk.sequence &+ 1
+      // Saturating: a sequence of Int64.max must not trap, nor wrap to accept everything
+      // after it (the edge refuses it; this stays safe).
+      log.nextSequence[key] = chunk.sequence == .max ? .max : chunk.sequence + 1
       let (index, trimmedBefore) = log.append(
         TaskLog.Stored(chunk: chunk, bytes: chunk.data.count),
         maxBytes: maxBytesPerTask,
@@ -110,7 +111,8 @@ final class LogStore: Sendable {
           maxChunks: Int.max
         )
         let key = TaskLog.StreamKey(attempt: entry.attempt, stream: entry.chunk.stream.rawValue)
-        log.nextSequence[key] = max(log.nextSequence[key] ?? 0, entry.chunk.sequence &+ 1)
+        let next = entry.chunk.sequence == .max ? .max : entry.chunk.sequence + 1
+        log.nextSequence[key] = max(log.nextSequence[key] ?? 0, next)
       }
       log.finished = finished
       log.doorbells = state.logs[task]?.doorbells ?? [:]

@@ -6,6 +6,10 @@ import OrchionClient
 import OrchionCore
 import SwiftProtobuf
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// `orchion bench chatty`: what a task printing many small lines costs the orchestrator.
 struct ChattyBench: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
@@ -13,8 +17,8 @@ struct ChattyBench: AsyncParsableCommand {
     abstract: "Run a task printing N lines, one write each; report the orchestrator's CPU per 1,000 chunks.",
     discussion: """
       Starts its own orchestrator (SQLite state in a scratch directory, on loopback) and one \
-      agent from this executable, then a task whose shell writes N lines with one write(2) \
-      each, as fast as it can. The orchestrator's CPU time (user + system, from \
+      agent from this executable, then a task (this executable again) writing N lines with \
+      one write(2) each, as fast as it can or --every-microseconds apart. The orchestrator's CPU time (user + system, from \
       /proc/PID/stat) is read before the task is submitted and after its output stream has \
       ended; the chunks it received are the last chunk's sequence + 1 (the agent sends each \
       read of the task's pipe as one chunk, so lines written faster than the agent reads share \
@@ -28,12 +32,27 @@ struct ChattyBench: AsyncParsableCommand {
   @Option(help: "Runs (each a new task on the same cluster).")
   var runs = 1
 
+  @Option(help: "Pause between lines, in microseconds (0: as fast as the task can write).")
+  var everyMicroseconds = 0
+
+  /// Task mode: this executable is the chatty task (a shell cannot pause under a millisecond
+  /// without starting a process per line).
+  @Flag(help: .hidden)
+  var emit = false
+
   func validate() throws {
     guard lines > 0 else { throw ValidationError("--lines must be positive") }
     guard runs > 0 else { throw ValidationError("--runs must be positive") }
+    guard everyMicroseconds >= 0 else {
+      throw ValidationError("--every-microseconds must not be negative")
+    }
   }
 
   func run() async throws {
+    if emit {
+      try await emitLines()
+      return
+    }
     let directory = try BenchEnvironment.scratchDirectory("chatty")
     defer { try? FileManager.default.removeItem(atPath: directory) }
     let port = try BenchEnvironment.freePort()
@@ -64,6 +83,16 @@ struct ChattyBench: AsyncParsableCommand {
     }
   }
 
+  /// The task: `lines` lines on standard output, one write(2) each, `everyMicroseconds` apart.
+  private func emitLines() async throws {
+    for index in 0..<lines {
+      let line = Array("line \(index)\n".utf8)
+      let written = line.withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
+      guard written == line.count else { throw ExitCode.failure }
+      if everyMicroseconds > 0 { try await Task.sleep(for: .microseconds(everyMicroseconds)) }
+    }
+  }
+
   /// Runs one chatty task to its end.
   private func measure(
     _ client: OrchionClient,
@@ -74,10 +103,11 @@ struct ChattyBench: AsyncParsableCommand {
     }
     let clock = ContinuousClock()
     let start = clock.now
-    // The shell's echo is a builtin: one write(2) per line.
-    let script = "i=0; while [ $i -lt \(lines) ]; do echo \"line $i\"; i=$((i+1)); done"
-    let task = try await client.tasks.submitTask(.with { $0.spec.command = ["sh", "-c", script] })
-      .task
+    let command = [
+      BenchProcess.executable, "bench", "chatty", "--emit", "--lines", "\(lines)",
+      "--every-microseconds", "\(everyMicroseconds)",
+    ]
+    let task = try await client.tasks.submitTask(.with { $0.spec.command = command }).task
     // Following to the end: the stream ends once the task is terminal and its output stored.
     let (last, final) = try await client.tasks.streamTaskLogs(
       .with {

@@ -5,6 +5,7 @@ import OrchionClient
 import OrchionCore
 import OrchionServer
 import OrchionTestSupport
+import OrchionWire
 import SwiftProtobuf
 import Testing
 

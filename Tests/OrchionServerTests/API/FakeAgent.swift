@@ -2,6 +2,7 @@ import Foundation
 import GRPCCore
 import OrchionAPI
 import OrchionClient
+import OrchionCore
 import OrchionServer
 
 /// One hand-driven `AgentService.Connect` stream, as a hostile node would open it: the test

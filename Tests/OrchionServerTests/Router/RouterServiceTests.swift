@@ -362,10 +362,10 @@ struct RouterServiceTests {
     try await withRunningOrchestrator(configuration: configuration) { _, client in
       for index in 1...3 { _ = try await send(client, "queue/q\(index)", "") }
       #expect(try await mailboxes(client).map(\.bytes) == [256, 256, 256])
-      let send = await expectRPCError(.resourceExhausted) {
+      let refused = await expectRPCError(.resourceExhausted) {
         try await send(client, "queue/q4", "")
       }
-      #expect(send.contains("3 mailboxes (at most 3, --max-mailboxes)"), "\(send)")
+      #expect(refused.contains("3 mailboxes (at most 3, --max-mailboxes)"), "\(refused)")
       await expectRPCError(.resourceExhausted) {
         try await client.receive(from: "queue/q5") { _ in false }
       }
