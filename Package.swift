@@ -212,7 +212,7 @@ let package = Package(
       name: "OrchionServerTests",
       dependencies: [
         "OrchionServer", "OrchionStore", "OrchionClient", "OrchionAPI", "OrchionCore",
-        "OrchionTestSupport",
+        "OrchionWire", "OrchionTestSupport",
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),

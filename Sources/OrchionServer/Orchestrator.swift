@@ -68,6 +68,10 @@ public final class Orchestrator: Sendable {
     /// Most messages one mailbox (task, node, queue, topic consumer) holds; a send beyond it
     /// is refused with RESOURCE_EXHAUSTED.
     public var maxMessagesPerMailbox: Int
+    /// Most mailboxes the router holds at once (a named topic consumer's counts while it is
+    /// away); a send or subscription that would open another is refused with
+    /// RESOURCE_EXHAUSTED.
+    public var maxMailboxes: Int
 
     /// 127.0.0.1:50051, 30 s heartbeat timeout, 1 min lost-after, 4 MiB requests, 1 MiB of
     /// output per task, 10,000 finished tasks kept, 5 node losses per task, binpack, reservation
@@ -103,6 +107,7 @@ public final class Orchestrator: Sendable {
       self.maxConcurrentStreamsPerConnection = 256
       self.maxConnectionIdle = .seconds(300)
       self.maxMessagesPerMailbox = RouterLimits.defaults.maxMessagesPerMailbox
+      self.maxMailboxes = RouterLimits.defaults.maxMailboxes
     }
   }
 
@@ -208,7 +213,10 @@ public final class Orchestrator: Sendable {
         nodeExists: { [registry] in (try? registry.node($0)) != nil },
         attemptIsCurrent: { [dispatcher] in dispatcher.currentNode(of: $0, attempt: $1) != nil }
       ),
-      limits: RouterLimits.defaults(maxMessagesPerMailbox: configuration.maxMessagesPerMailbox),
+      limits: RouterLimits.defaults(
+        maxMessagesPerMailbox: configuration.maxMessagesPerMailbox,
+        maxMailboxes: configuration.maxMailboxes
+      ),
       logger: logger
     )
     dispatcher.observeFinished { [router] in router.taskFinished($0) }

@@ -76,6 +76,8 @@ public enum RecordKind: String, Sendable, CaseIterable {
   case secret
   /// A routed message waiting in a mailbox (`orchion.v1.StoredMessage`).
   case message
+  /// A named topic consumer, remembered while it is away; ID `TOPIC~CONSUMER`, empty body.
+  case topicConsumer = "topic-consumer"
 }
 
 /// A record kept by kind and ID: credentials, secrets, routed messages.

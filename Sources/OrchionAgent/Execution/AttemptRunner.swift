@@ -17,7 +17,7 @@ final class AttemptRunner: Sendable {
   }
 
   /// The largest output chunk sent in one piece.
-  static let maxChunkBytes = 64 * 1024
+  static let maxChunkBytes = AgentStreamLimits.maxChunkBytes
 
   /// How long output is still read after the command ended. The task ends with its command:
   /// a process it left behind that still holds the pipes (where no cgroup killed it) must not

@@ -43,10 +43,11 @@ public struct AttemptID: Hashable, Sendable, CustomStringConvertible {
   public let rawValue: String
 
   /// Wraps a value received from an agent (any non-empty text: it is only compared).
-  /// - Throws: `invalidArgument` when empty or longer than 64 characters.
-  public init(validating rawValue: String) throws(OrchionError) {
+  /// - Parameter field: The field name for error messages.
+  /// - Throws: `invalidArgument` when empty or longer than 64 bytes.
+  public init(validating rawValue: String, field: String = "attempt_id") throws(OrchionError) {
     guard !rawValue.isEmpty, rawValue.utf8.count <= 64 else {
-      throw .invalidArgument("attempt_id: must be 1-64 characters")
+      throw .invalidArgument("\(field): must be 1-64 bytes (got \(rawValue.utf8.count))")
     }
     self.rawValue = rawValue
   }

@@ -3,6 +3,7 @@ import OrchionAPI
 import OrchionCore
 import OrchionWire
 import SwiftProtobuf
+import Synchronization
 
 /// `orchion.v1.AgentService`: the one stream each agent dials. Heartbeats, status and output
 /// come up; assignments, stops and acknowledgements go down.
@@ -20,6 +21,9 @@ struct AgentServiceHandler: Orchion_V1_AgentService.SimpleServiceProtocol {
       of: Orchion_V1_ServerMessage.self,
       bufferingPolicy: .bufferingOldest(AgentSession.maxQueuedMessages)
     )
+    // Why the reader refused the agent: a refused message must end the stream with its status
+    // even when the writer, seeing the queue end as the session closes, finishes first.
+    let refusal = Refusal()
     // grpc-swift does not cancel a handler when its client leaves or the server stops: ending
     // the outbound queue ends the writer, which cancels the reader below.
     try await withRPCCancellationHandler {
@@ -29,7 +33,13 @@ struct AgentServiceHandler: Orchion_V1_AgentService.SimpleServiceProtocol {
         }
         group.addTask {
           defer { continuation.finish() }
-          try await read(request, replyingTo: continuation)
+          do {
+            try await read(request, replyingTo: continuation)
+          } catch let error as OrchionError {
+            // Ours: a refusal. (Kept before the writer can finish and cancel this task.)
+            refusal.error.withLock { $0 = error }
+            throw error
+          }
         }
         defer { group.cancelAll() }
         try await group.next()
@@ -37,6 +47,7 @@ struct AgentServiceHandler: Orchion_V1_AgentService.SimpleServiceProtocol {
     } onCancelRPC: {
       continuation.finish()
     }
+    if let error = refusal.error.withLock({ $0 }) { throw error }
   }
 
   private func read(
@@ -50,6 +61,9 @@ struct AgentServiceHandler: Orchion_V1_AgentService.SimpleServiceProtocol {
         session = try open(message, outbound: outbound)
         continue
       }
+      // Checked whole before anything changes: a refused message ends the stream
+      // (INVALID_ARGUMENT naming the field) and applies nothing, not even its heartbeat.
+      let input = try AgentInput(validating: message)
       // Any message proves the node alive.
       _ = try registry.heartbeat(current.node)
       // What the agent sent is acknowledged only once it is durable: until then the agent
@@ -59,13 +73,13 @@ struct AgentServiceHandler: Orchion_V1_AgentService.SimpleServiceProtocol {
         sequence > 0
         ? { @Sendable in _ = current.send(.with { $0.ack = .with { $0.sequence = sequence } }) }
         : nil
-      switch message.kind {
-      case .heartbeat(let heartbeat):
+      switch input {
+      case .heartbeat(let probe):
         // The acknowledgement renews the agent's fencing lease: only a leader may give it. A
         // leader that lost its lease stops, so the node's tasks stop before another leader
         // can declare the node lost and run them elsewhere.
         if leadership.isLeader {
-          current.send(.with { $0.heartbeatAck = .with { $0.probe = heartbeat.probe } })
+          current.send(.with { $0.heartbeatAck = .with { $0.probe = probe } })
         }
         if let acknowledge { dispatcher.afterCommit(acknowledge) }
       case .goodbye:
@@ -73,20 +87,11 @@ struct AgentServiceHandler: Orchion_V1_AgentService.SimpleServiceProtocol {
         // node becomes DISCONNECTED, which closes this session.
         if let acknowledge { dispatcher.afterCommit(acknowledge) }
         _ = try registry.leave(current.node)
-      case .none:
+      case .nothing:
         if let acknowledge { dispatcher.afterCommit(acknowledge) }
-      case .hello:
-        throw OrchionError.failedPrecondition("hello may only be the first message")
-      case .status(let batch):
-        dispatcher.report(
-          try batch.updates.map(AttemptReport.init(validating:)),
-          from: current.node,
-          then: acknowledge
-        )
-      case .logs(let batch):
-        let entries = try batch.entries.map { entry throws(OrchionError) in
-          (chunk: entry.chunk, attempt: try AttemptID(validating: entry.attemptID))
-        }
+      case .status(let reports):
+        dispatcher.report(reports, from: current.node, then: acknowledge)
+      case .logs(let entries):
         dispatcher.appendLogs(entries, from: current.node, then: acknowledge)
       }
     }
@@ -102,13 +107,30 @@ struct AgentServiceHandler: Orchion_V1_AgentService.SimpleServiceProtocol {
     }
     let node = try NodeID(validating: hello.nodeID)
     try NodeAccess.authorize(try registry.node(node))
-    _ = try registry.heartbeat(node)
-    let running = try hello.running.map { reference throws(OrchionError) in
-      (
-        task: try TaskID(validating: reference.taskID, field: "running.task_id"),
-        attempt: try AttemptID(validating: reference.attemptID)
+    guard hello.running.count <= AgentStreamLimits.maxRunningAttempts else {
+      throw OrchionError.invalidArgument(
+        "hello.running: \(hello.running.count) attempts, at most \(AgentStreamLimits.maxRunningAttempts)"
       )
     }
+    guard hello.instanceID.utf8.count <= AgentStreamLimits.maxInstanceIDBytes else {
+      throw OrchionError.invalidArgument(
+        "hello.instance_id: at most \(AgentStreamLimits.maxInstanceIDBytes) bytes"
+      )
+    }
+    var running: [(task: TaskID, attempt: AttemptID)] = []
+    running.reserveCapacity(hello.running.count)
+    for (position, reference) in hello.running.enumerated() {
+      running.append(
+        (
+          task: try TaskID(validating: reference.taskID, field: "hello.running[\(position)].task_id"),
+          attempt: try AttemptID(
+            validating: reference.attemptID,
+            field: "hello.running[\(position)].attempt_id"
+          )
+        )
+      )
+    }
+    _ = try registry.heartbeat(node)
     outbound.yield(
       .with {
         $0.welcome = .with {
@@ -123,19 +145,7 @@ struct AgentServiceHandler: Orchion_V1_AgentService.SimpleServiceProtocol {
   }
 }
 
-extension AttemptReport {
-  init(validating update: Orchion_V1_TaskStatusUpdate) throws(OrchionError) {
-    let state = try TaskState.from(update.state, field: "status.state")
-    guard let state, state != .assigned else {
-      throw .invalidArgument("status.state: must be PENDING, RUNNING or terminal")
-    }
-    self.init(
-      task: try TaskID(validating: update.taskID, field: "status.task_id"),
-      attempt: try AttemptID(validating: update.attemptID),
-      state: state,
-      exitCode: state.isTerminal ? update.exitCode : nil,
-      message: String(update.message.prefix(1024)),
-      time: UTCInstant(update.time)
-    )
-  }
+/// Why an agent stream's reader stopped, shared with the handler that answers the stream.
+private final class Refusal: Sendable {
+  let error = Mutex<OrchionError?>(nil)
 }

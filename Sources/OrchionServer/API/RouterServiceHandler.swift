@@ -107,12 +107,12 @@ struct RouterServiceHandler: Orchion_V1_RouterService.SimpleServiceProtocol {
               announce.yield(subscription)
               announce.finish()
             case .ack(let ack):
-              guard opened.value.withLock({ $0 }) != nil else {
+              guard let subscription = opened.value.withLock({ $0 }) else {
                 throw OrchionError.invalidArgument("the first request must be open")
               }
               _ = try router.acknowledge(
                 try validatedDeliveryIDs(ack.deliveryIds, field: "ack.delivery_ids"),
-                permitted: caller.mayRead
+                by: .subscription(subscription.id)
               )
             case .none:
               throw OrchionError.invalidArgument("a request must be open or ack")
@@ -140,7 +140,7 @@ struct RouterServiceHandler: Orchion_V1_RouterService.SimpleServiceProtocol {
     let caller = try RouterCaller.current(currentNode: currentNode)
     let count = try router.acknowledge(
       try validatedDeliveryIDs(request.deliveryIds, field: "delivery_ids"),
-      permitted: caller.mayRead
+      by: .caller(caller.name)
     )
     return .with { $0.acknowledged = UInt32(count) }
   }

@@ -156,7 +156,7 @@ extension TaskServiceHandler {
       let entries = try await store.logs(of: id, from: index, limit: 1024)
       for entry in entries { try await response.write(entry.chunk) }
       guard let last = entries.last, entries.count == 1024 else { break }
-      index = last.index + 1
+      index = last.index &+ 1
     }
     if task.state.isTerminal { try await response.write(.final(Orchion_V1_Task(task))) }
   }

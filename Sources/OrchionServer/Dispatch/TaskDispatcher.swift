@@ -191,27 +191,44 @@ final class TaskDispatcher: NodeUsageSource, Sendable {
 
   /// Stores output from a node's agent, if it belongs to the task's current attempt there;
   /// `then` runs once it is durable.
+  ///
+  /// Only the check takes the dispatcher's lock: storing the chunks (and waking followers)
+  /// happens after it, so a chatty task never holds up scheduling and reports. (A task
+  /// evicted between the check and the store would get its log back, bounded, until the
+  /// next restart: eviction needs `retainedFinishedTasks` tasks to finish after it, so this
+  /// window holds no current attempt in practice.)
   func appendLogs(
-    _ entries: [(chunk: Orchion_V1_LogChunk, attempt: AttemptID)],
+    _ entries: [AgentInput.Log],
     from node: NodeID,
     then: Journal.Effect? = nil
   ) {
-    state.withLock { state in
-      var changes: [StateChange] = []
-      for (chunk, attempt) in entries {
-        guard let task = try? TaskID(validating: chunk.taskID),
-          state.board.acceptsLogs(task: task, attempt: attempt, from: node),
-          let appended = logs.append(chunk, task: task, attempt: attempt)
-        else { continue }
-        changes.append(
-          .logAppended(
-            StoredLogEntry(task: task, index: appended.index, attempt: attempt, chunk: chunk)
+    // Decided under the lock, stored after it.
+    let accepted = state.withLock { state in
+      entries.filter { state.board.acceptsLogs(task: $0.task, attempt: $0.attempt, from: node) }
+    }
+    var changes: [StateChange] = []
+    changes.reserveCapacity(accepted.count)
+    for entry in accepted {
+      guard let appended = logs.append(entry.chunk, task: entry.task, attempt: entry.attempt)
+      else { continue }
+      changes.append(
+        .logAppended(
+          StoredLogEntry(
+            task: entry.task,
+            index: appended.index,
+            attempt: entry.attempt,
+            chunk: entry.chunk
           )
         )
-        if let before = appended.trimmedBefore { changes.append(.logTrimmed(task, before: before)) }
+      )
+      if let before = appended.trimmedBefore {
+        changes.append(.logTrimmed(entry.task, before: before))
       }
-      record([], in: &state, changes: changes, then: then)
     }
+    // Output is not part of the board's state: its journal entry need not be ordered with
+    // the board's changes, only before the acknowledgement that follows it.
+    if changes.isEmpty, then == nil { return }
+    journal.append(changes, then: then)
   }
 
   /// Runs `effect` once everything recorded so far is durable.

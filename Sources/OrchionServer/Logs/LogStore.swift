@@ -7,34 +7,12 @@ import Synchronization
 /// Output of every task, kept on the orchestrator so `logs` works after the task ended and after
 /// its agent left.
 ///
-/// Bounded per task: when a task's output exceeds the limit the oldest chunks are dropped, and
-/// a reader is told how many bytes it missed. Readers hold a cursor (an index into the task's
+/// Bounded per task, in bytes and in chunks: beyond either limit the oldest chunks are dropped,
+/// and a reader is told how many bytes it missed. Appending costs O(1) amortised (see
+/// ``TaskLog``), so a task printing a line per chunk costs the same per line at its millionth. Readers hold a cursor (an index into the task's
 /// chunks) instead of a buffer, so a slow follower costs no memory; followers wait on a doorbell
 /// that rings on every append and when the task finishes.
 final class LogStore: Sendable {
-  private struct Stored: Sendable {
-    var chunk: Orchion_V1_LogChunk
-    var bytes: Int
-  }
-
-  private struct StreamKey: Hashable, Sendable {
-    var attempt: AttemptID
-    var stream: Int
-  }
-
-  private struct TaskLog: Sendable {
-    var chunks: [Stored] = []
-    /// Index of `chunks[0]` among all chunks ever appended to this task.
-    var firstIndex: Int64 = 0
-    var bytes = 0
-    var droppedBytes: Int64 = 0
-    var finished = false
-    var nextSequence: [StreamKey: Int64] = [:]
-    var doorbells: [Int: AsyncStream<Void>.Continuation] = [:]
-
-    var endIndex: Int64 { firstIndex + Int64(chunks.count) }
-  }
-
   private struct State: Sendable {
     var logs: [TaskID: TaskLog] = [:]
     /// Finished tasks whose output is in the durable store and not loaded yet (after a
@@ -42,6 +20,15 @@ final class LogStore: Sendable {
     var onDisk: Set<TaskID> = []
     var nextDoorbell = 0
     var closed = false
+
+    /// The log of `task`, created if need be. (`logs[task, default:]` would not keep a new
+    /// one: mutating a class instance goes through the getter.)
+    mutating func log(_ task: TaskID) -> TaskLog {
+      if let existing = logs[task] { return existing }
+      let created = TaskLog()
+      logs[task] = created
+      return created
+    }
   }
 
   /// What a reader gets: chunks from its cursor on, and where to continue.
@@ -58,11 +45,21 @@ final class LogStore: Sendable {
 
   /// Most bytes kept per task.
   let maxBytesPerTask: Int
+  /// Most chunks kept per task: a node sending one-byte chunks must not make the byte bound
+  /// cost a million chunk headers.
+  let maxChunksPerTask: Int
   private let state = Mutex(State())
 
-  init(maxBytesPerTask: Int) {
+  /// - Parameters:
+  ///   - maxBytesPerTask: Most output bytes kept per task; the oldest go first.
+  ///   - maxChunksPerTask: Most chunks kept per task, likewise.
+  init(maxBytesPerTask: Int, maxChunksPerTask: Int = LogStore.defaultMaxChunksPerTask) {
     self.maxBytesPerTask = maxBytesPerTask
+    self.maxChunksPerTask = max(1, maxChunksPerTask)
   }
+
+  /// 64 Ki chunks: 1 MiB of output in chunks of 16 bytes or more.
+  static let defaultMaxChunksPerTask = 65_536
 
   /// Where an appended chunk went, for the durable store.
   struct Appended: Sendable, Equatable {
@@ -73,28 +70,26 @@ final class LogStore: Sendable {
   }
 
   /// Appends a chunk of `attempt`'s output; a chunk whose sequence was already stored (resent
-  /// after a reconnect) is dropped.
+  /// after a reconnect) is dropped. The chunk must have been validated at the edge (a
+  /// sequence below `Int64.max`, data within bounds).
   /// - Returns: Where it was stored; `nil` when it was a duplicate.
   @discardableResult
   func append(_ chunk: Orchion_V1_LogChunk, task: TaskID, attempt: AttemptID) -> Appended? {
     let result: (Appended, [AsyncStream<Void>.Continuation])? = state.withLock { state in
-      var log = state.logs[task] ?? TaskLog()
-      let key = StreamKey(attempt: attempt, stream: chunk.stream.rawValue)
+      let log = state.log(task)
+      let key = TaskLog.StreamKey(attempt: attempt, stream: chunk.stream.rawValue)
       let expected = log.nextSequence[key] ?? 0
       guard chunk.sequence >= expected else { return nil }
-      log.nextSequence[key] = chunk.sequence + 1
-      var appended = Appended(index: log.endIndex)
-      log.chunks.append(Stored(chunk: chunk, bytes: chunk.data.count))
-      log.bytes += chunk.data.count
-      while log.bytes > maxBytesPerTask, let first = log.chunks.first {
-        log.chunks.removeFirst()
-        log.firstIndex += 1
-        log.bytes -= first.bytes
-        log.droppedBytes += Int64(first.bytes)
-        appended.trimmedBefore = log.firstIndex
-      }
-      state.logs[task] = log
-      return (appended, Array(log.doorbells.values))
+      // Saturating: a sequence of Int64.max must not trap, nor wrap to accept everything
+      // after it (the edge refuses it; this stays safe).
+      log.nextSequence[key] = chunk.sequence == .max ? .max : chunk.sequence + 1
+      let (index, trimmedBefore) = log.append(
+        TaskLog.Stored(chunk: chunk, bytes: chunk.data.count),
+        maxBytes: maxBytesPerTask,
+        maxChunks: maxChunksPerTask
+      )
+      let doorbells = log.doorbells.isEmpty ? [] : Array(log.doorbells.values)
+      return (Appended(index: index, trimmedBefore: trimmedBefore), doorbells)
     }
     guard let (appended, doorbells) = result else { return nil }
     for doorbell in doorbells { doorbell.yield() }
@@ -108,13 +103,16 @@ final class LogStore: Sendable {
   func restore(_ task: TaskID, entries: [StoredLogEntry], finished: Bool) {
     state.withLock { state in
       state.onDisk.remove(task)
-      var log = TaskLog()
-      log.firstIndex = entries.first?.index ?? 0
+      let log = TaskLog(firstIndex: entries.first?.index ?? 0)
       for entry in entries {
-        log.chunks.append(Stored(chunk: entry.chunk, bytes: entry.chunk.data.count))
-        log.bytes += entry.chunk.data.count
-        let key = StreamKey(attempt: entry.attempt, stream: entry.chunk.stream.rawValue)
-        log.nextSequence[key] = max(log.nextSequence[key] ?? 0, entry.chunk.sequence + 1)
+        _ = log.append(
+          TaskLog.Stored(chunk: entry.chunk, bytes: entry.chunk.data.count),
+          maxBytes: Int.max,
+          maxChunks: Int.max
+        )
+        let key = TaskLog.StreamKey(attempt: entry.attempt, stream: entry.chunk.stream.rawValue)
+        let next = entry.chunk.sequence == .max ? .max : entry.chunk.sequence + 1
+        log.nextSequence[key] = max(log.nextSequence[key] ?? 0, next)
       }
       log.finished = finished
       log.doorbells = state.logs[task]?.doorbells ?? [:]
@@ -135,8 +133,9 @@ final class LogStore: Sendable {
   /// Marks a task finished: followers end once they have read everything.
   func finish(_ task: TaskID) {
     let doorbells = state.withLock { state in
-      state.logs[task, default: TaskLog()].finished = true
-      return Array(state.logs[task]?.doorbells.values ?? [:].values)
+      let log = state.log(task)
+      log.finished = true
+      return Array(log.doorbells.values)
     }
     for doorbell in doorbells { doorbell.yield() }
   }
@@ -163,16 +162,14 @@ final class LogStore: Sendable {
         )
       }
       let start = max(cursor, log.firstIndex)
-      let missed = cursor < log.firstIndex ? log.droppedBytes : 0
-      let from = Int(start - log.firstIndex)
-      let to = min(log.chunks.count, from + maxChunks)
-      let chunks = from < to ? log.chunks[from..<to].map(\.chunk) : []
+      let chunks = log.chunks(from: start, limit: maxChunks)
+      let next = start &+ Int64(chunks.count)
       return Read(
         chunks: chunks,
-        missedBytes: missed,
+        missedBytes: cursor < log.firstIndex ? log.droppedBytes : 0,
         missedSome: cursor < log.firstIndex,
-        next: start + Int64(chunks.count),
-        finished: (log.finished || state.closed) && start + Int64(chunks.count) == log.endIndex
+        next: next,
+        finished: (log.finished || state.closed) && next >= log.endIndex
       )
     }
   }
@@ -187,7 +184,7 @@ final class LogStore: Sendable {
       guard !state.closed else { return nil }
       let id = state.nextDoorbell
       state.nextDoorbell += 1
-      state.logs[task, default: TaskLog()].doorbells[id] = continuation
+      state.log(task).doorbells[id] = continuation
       return id
     }
     guard let id else {

@@ -38,7 +38,10 @@ struct Recovery {
     logs.markOnDisk(finished)
     dispatcher.restore(tasks, nodes: nodes)
     // After the tasks: messages for tasks that finished meanwhile are dropped.
-    try router.restore(try await store.records(.message))
+    try router.restore(
+      try await store.records(.message),
+      consumers: try await store.records(.topicConsumer)
+    )
     if !tasks.isEmpty || !nodes.isEmpty {
       logger.notice(
         "state restored",

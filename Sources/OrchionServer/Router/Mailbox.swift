@@ -43,10 +43,16 @@ final class Mailbox: @unchecked Sendable {
   private var head = 0
   /// Subscriptions reading this mailbox, served in turn.
   var subscribers: [UInt64] = []
-  var nextSubscriber = 0
+  /// Where the round-robin over `subscribers` resumes.
+  private var turn = 0
   var bytes = 0
   var inFlight = 0
   var acknowledged: UInt64 = 0
+  /// A named topic consumer's mailbox: kept while nobody is subscribed, so the consumer gets
+  /// what was published while it was away.
+  var retained = false
+  /// When the last subscriber of a retained mailbox left.
+  var awaySince: UTCInstant?
 
   struct PendingEntry: Comparable, Sendable {
     var sequence: UInt64
@@ -54,7 +60,7 @@ final class Mailbox: @unchecked Sendable {
     static func < (lhs: PendingEntry, rhs: PendingEntry) -> Bool { lhs.sequence < rhs.sequence }
   }
 
-  var isIdle: Bool { messages.isEmpty && subscribers.isEmpty }
+  var isIdle: Bool { messages.isEmpty && subscribers.isEmpty && !retained }
 
   /// Waiting to be delivered.
   var pendingCount: Int { messages.count - inFlight - invisible }
@@ -79,6 +85,17 @@ final class Mailbox: @unchecked Sendable {
     messages[id]?.ackDeadline = nil
     inFlight -= 1
     makePending(id, sequence: message.sequence)
+  }
+
+  /// The subscriber `offset` places after the one whose turn it is (`subscribers` not empty).
+  /// The turn moves only in ``advance(past:)``, once a subscriber was given a message.
+  func subscriber(afterTurn offset: Int) -> UInt64 {
+    subscribers[(turn + offset) % subscribers.count]
+  }
+
+  /// Gives the turn to the subscriber after the one `offset` places after the current turn.
+  func advance(past offset: Int) {
+    turn = (turn + offset + 1) % subscribers.count
   }
 
   /// The next waiting message's ID, taken from the queue.

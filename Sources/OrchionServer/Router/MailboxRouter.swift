@@ -22,7 +22,14 @@ struct RouterDirectory: Sendable {
 ///   acknowledged (or expired): what `Send` acknowledged survives a crash of the orchestrator.
 /// - It is delivered only once durable, in acceptance order (so FIFO per sender), to one of
 ///   the mailbox's subscribers in turn (a queue's consumers share the work); a topic message
-///   is copied to the mailbox of every consumer subscribed when it is sent.
+///   is copied to the mailbox of every consumer subscribed when it is sent, and of every named
+///   consumer that subscribed before and is away (kept for ``RouterLimits/awayConsumerRetention``,
+///   within the mailbox bound: an away consumer's full mailbox misses the copy, it does not
+///   block the topic).
+/// - Only the subscription a message is delivered to (or, by `Ack`, the caller that opened it)
+///   may acknowledge it.
+/// - Every message counts ``RouterLimits/messageOverheadBytes`` beyond its payload and headers,
+///   and the mailboxes are bounded in number (``RouterLimits/maxMailboxes``).
 /// - Unacknowledged within the subscriber's ack timeout, or when its subscription ends, it goes
 ///   back to its place and is delivered again, with the same ID.
 /// - A task's mailbox holds messages until the task runs; it is dropped when the task
@@ -38,6 +45,12 @@ final class MailboxRouter: Router {
     var totalBytes = 0
     /// Live subscriptions per topic and consumer: who a topic message is copied to.
     var topicConsumers: [String: [String: Int]] = [:]
+    /// Named consumers per topic, subscribed or away: their copies wait for them.
+    var namedConsumers: [String: Set<String>] = [:]
+    /// The topics each named consumer is registered with (to forget a finished task's).
+    var consumerTopics: [String: Set<String>] = [:]
+    /// When away named consumers are forgotten (lazy: checked against the mailbox).
+    var awayDeadlines = DeadlineHeap<MailboxKey>()
     /// Lazy heaps: an entry is acted on only if it still matches the message.
     var expiries = DeadlineHeap<String>()
     var ackDeadlines = DeadlineHeap<String>()
@@ -50,6 +63,8 @@ final class MailboxRouter: Router {
     var ackTimeout: Duration
     var inFlight = 0
     var attempt: (task: TaskID, attempt: AttemptID)?
+    /// The caller that opened it (``RouterCaller/name``): who may acknowledge by `Ack`.
+    var owner: String
   }
 
   let limits: RouterLimits
@@ -80,9 +95,7 @@ final class MailboxRouter: Router {
   {
     let now = clock.now
     let ttl = message.ttl ?? limits.defaultTTL
-    let size =
-      message.payload.count
-      + message.headers.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count }
+    let size = size(payload: message.payload, headers: message.headers)
     let id = Self.messageID(at: now)
     var routed = Orchion_V1_RoutedMessage()
     routed.id = id
@@ -93,17 +106,29 @@ final class MailboxRouter: Router {
     routed.sentAt = .init(now)
     routed.expiresAt = .init(now.advanced(by: ttl))
     let journalEntry = try state.withLock { state throws(OrchionError) -> UInt64? in
-      let targets = try targets(of: message.to, in: state)
-      for key in targets {
-        let mailbox = state.mailboxes[key] ?? Mailbox()
-        guard mailbox.messages.count < limits.maxMessagesPerMailbox,
-          mailbox.bytes + size <= limits.maxBytesPerMailbox
-        else {
-          throw .resourceExhausted(
-            "mailbox \(Self.describe(key)) is full (\(mailbox.messages.count) messages, \(mailbox.bytes) bytes; at most \(limits.maxMessagesPerMailbox) and \(limits.maxBytesPerMailbox)): retry once its receivers catch up"
-          )
+      var kept: [MailboxKey] = []
+      var opened = 0
+      for key in try targets(of: message.to, in: state) {
+        guard let mailbox = state.mailboxes[key] else {
+          opened += 1
+          kept.append(key)
+          continue
         }
+        if mailbox.messages.count < limits.maxMessagesPerMailbox,
+          mailbox.bytes + size <= limits.maxBytesPerMailbox
+        {
+          kept.append(key)
+          continue
+        }
+        // An away consumer's full mailbox misses this copy; it must not block the topic for
+        // those listening.
+        if mailbox.retained, mailbox.subscribers.isEmpty { continue }
+        throw .resourceExhausted(
+          "mailbox \(Self.describe(key)) is full (\(mailbox.messages.count) messages, \(mailbox.bytes) bytes; at most \(limits.maxMessagesPerMailbox) and \(limits.maxBytesPerMailbox)): retry once its receivers catch up"
+        )
       }
+      try requireRoom(forMailboxes: opened, in: state)
+      let targets = kept
       guard state.totalBytes + size * targets.count <= limits.maxTotalBytes else {
         throw .resourceExhausted(
           "the router holds \(state.totalBytes) bytes of messages (at most \(limits.maxTotalBytes)): retry once receivers catch up"
@@ -145,6 +170,16 @@ final class MailboxRouter: Router {
     )
   }
 
+  /// Refuses to open `count` more mailboxes beyond ``RouterLimits/maxMailboxes``.
+  private func requireRoom(forMailboxes count: Int, in state: State) throws(OrchionError) {
+    guard count > 0 else { return }
+    guard state.mailboxes.count + count <= limits.maxMailboxes else {
+      throw .resourceExhausted(
+        "the router holds \(state.mailboxes.count) mailboxes (at most \(limits.maxMailboxes), --max-mailboxes): retry once receivers catch up"
+      )
+    }
+  }
+
   /// The mailboxes a message to `address` goes to.
   private func targets(of address: MessageAddress, in state: State) throws(OrchionError)
     -> [MailboxKey]
@@ -161,9 +196,9 @@ final class MailboxRouter: Router {
     case .queue:
       return [MailboxKey(address: address, consumer: "")]
     case .topic(let name):
-      return (state.topicConsumers[name] ?? [:]).keys.sorted().map {
-        MailboxKey(address: address, consumer: $0)
-      }
+      let consumers = Set((state.topicConsumers[name] ?? [:]).keys)
+        .union(state.namedConsumers[name] ?? [])
+      return consumers.sorted().map { MailboxKey(address: address, consumer: $0) }
     }
   }
 
@@ -222,25 +257,34 @@ final class MailboxRouter: Router {
       throw .notFound("no node is named '\(node)'")
     }
     let now = clock.now
-    return state.withLock { state in
+    return try state.withLock { state throws(OrchionError) in
       let id = state.nextSubscriber
-      state.nextSubscriber += 1
       var consumer = ""
-      if case .topic(let name) = request.address {
+      if case .topic = request.address {
         // Unnamed: a name of its own, never reused, so its copies die with it.
         consumer = request.consumer.isEmpty ? "~\(id)" : request.consumer
-        state.topicConsumers[name, default: [:]][consumer, default: 0] += 1
       }
       let key = MailboxKey(address: request.address, consumer: consumer)
+      if state.mailboxes[key] == nil { try requireRoom(forMailboxes: 1, in: state) }
+      state.nextSubscriber += 1
+      if case .topic(let name) = request.address {
+        state.topicConsumers[name, default: [:]][consumer, default: 0] += 1
+      }
       let subscription = Subscription(id: id, address: request.address, consumer: consumer)
       state.subscribers[id] = Subscriber(
         subscription: subscription,
         key: key,
         maxInFlight: request.maxInFlight,
         ackTimeout: request.ackTimeout,
-        attempt: request.attempt
+        attempt: request.attempt,
+        owner: request.owner
       )
-      mailbox(key, in: &state).subscribers.append(id)
+      let mailbox = mailbox(key, in: &state)
+      mailbox.subscribers.append(id)
+      mailbox.awaySince = nil
+      if case .topic(let name) = request.address, !consumer.hasPrefix("~") {
+        register(topic: name, consumer: consumer, in: &state, durably: true)
+      }
       pump(key, now: now, in: &state)
       return subscription
     }
@@ -270,6 +314,11 @@ final class MailboxRouter: Router {
           drop(key, in: &state)
           return subscriber.subscription
         }
+        if remaining <= 0, let mailbox = state.mailboxes[key], mailbox.retained {
+          // Away: its copies keep coming, until it returns or is forgotten.
+          mailbox.awaySince = now
+          state.awayDeadlines.push(key, at: now.advanced(by: limits.awayConsumerRetention))
+        }
       }
       pump(key, now: now, in: &state)
       removeIfIdle(key, in: &state)
@@ -288,22 +337,22 @@ final class MailboxRouter: Router {
       mailbox.mayHavePending
     else { return }
     while true {
-      var chosen: UInt64?
+      var chosen: (id: UInt64, offset: Int)?
       for offset in 0..<mailbox.subscribers.count {
-        let candidate = mailbox.subscribers[
-          (mailbox.nextSubscriber + offset) % mailbox.subscribers.count
-        ]
+        let candidate = mailbox.subscriber(afterTurn: offset)
         if let subscriber = state.subscribers[candidate],
           subscriber.inFlight < subscriber.maxInFlight
         {
-          chosen = candidate
-          mailbox.nextSubscriber = (mailbox.nextSubscriber + offset + 1) % mailbox.subscribers.count
+          chosen = (candidate, offset)
           break
         }
       }
-      guard let subscriberID = chosen, var subscriber = state.subscribers[subscriberID],
+      // The turn passes only with a message: choosing a subscriber when none was waiting
+      // must not skip it (with two consumers, one got every message).
+      guard let (subscriberID, offset) = chosen, var subscriber = state.subscribers[subscriberID],
         let id = mailbox.takeNext(), var message = mailbox.messages[id]
       else { return }
+      mailbox.advance(past: offset)
       let deadline = now.advanced(by: subscriber.ackTimeout)
       message.deliveries += 1
       message.holder = subscriberID
@@ -323,21 +372,32 @@ final class MailboxRouter: Router {
 
   // MARK: Acknowledging
 
-  func acknowledge(_ deliveryIDs: [String], permitted: (MessageAddress) -> Bool)
+  func acknowledge(_ deliveryIDs: [String], by acknowledger: Acknowledger)
     throws(OrchionError) -> Int
   {
     let now = clock.now
     return try state.withLock { state throws(OrchionError) in
+      // All checked before any is removed: a refused acknowledgement changes nothing.
+      var held: [String] = []
       for id in deliveryIDs {
-        if let key = state.index[id], !permitted(key.address) {
+        guard let key = state.index[id], let message = state.mailboxes[key]?.messages[id],
+          let holder = message.holder
+        else { continue }  // not outstanding: waiting, acknowledged or expired
+        let mine =
+          switch acknowledger {
+          case .subscription(let subscription): holder == subscription
+          case .caller(let name): state.subscribers[holder]?.owner == name
+          }
+        guard mine else {
           throw .permissionDenied(
-            "delivery \(id) is in \(key.address), which this caller may not read"
+            "delivery \(id) is held by another subscription: only the one it was delivered to may acknowledge it"
           )
         }
+        held.append(id)
       }
       var touched: Set<MailboxKey> = []
       var changes: [StateChange] = []
-      for id in deliveryIDs {
+      for id in held {
         guard let key = remove(id, in: &state) else { continue }
         state.mailboxes[key]?.acknowledged += 1
         touched.insert(key)
@@ -385,6 +445,54 @@ final class MailboxRouter: Router {
     if state.mailboxes[key]?.isIdle == true { state.mailboxes[key] = nil }
   }
 
+  // MARK: Named topic consumers
+
+  /// Remembers a named consumer of `topic`: its mailbox stays while it is away, so it gets
+  /// what is published meanwhile. `durably` also keeps it in the store (not when restoring).
+  private func register(
+    topic: String,
+    consumer: String,
+    in state: inout State,
+    durably: Bool
+  ) {
+    guard state.namedConsumers[topic, default: []].insert(consumer).inserted else { return }
+    state.consumerTopics[consumer, default: []].insert(topic)
+    mailbox(MailboxKey(address: .topic(topic), consumer: consumer), in: &state).retained = true
+    if durably {
+      journal.append([
+        .recordSaved(
+          KeyedRecord(
+            kind: .topicConsumer,
+            id: Self.consumerRecordID(topic: topic, consumer: consumer),
+            body: Data()
+          )
+        )
+      ])
+    }
+  }
+
+  /// Forgets a named consumer of `topic`: what waits for it is dropped unless someone is
+  /// subscribed as it still (then the mailbox goes once idle).
+  private func forget(topic: String, consumer: String, in state: inout State) {
+    guard state.namedConsumers[topic]?.remove(consumer) != nil else { return }
+    if state.namedConsumers[topic]?.isEmpty == true { state.namedConsumers[topic] = nil }
+    state.consumerTopics[consumer]?.remove(topic)
+    if state.consumerTopics[consumer]?.isEmpty == true { state.consumerTopics[consumer] = nil }
+    journal.append([
+      .recordDeleted(.topicConsumer, id: Self.consumerRecordID(topic: topic, consumer: consumer))
+    ])
+    let key = MailboxKey(address: .topic(topic), consumer: consumer)
+    guard let mailbox = state.mailboxes[key] else { return }
+    mailbox.retained = false
+    mailbox.awaySince = nil
+    if mailbox.subscribers.isEmpty { drop(key, in: &state) }
+  }
+
+  /// `TOPIC~CONSUMER`: neither may contain `~`.
+  static func consumerRecordID(topic: String, consumer: String) -> String {
+    topic + "~" + consumer
+  }
+
   // MARK: Time and tasks
 
   /// Delivers again what waited past its ack timeout, drops what outlived its TTL, and ends
@@ -418,6 +526,15 @@ final class MailboxRouter: Router {
         pump(key, now: now, in: &state)
         removeIfIdle(key, in: &state)
       }
+      while let first = state.awayDeadlines.first, first.deadline <= now {
+        _ = state.awayDeadlines.popFirst()
+        guard case .topic(let topic) = first.key.address,
+          let mailbox = state.mailboxes[first.key], mailbox.retained,
+          mailbox.subscribers.isEmpty, let awaySince = mailbox.awaySince,
+          awaySince.advanced(by: limits.awayConsumerRetention) <= now
+        else { continue }
+        forget(topic: topic, consumer: first.key.consumer, in: &state)
+      }
       return state.subscribers.compactMap { id, subscriber in
         subscriber.attempt.map { directory.attemptIsCurrent($0.task, $0.attempt) } == false
           ? id : nil
@@ -440,6 +557,11 @@ final class MailboxRouter: Router {
     let subscribers = state.withLock { state -> [UInt64] in
       let subscribers = state.mailboxes[key]?.subscribers ?? []
       drop(key, in: &state)
+      // The task was a named consumer of these topics (its ID is its consumer name): nothing
+      // will read its copies any more.
+      for topic in state.consumerTopics[task.rawValue] ?? [] {
+        forget(topic: topic, consumer: task.rawValue, in: &state)
+      }
       return subscribers
     }
     for id in subscribers {
@@ -449,8 +571,11 @@ final class MailboxRouter: Router {
 
   /// Replaces what the router holds with the messages the store holds (after a start or a
   /// takeover): every one waits to be delivered again. Messages for tasks that finished, and
-  /// copies for unnamed topic subscriptions (gone with the old process), are deleted.
-  func restore(_ records: [KeyedRecord]) throws(OrchionError) {
+  /// copies for unnamed topic subscriptions (gone with the old process), are deleted. Named
+  /// topic consumers (`consumers`) are away from now on, for their full retention; those named
+  /// after a task that finished are forgotten.
+  func restore(_ records: [KeyedRecord], consumers: [KeyedRecord] = []) throws(OrchionError) {
+    let now = clock.now
     var loaded: [(id: String, stored: Orchion_V1_StoredMessage)] = []
     for record in records {
       do {
@@ -474,9 +599,7 @@ final class MailboxRouter: Router {
           obsolete.append(.recordDeleted(.message, id: id))
           continue
         }
-        let size =
-          stored.message.payload.count
-          + stored.message.headers.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count }
+        let size = size(payload: stored.message.payload, headers: stored.message.headers)
         var message = QueuedMessage(
           stored: stored,
           bytes: size,
@@ -486,7 +609,41 @@ final class MailboxRouter: Router {
         let key = MailboxKey(address: address, consumer: stored.consumer)
         insert(message, id: id, key: key, in: &state)
         state.mailboxes[key]?.makePending(id, sequence: stored.sequence)
-        state.nextSequence = max(state.nextSequence, stored.sequence + 1)
+        state.nextSequence = max(state.nextSequence, stored.sequence &+ 1)
+      }
+      var registered: [(topic: String, consumer: String)] = []
+      for record in consumers {
+        guard let tilde = record.id.firstIndex(of: "~") else {
+          obsolete.append(.recordDeleted(.topicConsumer, id: record.id))
+          continue
+        }
+        let topic = String(record.id[..<tilde])
+        let consumer = String(record.id[record.id.index(after: tilde)...])
+        if let task = try? TaskID(validating: consumer),
+          directory.taskState(task).map({ !$0.isTerminal }) != true
+        {
+          obsolete.append(.recordDeleted(.topicConsumer, id: record.id))
+          continue
+        }
+        registered.append((topic, consumer))
+      }
+      // Copies kept before consumers were recorded: their consumer is remembered from them.
+      let recorded = Set(registered.map { Self.consumerRecordID(topic: $0.topic, consumer: $0.consumer) })
+      for key in state.mailboxes.keys {
+        guard case .topic(let topic) = key.address, !key.consumer.hasPrefix("~"),
+          !recorded.contains(Self.consumerRecordID(topic: topic, consumer: key.consumer))
+        else { continue }
+        register(topic: topic, consumer: key.consumer, in: &state, durably: true)
+      }
+      for (topic, consumer) in registered {
+        register(topic: topic, consumer: consumer, in: &state, durably: false)
+      }
+      for (topic, consumers) in state.namedConsumers {
+        for consumer in consumers {
+          let key = MailboxKey(address: .topic(topic), consumer: consumer)
+          state.mailboxes[key]?.awaySince = now
+          state.awayDeadlines.push(key, at: now.advanced(by: limits.awayConsumerRetention))
+        }
       }
       if !obsolete.isEmpty { journal.append(obsolete) }
     }
@@ -544,6 +701,15 @@ final class MailboxRouter: Router {
   private static func hex(_ value: UInt64, digits: Int) -> String {
     let text = String(value, radix: 16)
     return String(repeating: "0", count: max(0, digits - text.count)) + text
+  }
+
+  /// What a message counts against the limits: payload, headers and the fixed overhead.
+  private func size(payload: Data, headers: [String: String]) -> Int {
+    Self.size(payload: payload, headers: headers, overhead: limits.messageOverheadBytes)
+  }
+
+  static func size(payload: Data, headers: [String: String], overhead: Int) -> Int {
+    headers.reduce(payload.count &+ overhead) { $0 &+ $1.key.utf8.count &+ $1.value.utf8.count }
   }
 
   private static func describe(_ key: MailboxKey) -> String {

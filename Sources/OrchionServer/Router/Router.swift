@@ -25,16 +25,27 @@ protocol Router: Sendable {
   /// subscriber).
   func unsubscribe(_ subscription: Subscription)
 
-  /// Acknowledges deliveries; IDs no longer outstanding are skipped.
-  /// - Parameter permitted: Whether the caller may acknowledge in a mailbox of that address.
+  /// Acknowledges deliveries; IDs not outstanding (waiting, already acknowledged, expired,
+  /// unknown) are skipped.
+  /// - Parameter acknowledger: Who acknowledges: only the subscription a message was
+  ///   delivered to may, or by `Ack` the caller that opened that subscription.
   /// - Returns: How many were outstanding.
-  /// - Throws: `permissionDenied` (and acknowledges nothing) when one is in a mailbox the
-  ///   caller may not read.
-  func acknowledge(_ deliveryIDs: [String], permitted: (MessageAddress) -> Bool)
+  /// - Throws: `permissionDenied` (and acknowledges nothing) when one is held by another
+  ///   subscription.
+  func acknowledge(_ deliveryIDs: [String], by acknowledger: Acknowledger)
     throws(OrchionError) -> Int
 
   /// Every mailbox holding messages or subscribers.
   func mailboxes() -> [Orchion_V1_MailboxInfo]
+}
+
+/// Who acknowledges deliveries.
+enum Acknowledger: Sendable {
+  /// A subscription, on its own stream: the deliveries it holds.
+  case subscription(UInt64)
+  /// A caller by name (``RouterCaller/name``), by the `Ack` RPC: deliveries held by
+  /// subscriptions it opened.
+  case caller(String)
 }
 
 /// A message as its sender gave it, validated.
@@ -63,6 +74,8 @@ struct SubscriptionRequest: Sendable {
   /// The attempt subscribing, when a task does: the subscription ends with the attempt, so
   /// what it held goes to the next one.
   var attempt: (task: TaskID, attempt: AttemptID)?
+  /// Who subscribes (``RouterCaller/name``).
+  var owner: String
 }
 
 /// A live subscription: its deliveries, until it ends.

@@ -9,6 +9,15 @@ struct RouterLimits: Sendable {
   var maxBytesPerMailbox = 64 << 20
   /// Most bytes all mailboxes hold together.
   var maxTotalBytes = 512 << 20
+  /// Bytes each message counts for beyond its payload and headers (its IDs, sender, times and
+  /// the router's bookkeeping, ~200 bytes in memory): empty messages are not free.
+  var messageOverheadBytes = 256
+  /// Most mailboxes at once; a named topic consumer's counts while it is away. A message or
+  /// subscription that would open one more is refused.
+  var maxMailboxes = 10_000
+  /// How long a named topic consumer that went away is remembered (its copies kept, within
+  /// the mailbox bound); after that it is forgotten with what waits for it.
+  var awayConsumerRetention = Duration.seconds(14 * 86_400)
   /// TTL when the sender gives none, and the range allowed.
   var defaultTTL = Duration.seconds(86_400)
   var minTTL = Duration.seconds(1)
@@ -23,10 +32,11 @@ struct RouterLimits: Sendable {
 
   static let defaults = RouterLimits()
 
-  /// The defaults with another mailbox bound.
-  static func defaults(maxMessagesPerMailbox: Int) -> RouterLimits {
+  /// The defaults with other mailbox bounds.
+  static func defaults(maxMessagesPerMailbox: Int, maxMailboxes: Int) -> RouterLimits {
     var limits = RouterLimits()
     limits.maxMessagesPerMailbox = maxMessagesPerMailbox
+    limits.maxMailboxes = maxMailboxes
     return limits
   }
 }

@@ -75,7 +75,8 @@ extension SubscriptionRequest {
       consumer: consumer,
       maxInFlight: maxInFlight,
       ackTimeout: ackTimeout,
-      attempt: caller.attempt
+      attempt: caller.attempt,
+      owner: caller.name
     )
   }
 }

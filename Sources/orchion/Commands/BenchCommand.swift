@@ -11,10 +11,10 @@ struct BenchCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "bench",
     abstract:
-      "Measure a running cluster (dispatch, latency, submit, nodes), the scheduler alone, or clusters of its own (failover, footprint).",
+      "Measure a running cluster (dispatch, latency, submit, nodes), the scheduler alone, or clusters of its own (failover, footprint, messages, chatty).",
     subcommands: [
       DispatchBench.self, LatencyBench.self, SchedulerBench.self, NodesBench.self, SubmitBench.self,
-      FailoverBench.self, FootprintBench.self, MessagesBench.self,
+      FailoverBench.self, FootprintBench.self, MessagesBench.self, ChattyBench.self,
     ]
   )
 }

@@ -67,6 +67,12 @@ struct ServerOptions: ParsableArguments {
 
   @Option(
     help:
+      "Most message mailboxes the router holds at once (queues, nodes, tasks, topic consumers); beyond it a send or subscription is refused."
+  )
+  var maxMailboxes = 10_000
+
+  @Option(
+    help:
       "An admin token this orchestrator accepts besides the stored ones (default: $ORCHION_TOKEN), at least 16 characters. Without one, an admin and a join token are created on first start."
   )
   var token: String?
@@ -159,6 +165,9 @@ struct ServerOptions: ParsableArguments {
     guard maxLogBytesPerTask > 0 else {
       throw ValidationError("--max-log-bytes-per-task must be greater than 0")
     }
+    guard maxMailboxes > 0 else {
+      throw ValidationError("--max-mailboxes must be greater than 0")
+    }
   }
 
   /// Where state is kept: `--store`, else `--store-file`'s contents, else `ORCHION_STORE`, else
@@ -205,6 +214,7 @@ struct ServerOptions: ParsableArguments {
       $0.nodes.heartbeatTimeout = heartbeatTimeout.duration
       $0.nodes.lostAfter = lostAfter.duration
       $0.maxLogBytesPerTask = maxLogBytesPerTask
+      $0.maxMailboxes = maxMailboxes
       $0.strategy = strategy
       $0.reserveAfter = reserveAfter.duration
     }

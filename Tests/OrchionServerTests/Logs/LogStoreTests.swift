@@ -53,6 +53,34 @@ struct LogStoreTests {
     #expect(store.read(task, from: 3).missedBytes == 0)
   }
 
+  @Test("a chunk with sequence Int64.max is stored without trapping; lower ones are resends")
+  func largestSequence() throws {
+    let store = LogStore(maxBytesPerTask: 1 << 20)
+    let attempt = try AttemptID(validating: "a1")
+    #expect(store.append(chunk("x", sequence: .max), task: task, attempt: attempt)?.index == 0)
+    #expect(store.append(chunk("y", sequence: .max - 1), task: task, attempt: attempt) == nil)
+  }
+
+  @Test("beyond the chunk bound the oldest chunks go, with what a reader missed")
+  func chunkBound() throws {
+    let store = LogStore(maxBytesPerTask: 1 << 20, maxChunksPerTask: 1_000)
+    let attempt = try AttemptID(validating: "a1")
+    var trimmed: Int64?
+    for index in 0..<100_000 {
+      let appended = store.append(chunk("a", sequence: Int64(index)), task: task, attempt: attempt)
+      #expect(appended?.index == Int64(index))
+      trimmed = appended?.trimmedBefore ?? trimmed
+    }
+    #expect(trimmed == 99_000)
+    let read = store.read(task, from: 0, maxChunks: 10_000)
+    #expect(read.chunks.count == 1_000)
+    #expect(read.chunks.first?.sequence == 99_000)
+    #expect(read.missedBytes == 99_000)
+    #expect(read.next == 100_000)
+    // Reading from the middle of what is kept.
+    #expect(store.read(task, from: 99_500, maxChunks: 3).chunks.map(\.sequence) == [99_500, 99_501, 99_502])
+  }
+
   @Test("a follower's doorbell rings on output and on finish, and ends on close")
   func doorbell() async throws {
     let store = LogStore(maxBytesPerTask: 1 << 20)

@@ -220,9 +220,158 @@ struct RouterServiceTests {
         let beta = try await group.next() ?? []
         #expect(payloads(beta) == ["n4"])
       }
-      // alpha was not subscribed when n4 was published: nothing for it.
+      // alpha was away when n4 was published: its copy waits for it (the unnamed
+      // subscription's did not).
       let left = try await mailboxes(client)
-      #expect(left.allSatisfy { $0.pending == 0 })
+      #expect(
+        left.map { "\($0.address) \($0.consumer) \($0.pending)" } == [
+          "topic/news alpha 1", "topic/news beta 0",
+        ]
+      )
+      let alpha = try await receive(client, "topic/news", count: 1, consumer: "alpha")
+      #expect(payloads(alpha) == ["n4"])
+    }
+  }
+
+  @Test(
+    "a named topic consumer away across a restart still gets what was published; after its retention it is forgotten"
+  )
+  func awayConsumerDurableAndForgotten() async throws {
+    let directory = FileManager.default.temporaryDirectory
+      .appendingPathComponent("orchion-router-\(UUID().uuidString.prefix(8))").path
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    var configuration = Orchestrator.Configuration.testing
+    configuration.store = .sqlite(path: directory + "/orchion.db")
+    configuration.secretsKey = Array(repeating: 7, count: 32)
+    let clock = ManualClock()
+    try await withRunningOrchestrator(configuration: configuration, clock: clock) { _, client in
+      // Subscribes and leaves at once: from now on it is away.
+      try await client.router.subscribe(
+        requestProducer: { writer in
+          try await writer.write(
+            .with {
+              $0.open.address = "topic/alerts"
+              $0.open.consumer = "pager"
+            }
+          )
+        },
+        onResponse: { response in for try await _ in response.messages {} }
+      )
+      try await eventually { try await mailboxes(client).map(\.subscribers) == [0] }
+    }
+    try await withRunningOrchestrator(configuration: configuration, clock: clock) { _, client in
+      _ = try await send(client, "topic/alerts", "while away", ttl: .seconds(14 * 86_400))
+      #expect(try await mailboxes(client).map(\.pending) == [1])
+    }
+    try await withRunningOrchestrator(configuration: configuration, clock: clock) { _, client in
+      let missed = try await receive(client, "topic/alerts", count: 1, consumer: "pager")
+      #expect(payloads(missed) == ["while away"])
+      _ = try await send(client, "topic/alerts", "later", ttl: .seconds(14 * 86_400))
+      // Away longer than its retention (14 days): forgotten with what waited for it.
+      clock.advance(by: .seconds(15 * 86_400))
+      try await eventually { try await mailboxes(client).isEmpty }
+      _ = try await send(client, "topic/alerts", "nobody")
+      #expect(try await mailboxes(client).isEmpty)
+    }
+  }
+
+  @Test("a queue's consumers take turns: two consumers get 5 of 10 messages each")
+  func roundRobin() async throws {
+    try await withRunningOrchestrator { _, client in
+      let subscribed = MutexBox(0)
+      let received = MutexBox<[String: [String]]>([:])
+      try await withThrowingTaskGroup(of: Void.self) { group in
+        for name in ["a", "b"] {
+          group.addTask {
+            try await client.receive(
+              from: "queue/turns",
+              maxInFlight: 100,
+              subscribed: { _ in subscribed.withLock { $0 += 1 } }
+            ) { delivery in
+              let payload = String(decoding: delivery.message.payload, as: UTF8.self)
+              received.withLock { $0[name, default: []].append(payload) }
+              return true
+            }
+          }
+        }
+        try await eventually { subscribed.withLock { $0 } == 2 }
+        for index in 1...10 { _ = try await send(client, "queue/turns", "\(index)") }
+        try await eventually { received.withLock { $0.values.map(\.count).reduce(0, +) } == 10 }
+        group.cancelAll()
+      }
+      let counts = received.withLock { $0.values.map(\.count).sorted() }
+      #expect(counts == [5, 5], "\(received.withLock { $0 })")
+    }
+  }
+
+  @Test(
+    "only the subscription a message was delivered to may acknowledge it; a waiting message cannot be acknowledged away"
+  )
+  func ackByHolderOnly() async throws {
+    try await withRunningOrchestrator { running, client in
+      let other = try await client.tokens.createToken(.with { $0.kind = .admin }).token
+      _ = try await send(client, "queue/held", "mine")
+      let delivered = AsyncStream.makeStream(of: String.self)
+      let release = AsyncStream.makeStream(of: Void.self)
+      try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask {
+          try await client.receive(from: "queue/held", acknowledge: false) { delivery in
+            delivered.continuation.yield(delivery.deliveryID)
+            for await _ in release.stream { break }
+            return false
+          }
+        }
+        var ids = delivered.stream.makeAsyncIterator()
+        let id = try #require(await ids.next())
+        try await withOrchionClient(server: running.address, token: other) { intruder in
+          let unary = await expectRPCError(.permissionDenied) {
+            try await intruder.router.ack(.with { $0.deliveryIds = [id] })
+          }
+          #expect(unary.contains("held by another subscription"), "\(unary)")
+          // Over a subscription of its own, likewise.
+          _ = await expectRPCError(.permissionDenied) {
+            try await intruder.router.subscribe(
+              requestProducer: { writer in
+                try await writer.write(.with { $0.open.address = "queue/other" })
+                try await writer.write(.with { $0.ack.deliveryIds = [id] })
+              },
+              onResponse: { response in for try await _ in response.messages {} }
+            )
+          }
+        }
+        #expect(try await mailboxes(client).first?.inFlight == 1)
+        // The caller that opened the subscription may.
+        #expect(try await client.router.ack(.with { $0.deliveryIds = [id] }).acknowledged == 1)
+        release.continuation.finish()
+        try await group.waitForAll()
+      }
+      // A message waiting for a subscriber is not outstanding: acknowledging it does nothing.
+      let waiting = try await send(client, "queue/held", "waiting")
+      #expect(try await client.router.ack(.with { $0.deliveryIds = [waiting] }).acknowledged == 0)
+      #expect(try await mailboxes(client).first?.pending == 1)
+    }
+  }
+
+  @Test(
+    "every message counts a fixed overhead; beyond --max-mailboxes a send or subscription is refused with RESOURCE_EXHAUSTED naming the limit"
+  )
+  func mailboxLimits() async throws {
+    var configuration = Orchestrator.Configuration.testing
+    configuration.maxMailboxes = 3
+    try await withRunningOrchestrator(configuration: configuration) { _, client in
+      for index in 1...3 { _ = try await send(client, "queue/q\(index)", "") }
+      #expect(try await mailboxes(client).map(\.bytes) == [256, 256, 256])
+      let refused = await expectRPCError(.resourceExhausted) {
+        try await send(client, "queue/q4", "")
+      }
+      #expect(refused.contains("3 mailboxes (at most 3, --max-mailboxes)"), "\(refused)")
+      await expectRPCError(.resourceExhausted) {
+        try await client.receive(from: "queue/q5") { _ in false }
+      }
+      // Existing mailboxes still take messages; nothing was opened by the refusals.
+      _ = try await send(client, "queue/q1", "more")
+      #expect(try await mailboxes(client).map(\.address) == ["queue/q1", "queue/q2", "queue/q3"])
     }
   }
 

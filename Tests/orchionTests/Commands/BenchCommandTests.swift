@@ -72,6 +72,22 @@ struct BenchCommandTests {
     #expect(bench.standardOutput.contains("idle RSS: orchestrator"))
   }
 
+  @Test("`bench chatty` runs a task printing N lines over a real agent and reports the orchestrator's CPU per 1,000 chunks")
+  func chatty() async throws {
+    let bench = try ChildProcess(
+      BuiltProducts.orchion,
+      ["bench", "chatty", "--lines", "2000"],
+      environment: ["ORCHION_TOKEN": ""]
+    )
+    #expect(try await bench.waitForExit(timeout: .seconds(90)) == 0, "\(bench.standardError)")
+    let report = bench.standardOutput.firstMatch(
+      of: /chatty run 1: 2000 lines in (\d+) chunks, .* orchestrator CPU (\d+) ms = [0-9.]+ ms per 1,000 chunks/
+    )
+    let chunks = try #require(report.flatMap { Int($0.1) }, "\(bench.standardOutput)")
+    // Every line was written on its own; the agent may read several at once, never none.
+    #expect((1...2000).contains(chunks), "\(bench.standardOutput)")
+  }
+
   @Test("`bench scheduler` reports placements per strategy")
   func scheduler() async throws {
     let bench = try ChildProcess(
