@@ -257,7 +257,7 @@ public final class Orchestrator: Sendable {
           usage: dispatcher,
           leadership: leadership,
           store: store,
-          registrationLimiter: RegistrationLimiter(
+          registrationLimiter: RateLimiter(
             perSecond: limits.registrationsPerSecond,
             burst: limits.registrationBurst,
             clock: clock
@@ -283,7 +283,16 @@ public final class Orchestrator: Sendable {
       ],
       interceptors: [
         AccessLogInterceptor(logger: logger),
-        AuthInterceptor(tokens: tokens, watch: credentialWatch, taskTokens: taskTokens),
+        AuthInterceptor(
+          tokens: tokens,
+          watch: credentialWatch,
+          failures: RateLimiter(
+            perSecond: limits.failedAuthenticationsPerSecond,
+            burst: limits.failedAuthenticationBurst,
+            clock: clock
+          ),
+          taskTokens: taskTokens
+        ),
         LeaderOnlyInterceptor(leadership: leadership),
       ]
     )

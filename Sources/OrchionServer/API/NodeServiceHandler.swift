@@ -12,8 +12,8 @@ struct NodeServiceHandler: Orchion_V1_NodeService.SimpleServiceProtocol {
   let leadership: Leadership
   /// Where a follower reads nodes from (as the leader last wrote them).
   let store: any Store
-  /// Bounds registrations per caller address; `nil` for none.
-  let registrationLimiter: RegistrationLimiter?
+  /// Bounds registrations per join token; `nil` for none. Admin tokens are not limited.
+  let registrationLimiter: RateLimiter?
   /// Streams opened with a node credential end when it is replaced or the node removed.
   let watch: CredentialWatch
 
@@ -21,7 +21,13 @@ struct NodeServiceHandler: Orchion_V1_NodeService.SimpleServiceProtocol {
     request: Orchion_V1_RegisterNodeRequest,
     context: ServerContext
   ) async throws -> Orchion_V1_RegisterNodeResponse {
-    try registrationLimiter?.admit(peer: context.remotePeer)
+    if let registrationLimiter, case .join(let token)? = Caller.current?.principal,
+      !registrationLimiter.admit(token)
+    {
+      throw OrchionError.resourceExhausted(
+        "too many node registrations with join token \(token): \(registrationLimiter.description); retry later"
+      )
+    }
     let registration = try NodeRegistration(validating: request)
     var issued = ""
     var replaced: [UInt8]?

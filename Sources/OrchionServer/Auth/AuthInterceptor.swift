@@ -10,6 +10,8 @@ struct AuthInterceptor: ServerInterceptor {
   let tokens: TokenRegistry?
   /// Where streams are registered by the credentials they hold, to be cut off on revocation.
   let watch: CredentialWatch
+  /// Failed authentications per caller address: a guesser is refused before any lookup.
+  let failures: RateLimiter
   /// Tasks' tokens are recognised even with authentication off: they say which task sends.
   let taskTokens: TaskTokens
 
@@ -50,9 +52,20 @@ struct AuthInterceptor: ServerInterceptor {
       }
       principal = .task(task, attempt)
     } else if let tokens {
+      let address = RateLimiter.address(of: context.remotePeer)
+      guard !failures.isExhausted(address) else {
+        return StreamingServerResponse(
+          error: RPCError(
+            code: .resourceExhausted,
+            message:
+              "too many failed authentications from \(address) (\(failures.description)); retry later with a valid token"
+          )
+        )
+      }
       do {
         principal = try await tokens.authenticate(authorization)
       } catch {
+        _ = failures.admit(address)
         return StreamingServerResponse(
           error: RPCError(code: .unauthenticated, message: error.message)
         )

@@ -6,22 +6,33 @@ public struct Authentication: Sendable {
   public var enabled: Bool
   /// Admin tokens accepted besides the stored ones (`--token`, `ORCHION_TOKEN`).
   public var adminTokens: [String]
-  /// Node registrations refilled per second for each caller address.
+  /// Node registrations refilled per second for each join token (admin tokens have no limit).
   public var registrationsPerSecond: Double
-  /// Node registrations one caller address may make at once.
+  /// Node registrations one join token may make at once: a lab of machines behind one NAT that
+  /// restarts together, or an admin's script joining thousands, gets in.
   public var registrationBurst: Int
+  /// Failed authentications (no, unknown, revoked or expired token) refilled per second for
+  /// each caller address; past them the address is refused before any token is looked at.
+  public var failedAuthenticationsPerSecond: Double
+  /// Failed authentications one address may make at once.
+  public var failedAuthenticationBurst: Int
 
-  /// On, no configured token, 20 registrations a second per address in bursts of 50.
+  /// On, no configured token; 200 registrations a second per join token in bursts of 2,000;
+  /// 10 failed authentications a second per address in bursts of 100.
   public init(
     enabled: Bool = true,
     adminTokens: [String] = [],
-    registrationsPerSecond: Double = 20,
-    registrationBurst: Int = 50
+    registrationsPerSecond: Double = 200,
+    registrationBurst: Int = 2_000,
+    failedAuthenticationsPerSecond: Double = 10,
+    failedAuthenticationBurst: Int = 100
   ) {
     self.enabled = enabled
     self.adminTokens = adminTokens
     self.registrationsPerSecond = registrationsPerSecond
     self.registrationBurst = registrationBurst
+    self.failedAuthenticationsPerSecond = failedAuthenticationsPerSecond
+    self.failedAuthenticationBurst = failedAuthenticationBurst
   }
 
   /// Refuses to serve without authentication anywhere but loopback: an open orchestrator is a

@@ -87,11 +87,13 @@ struct ServerOptions: ParsableArguments {
   )
   var noAuth = false
 
-  @Option(help: "Node registrations refilled per second for each caller address.")
-  var registrationRate = 20.0
+  @Option(
+    help: "Node registrations refilled per second for each join token (admin tokens: no limit)."
+  )
+  var registrationRate = 200.0
 
-  @Option(help: "Node registrations one caller address may make at once.")
-  var registrationBurst = 50
+  @Option(help: "Node registrations one join token may make at once.")
+  var registrationBurst = 2_000
 
   @Option(help: "PEM certificate chain to serve TLS with (with --tls-key).")
   var tlsCert: String?

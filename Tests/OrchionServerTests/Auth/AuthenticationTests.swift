@@ -259,24 +259,64 @@ struct AuthenticationTests {
     }
   }
 
-  @Test("node registrations per address are bounded: RESOURCE_EXHAUSTED, then allowed again")
+  @Test(
+    "registrations are bounded per join token, not for admins: RESOURCE_EXHAUSTED, then allowed again"
+  )
   func registrationRateLimit() async throws {
     let clock = ManualClock()
     let configuration = Orchestrator.Configuration.testing.updating {
       $0.authentication.registrationBurst = 3
       $0.authentication.registrationsPerSecond = 1
     }
-    try await withRunningOrchestrator(configuration: configuration, clock: clock) { _, admin in
-      for index in 0..<3 {
-        _ = try await admin.nodes.registerNode(.with { $0.nodeID = "n\(index)" })
+    try await withRunningOrchestrator(configuration: configuration, clock: clock) { running, admin in
+      // An admin joining many nodes is not limited.
+      for index in 0..<10 {
+        _ = try await admin.nodes.registerNode(.with { $0.nodeID = "admin-\(index)" })
       }
-      let refused = await #expect(throws: RPCError.self) {
-        try await admin.nodes.registerNode(.with { $0.nodeID = "n3" })
+      let first = try await admin.tokens.createToken(.with { $0.kind = .join }).token
+      let second = try await admin.tokens.createToken(.with { $0.kind = .join }).token
+      try await withOrchionClient(server: running.address, token: first) { client in
+        for index in 0..<3 {
+          _ = try await client.nodes.registerNode(.with { $0.nodeID = "n\(index)" })
+        }
+        let message = await expectRPCError(.resourceExhausted) {
+          try await client.nodes.registerNode(.with { $0.nodeID = "n3" })
+        }
+        #expect(message.contains("join token"), "\(message)")
       }
-      #expect(refused?.code == .resourceExhausted)
-      #expect(try await admin.nodes.listNodes(.init()).nodes.count == 3)
+      // Another token, from the same address (a lab behind one NAT), has its own allowance.
+      try await withOrchionClient(server: running.address, token: second) { client in
+        _ = try await client.nodes.registerNode(.with { $0.nodeID = "other" })
+      }
+      #expect(try await admin.nodes.listNodes(.init()).nodes.count == 14)
       clock.advance(by: .seconds(1))
-      _ = try await admin.nodes.registerNode(.with { $0.nodeID = "n3" })
+      try await withOrchionClient(server: running.address, token: first) { client in
+        _ = try await client.nodes.registerNode(.with { $0.nodeID = "n3" })
+      }
+    }
+  }
+
+  @Test("failed authentications are bounded per address: then even a valid token waits")
+  func failedAuthenticationLimit() async throws {
+    let clock = ManualClock()
+    let configuration = Orchestrator.Configuration.testing.updating {
+      $0.authentication.failedAuthenticationBurst = 5
+      $0.authentication.failedAuthenticationsPerSecond = 1
+    }
+    try await withRunningOrchestrator(configuration: configuration, clock: clock) { running, admin in
+      try await withOrchionClient(server: running.address, token: "guess.guess") { guesser in
+        for _ in 0..<5 {
+          _ = await expectRPCError(.unauthenticated) { try await guesser.nodes.listNodes(.init()) }
+        }
+        let message = await expectRPCError(.resourceExhausted) {
+          try await guesser.nodes.listNodes(.init())
+        }
+        #expect(message.contains("failed authentications from 127.0.0.1"), "\(message)")
+      }
+      // The address is refused whatever it presents, until the bucket refills.
+      _ = await expectRPCError(.resourceExhausted) { try await admin.nodes.listNodes(.init()) }
+      clock.advance(by: .seconds(1))
+      #expect(try await admin.nodes.listNodes(.init()).nodes.isEmpty)
     }
   }
 

@@ -2,10 +2,9 @@ import Foundation
 import OrchionCore
 import Synchronization
 
-/// Bounds node registrations per caller address (a token bucket each): a misbehaving or hostile
-/// client cannot flood the registry, while a whole rack of agents behind one NAT that restart
-/// together still gets in, a burst at a time (agents retry with backoff).
-final class RegistrationLimiter: Sendable {
+/// A token bucket per key (a join token's ID, a caller's address): bounds how often each may do
+/// something while the keys together are unbounded in number only up to ``maxTracked``.
+final class RateLimiter: Sendable {
   private struct Bucket {
     var tokens: Double
     var updated: UTCInstant
@@ -15,36 +14,34 @@ final class RegistrationLimiter: Sendable {
   private let burst: Double
   private let clock: any WallClock
   private let buckets = Mutex<[String: Bucket]>([:])
-  /// Most callers tracked; beyond it full buckets are dropped (they hold no information).
-  static let maxTrackedPeers = 10_000
+  /// Most keys tracked; beyond it full buckets are dropped (they hold no information).
+  static let maxTracked = 10_000
 
   /// - Parameters:
-  ///   - perSecond: Registrations refilled per second per address.
-  ///   - burst: Registrations an address may make at once.
+  ///   - perSecond: Refilled per second per key.
+  ///   - burst: What one key may take at once.
   init(perSecond: Double, burst: Int, clock: any WallClock) {
     rate = perSecond
     self.burst = Double(burst)
     self.clock = clock
   }
 
-  /// Takes one registration from `peer`'s bucket.
-  /// - Parameter peer: grpc-swift's peer description, e.g. `ipv4:10.0.0.2:53122`.
-  /// - Throws: `resourceExhausted` when the bucket is empty.
-  func admit(peer: String) throws(OrchionError) {
-    let address = Self.address(of: peer)
+  /// Takes one from `key`'s bucket.
+  /// - Returns: `false` when the bucket is empty (nothing was taken).
+  func admit(_ key: String) -> Bool {
     let now = clock.now
-    let admitted = buckets.withLock { buckets in
-      var bucket = buckets[address] ?? Bucket(tokens: burst, updated: now)
+    return buckets.withLock { buckets in
+      var bucket = buckets[key] ?? Bucket(tokens: burst, updated: now)
       let elapsed = Double(bucket.updated.duration(to: now).nanoseconds) / 1e9
       bucket.tokens = min(burst, bucket.tokens + max(0, elapsed) * rate)
       bucket.updated = now
       guard bucket.tokens >= 1 else {
-        buckets[address] = bucket
+        buckets[key] = bucket
         return false
       }
       bucket.tokens -= 1
-      buckets[address] = bucket
-      if buckets.count > Self.maxTrackedPeers {
+      buckets[key] = bucket
+      if buckets.count > Self.maxTracked {
         // A bucket that has refilled holds nothing a new one would not: forget it.
         buckets = buckets.filter { _, bucket in
           let idle = Double(bucket.updated.duration(to: now).nanoseconds) / 1e9
@@ -53,12 +50,20 @@ final class RegistrationLimiter: Sendable {
       }
       return true
     }
-    guard admitted else {
-      throw .resourceExhausted(
-        "too many node registrations from \(address): at most \(Int(burst)) at once and \(rate)/s after; retry later"
-      )
+  }
+
+  /// Whether `key`'s bucket is empty now, without taking from it.
+  func isExhausted(_ key: String) -> Bool {
+    let now = clock.now
+    return buckets.withLock { buckets in
+      guard let bucket = buckets[key] else { return false }
+      let elapsed = Double(bucket.updated.duration(to: now).nanoseconds) / 1e9
+      return bucket.tokens + max(0, elapsed) * rate < 1
     }
   }
+
+  /// What the limit is, for error messages.
+  var description: String { "at most \(Int(burst)) at once and \(rate)/s after" }
 
   /// The caller's IP address without its port (all connections of one machine share a bucket).
   static func address(of peer: String) -> String {
