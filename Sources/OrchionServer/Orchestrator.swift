@@ -240,7 +240,9 @@ public final class Orchestrator: Sendable {
 
     let credentialWatch = CredentialWatch()
     var transportConfig = HTTP2ServerTransport.Posix.Config.defaults
-    transportConfig.rpc.maxRequestPayloadSize = configuration.maxRequestBytes
+    transportConfig.rpc.maxRequestPayloadSize = RequestSizeInterceptor.transportLimit(
+      for: configuration.maxRequestBytes
+    )
     transportConfig.http2.maxConcurrentStreams = configuration.maxConcurrentStreamsPerConnection
     transportConfig.connection.maxIdleTime = .init(configuration.maxConnectionIdle)
     let transport = HTTP2ServerTransport.Posix(
@@ -294,6 +296,7 @@ public final class Orchestrator: Sendable {
           taskTokens: taskTokens
         ),
         LeaderOnlyInterceptor(leadership: leadership),
+        RequestSizeInterceptor(limit: configuration.maxRequestBytes),
       ]
     )
     if leadership.isLeader { try await recovery.run(logger: logger) }

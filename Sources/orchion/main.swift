@@ -18,6 +18,9 @@ let setting = ProcessInfo.processInfo.environment["ORCHION_NIO_EXECUTOR"]
 if setting == "1" || (switched && setting != "0") {
   NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
 }
+// Every agent holds a connection, and a flood of idle ones must not starve the rest: the
+// default soft limit of 1,024 descriptors would refuse callers long before memory ran out.
+FileDescriptorLimit.raiseToHardLimit()
 // The annotation picks `AsyncParsableCommand.main`; top-level code would pick the synchronous one.
 let runCommand: @Sendable () async -> Void = { await Orchion.main() }
 await runCommand()

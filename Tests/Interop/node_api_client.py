@@ -104,15 +104,18 @@ def main() -> int:
 
     temp = nodes.RegisterNode(node_pb2.RegisterNodeRequest(), timeout=10).node
     assert temp.id.startswith("node-"), temp.id
+    # UnregisterNode removes the node: it is no longer listed.
     left = nodes.UnregisterNode(node_pb2.UnregisterNodeRequest(node_id=temp.id), timeout=10)
-    assert left.node.status == node_pb2.NODE_STATUS_DISCONNECTED
+    assert left.node.id == temp.id, left
+    everyone = nodes.ListNodes(node_pb2.ListNodesRequest(), timeout=10)
+    assert temp.id not in [n.id for n in everyone.nodes], everyone
 
     expect_code(grpc.StatusCode.NOT_FOUND, nodes.Heartbeat,
                 node_pb2.HeartbeatRequest(node_id="nobody"))
     details = expect_code(grpc.StatusCode.INVALID_ARGUMENT, nodes.RegisterNode,
                           node_pb2.RegisterNodeRequest(node_id="has space"))
     assert "node_id" in details, details
-    expect_code(grpc.StatusCode.FAILED_PRECONDITION, nodes.Heartbeat,
+    expect_code(grpc.StatusCode.NOT_FOUND, nodes.Heartbeat,
                 node_pb2.HeartbeatRequest(node_id=temp.id))
     expect_code(grpc.StatusCode.NOT_FOUND, health.Check,
                 health_pb2.HealthCheckRequest(service="nope"))

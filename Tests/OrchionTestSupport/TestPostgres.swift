@@ -21,7 +21,14 @@ public enum TestPostgres {
   }
 
   /// Creates an empty database, runs `body` with its URL, and drops it.
+  /// - Parameters:
+  ///   - plaintext: Adds `?sslmode=disable` to the URL. The default: the server also speaks TLS,
+  ///     and dozens of debug-build TLS handshakes at once, as a full parallel run starts them,
+  ///     made connections miss their 10 s deadline. Only the TLS suite asks for `false` and
+  ///     appends its own `sslmode`.
+  ///   - body: The test, given the database's URL.
   public static func withDatabase<Result: Sendable>(
+    plaintext: Bool = true,
     _ body: (String) async throws -> Result
   ) async throws -> Result {
     let name =
@@ -31,9 +38,9 @@ public enum TestPostgres {
     let url: String
     if let slash = base.range(of: "/", options: .backwards), base[..<slash.lowerBound].contains("@")
     {
-      url = base[..<slash.upperBound] + name
+      url = base[..<slash.upperBound] + name + (plaintext ? "?sslmode=disable" : "")
     } else {
-      url = base + "/" + name
+      url = base + "/" + name + (plaintext ? "?sslmode=disable" : "")
     }
     do {
       let result = try await body(url)

@@ -108,8 +108,6 @@ final class AttemptRunner: Sendable {
     }
     let process: LaunchedProcess
     let cgroup = cgroups?.create(for: attemptID)
-    // Whatever the attempt started goes with it, however it ended.
-    defer { if let cgroup { cgroups?.remove(cgroup) } }
     do {
       let (spec, environment) = (spec, environment)
       // On NIO's blocking-work pool: the launch waits for the spawner's answer, and a spawner
@@ -127,6 +125,7 @@ final class AttemptRunner: Sendable {
         )
       }
     } catch {
+      if let cgroup { await cgroups?.remove(cgroup, clock: clock) }
       let message = (error as? OrchionError)?.message ?? "cannot start process: \(error)"
       return report(.failed, exitCode: 127, message: message, to: outbox, clock: clock)
     }
@@ -139,6 +138,9 @@ final class AttemptRunner: Sendable {
       clock: clock,
       killGrace: killGrace
     )
+    // Whatever the attempt started goes with it (the spawner already killed it; this removes
+    // the cgroup, or kills what it missed), before the attempt is reported ended.
+    if let cgroup { await cgroups?.remove(cgroup, clock: clock) }
 
     let description = outcome.describe(program: program, workingDirectory: spec.workdir)
     switch termination.withLock({ $0 }) {

@@ -39,7 +39,7 @@ struct TaskCgroups: Sendable {
     // A previous agent of this node killed with its spawner: its attempts' leftovers go now.
     let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []
     for name in leftovers where name.hasPrefix("attempt-") {
-      cgroups.remove(base + "/" + name)
+      cgroups.removeAtStart(base + "/" + name)
     }
     return cgroups
   }
@@ -58,13 +58,23 @@ struct TaskCgroups: Sendable {
     return nil
   }
 
-  /// Kills every process in `directory`'s cgroup and removes it. Removal waits (briefly) for
-  /// the killed processes to be gone: a cgroup with members cannot be removed.
-  func remove(_ directory: String) {
+  /// Kills every process in `directory`'s cgroup and removes it. Removal waits (briefly, on
+  /// `clock`, never blocking a thread) for the killed processes to be gone: a cgroup with
+  /// members cannot be removed.
+  func remove(_ directory: String, clock: any WallClock) async {
     Self.kill(directory)
     for _ in 0..<50 {
       if rmdir(directory) == 0 || errno == ENOENT { return }
-      usleep(2_000)
+      try? await clock.sleep(for: .milliseconds(5))
+    }
+  }
+
+  /// ``remove(_:clock:)`` for the agent's start, before any task runs: it may block briefly.
+  private func removeAtStart(_ directory: String) {
+    Self.kill(directory)
+    for _ in 0..<50 {
+      if rmdir(directory) == 0 || errno == ENOENT { return }
+      usleep(5_000)
     }
   }
 

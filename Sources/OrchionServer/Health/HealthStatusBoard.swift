@@ -20,6 +20,11 @@ public final class HealthStatusBoard: Sendable {
 
   private let state: Mutex<State>
 
+  /// Longest unknown service name a watch is kept open for.
+  public static let maxServiceNameBytes = 256
+  /// Most watches of unknown services kept open at once.
+  public static let maxUnknownWatchers = 256
+
   /// Creates a board on which the given services are serving.
   /// - Parameter services: Fully qualified service names, e.g. `orchion.v1.NodeService`.
   public init(serving services: [String]) {
@@ -65,8 +70,18 @@ public final class HealthStatusBoard: Sendable {
       bufferingPolicy: .bufferingNewest(1)
     )
     let id: Int? = state.withLock { state in
-      continuation.yield(state.statuses[service] ?? .serviceUnknown)
+      let status = state.statuses[service]
+      continuation.yield(status ?? .serviceUnknown)
       guard !state.closed else { return nil }
+      if status == nil {
+        // Watch is unauthenticated: a caller must not make the server hold names of its
+        // choosing. An unknown one is watched (as the health protocol asks) only while short
+        // and few; else it is answered and the stream ends.
+        let watchingUnknown = state.watchers.values.count { state.statuses[$0.service] == nil }
+        guard service.utf8.count <= Self.maxServiceNameBytes,
+          watchingUnknown < Self.maxUnknownWatchers
+        else { return nil }
+      }
       let id = state.nextWatcherID
       state.nextWatcherID += 1
       state.watchers[id] = (service, continuation)

@@ -62,4 +62,17 @@ struct HealthServiceTests {
       #expect(first == [.serviceUnknown, .serving])
     }
   }
+
+  @Test("Watch on a huge unknown name is answered at once and not kept: the stream ends")
+  func watchHugeUnknown() async throws {
+    try await withRunningOrchestrator { _, client in
+      let name = String(repeating: "x", count: HealthStatusBoard.maxServiceNameBytes + 1)
+      let seen = try await client.health.watch(.with { $0.service = name }) { response in
+        var statuses: [Grpc_Health_V1_HealthCheckResponse.ServingStatus] = []
+        for try await message in response.messages { statuses.append(message.status) }
+        return statuses
+      }
+      #expect(seen == [.serviceUnknown])
+    }
+  }
 }

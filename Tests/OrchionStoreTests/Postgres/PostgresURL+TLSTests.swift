@@ -38,7 +38,7 @@ struct PostgresTLSTests {
     ]
   )
   func modes(query: String, expected: Bool) async throws {
-    try await TestPostgres.withDatabase { url in
+    try await TestPostgres.withDatabase(plaintext: false) { url in
       let store = try await PostgresStore.connect(try PostgresURL(parsing: with(url, query)))
       let isEncrypted = try await encrypted(store)
       await store.close()
@@ -48,7 +48,7 @@ struct PostgresTLSTests {
 
   @Test("verify-full checks the host name: localhost is in the certificate")
   func hostName() async throws {
-    try await TestPostgres.withDatabase { url in
+    try await TestPostgres.withDatabase(plaintext: false) { url in
       let store = try await PostgresStore.connect(
         try PostgresURL(
           parsing: with(url, host: "localhost", "sslmode=verify-full&sslrootcert=\(Self.ca)")
@@ -65,7 +65,7 @@ struct PostgresTLSTests {
     arguments: ["verify-ca", "verify-full"]
   )
   func wrongCA(mode: String) async throws {
-    try await TestPostgres.withDatabase { url in
+    try await TestPostgres.withDatabase(plaintext: false) { url in
       let location = try PostgresURL(
         parsing: with(url, "sslmode=\(mode)&sslrootcert=\(Self.otherCA)")
       )

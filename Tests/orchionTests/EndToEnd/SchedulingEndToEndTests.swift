@@ -96,7 +96,7 @@ struct SchedulingEndToEndTests {
         }
         frozen.signal(SIGCONT)
         let done = try await client.waitFor(task.id)
-        #expect(done.state == .succeeded)
+        #expect(done.state == .succeeded, "\(done)")
         try await cluster.waitForActiveNodes(["frozen", "thawed"])
         try await Task.sleep(for: .seconds(1))
         #expect(try String(contentsOfFile: effects, encoding: .utf8) == "thawed\n")

@@ -1,0 +1,15 @@
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// The process's limit on open descriptors.
+enum FileDescriptorLimit {
+  /// Raises the soft limit to the hard one (which only root could raise further).
+  static func raiseToHardLimit() {
+    var limit = rlimit()
+    let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+    guard getrlimit(resource, &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+    limit.rlim_cur = limit.rlim_max
+    _ = setrlimit(resource, &limit)
+  }
+}
