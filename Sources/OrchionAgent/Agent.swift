@@ -59,13 +59,20 @@ public struct Agent: Service {
     try ProcessLauncher.prepareLease()
     ProcessLauncher.hideFromTasks()
     configuration.taskUser?.apply()
+    let cgroups = TaskCgroups.make(
+      node: nodeID,
+      dataDirectory: configuration.dataDirectory,
+      logger: logger
+    )
+    // Empty once every attempt's cgroup went: nothing of this agent is left in the hierarchy.
+    defer { cgroups?.removeBase() }
     let executor = TaskExecutor(
       outbox: outbox,
       clock: clock,
       nodeID: nodeID,
       slots: Int(slots),
       killGrace: configuration.killGrace,
-      cgroups: TaskCgroups.make(node: nodeID, logger: logger),
+      cgroups: cgroups,
       clientEnvironment: Self.clientEnvironment(configuration.tls)
         .merging(configuration.taskUser?.environment ?? [:]) { $1 },
       logger: logger

@@ -15,19 +15,22 @@ import OrchionCore
 /// one (``make(node:logger:)`` returns `nil`) attempts run in their process group only, and a
 /// process that detached from it is not stopped with its task; the README says so.
 struct TaskCgroups: Sendable {
-  /// `<cgroup2 mount>/<the agent's cgroup>/orchion-<node>`.
+  /// `<cgroup2 mount>/<the agent's cgroup>/orchion-<node>-<data dir hash>`.
   let base: String
 
-  /// The agent's cgroup directory for this node, made if needed, with what a previous agent
-  /// process of this node left behind killed and removed; `nil` where cgroups cannot be used.
-  static func make(node: NodeID, logger: Logger) -> TaskCgroups? {
+  /// The agent's cgroup directory, made if needed, with what a previous agent process of the
+  /// same node *and data directory* left behind killed and removed; `nil` where cgroups cannot
+  /// be used. (Named by both: two agents on one machine may share a node ID — tests do — and
+  /// one must never take the other's attempts for leftovers.)
+  static func make(node: NodeID, dataDirectory: String, logger: Logger) -> TaskCgroups? {
     guard let own = ownCgroupDirectory() else {
       logger.notice(
         "no cgroup v2 hierarchy: a task's detached processes (setsid) are not stopped with it"
       )
       return nil
     }
-    let base = own + "/orchion-" + node.rawValue.map { $0.isLetter || $0.isNumber ? $0 : "_" }
+    let name = String(node.rawValue.map { $0.isLetter || $0.isNumber ? $0 : "_" })
+    let base = own + "/orchion-" + name + "-" + Self.hash(dataDirectory)
     guard mkdir(base, 0o755) == 0 || errno == EEXIST, access(base + "/cgroup.procs", W_OK) == 0
     else {
       logger.notice(
@@ -76,6 +79,21 @@ struct TaskCgroups: Sendable {
       if rmdir(directory) == 0 || errno == ENOENT { return }
       usleep(5_000)
     }
+  }
+
+  /// Removes the agent's own directory, if no attempt's is left in it.
+  func removeBase() {
+    _ = rmdir(base)
+  }
+
+  /// A short, stable name for a path (FNV-1a, 64 bits, hex): the same on every start.
+  static func hash(_ path: String) -> String {
+    var value: UInt64 = 0xcbf2_9ce4_8422_2325
+    for byte in path.utf8 {
+      value ^= UInt64(byte)
+      value = value &* 0x0000_0100_0000_01b3
+    }
+    return String(value, radix: 16)
   }
 
   /// SIGKILL to everything in the cgroup at `directory`.
