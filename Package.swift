@@ -203,7 +203,7 @@ let package = Package(
     .testTarget(
       name: "OrchionAgentTests",
       dependencies: [
-        "OrchionAgent", "OrchionAPI",
+        "OrchionAgent", "OrchionAPI", "OrchionTestSupport",
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
       ],
       swiftSettings: defaultSwiftSettings

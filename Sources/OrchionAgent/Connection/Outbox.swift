@@ -166,6 +166,11 @@ final class Outbox: Sendable {
     }
   }
 
+  /// Writers waiting for room now (back-pressure holding them).
+  var waitingWriters: Int {
+    state.withLock { $0.waiters.count }
+  }
+
   /// The sequence of the last item queued (0 when none ever was).
   var lastSequence: UInt64 {
     state.withLock { $0.nextSequence - 1 }

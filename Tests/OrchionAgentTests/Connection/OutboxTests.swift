@@ -1,5 +1,6 @@
 import Foundation
 import OrchionAPI
+import OrchionTestSupport
 import SwiftProtobuf
 import Testing
 
@@ -36,8 +37,10 @@ struct OutboxTests {
     let outbox = Outbox(maxBytes: 100)
     try await outbox.post(log: log(60))
     let blocked = Task { try await outbox.post(log: log(60, sequence: 1)) }
-    try await Task.sleep(for: .milliseconds(100))
-    #expect(outbox.lastSequence == 1)  // the second chunk is still waiting
+    // The writer reaches the wait (it would post at once were back-pressure broken, and this
+    // would never hold) and has queued nothing.
+    try await eventually { outbox.waitingWriters == 1 }
+    #expect(outbox.lastSequence == 1)
     outbox.acknowledge(upTo: 1)
     try await blocked.value
     #expect(outbox.lastSequence == 2)
@@ -48,7 +51,7 @@ struct OutboxTests {
     let outbox = Outbox(maxBytes: 10)
     try await outbox.post(log: log(10))
     let blocked = Task { try await outbox.post(log: log(10)) }
-    try await Task.sleep(for: .milliseconds(50))
+    try await eventually { outbox.waitingWriters == 1 }
     blocked.cancel()
     await #expect(throws: CancellationError.self) { try await blocked.value }
   }
