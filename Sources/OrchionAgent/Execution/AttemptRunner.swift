@@ -37,7 +37,11 @@ final class AttemptRunner: Sendable {
   private let terminationRequests: AsyncStream<Void>
   private let requestTermination: AsyncStream<Void>.Continuation
 
-  init(assignment: Orchion_V1_TaskAssignment) {
+  /// Frees the attempt's slot on its node; called just before the final report.
+  private let released: @Sendable () -> Void
+
+  init(assignment: Orchion_V1_TaskAssignment, released: @escaping @Sendable () -> Void = {}) {
+    self.released = released
     taskID = assignment.taskID
     attemptID = assignment.attemptID
     attempt = assignment.attempt
@@ -297,6 +301,9 @@ final class AttemptRunner: Sendable {
     to outbox: Outbox,
     clock: any WallClock
   ) {
+    // The slot is free before the final report leaves: the orchestrator may place the next
+    // attempt here the moment it reads it, and must not find the slot still taken.
+    if state != .running { released() }
     let time = Google_Protobuf_Timestamp(clock.now)
     outbox.post(
       status: .with {

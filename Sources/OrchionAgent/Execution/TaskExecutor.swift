@@ -64,7 +64,10 @@ final class TaskExecutor: Sendable {
   /// Starts an assigned attempt. A repeated assignment is ignored; one beyond the node's slots
   /// is handed back (reported PENDING) so the orchestrator places it elsewhere.
   func assign(_ assignment: Orchion_V1_TaskAssignment) {
-    let runner = AttemptRunner(assignment: assignment)
+    let attemptID = assignment.attemptID
+    let runner = AttemptRunner(assignment: assignment) { [weak self] in
+      _ = self?.state.withLock { $0.attempts.removeValue(forKey: attemptID) }
+    }
     let accepted: Bool? = state.withLock { state in
       guard state.attempts[assignment.attemptID] == nil else { return nil }
       guard !state.closed, state.attempts.count < slots else { return false }
