@@ -124,6 +124,7 @@ let package = Package(
       dependencies: [
         "OrchionAPI",
         "OrchionCore",
+        "OrchionWire",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -135,6 +136,7 @@ let package = Package(
       dependencies: [
         "OrchionAPI",
         "OrchionCore",
+        "OrchionScheduler",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         "OrchionServer",
@@ -212,7 +214,7 @@ let package = Package(
       name: "OrchionServerTests",
       dependencies: [
         "OrchionServer", "OrchionStore", "OrchionClient", "OrchionAPI", "OrchionCore",
-        "OrchionWire", "OrchionTestSupport",
+        "OrchionWire", "OrchionScheduler", "OrchionTestSupport",
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
