@@ -65,6 +65,9 @@ public final class Orchestrator: Sendable {
     public var maxConcurrentStreamsPerConnection: Int
     /// A connection with no RPC open for this long is closed.
     public var maxConnectionIdle: Duration
+    /// Connections held at once, in all and per address, and the deadline for a new one's
+    /// HTTP/2 preface.
+    public var connections: ConnectionLimits
     /// Most messages one mailbox (task, node, queue, topic consumer) holds; a send beyond it
     /// is refused with RESOURCE_EXHAUSTED.
     public var maxMessagesPerMailbox: Int
@@ -106,6 +109,7 @@ public final class Orchestrator: Sendable {
       self.tls = nil
       self.maxConcurrentStreamsPerConnection = 256
       self.maxConnectionIdle = .seconds(300)
+      self.connections = .defaults
       self.maxMessagesPerMailbox = RouterLimits.defaults.maxMessagesPerMailbox
       self.maxMailboxes = RouterLimits.defaults.maxMailboxes
     }
@@ -245,6 +249,12 @@ public final class Orchestrator: Sendable {
     )
     transportConfig.http2.maxConcurrentStreams = configuration.maxConcurrentStreamsPerConnection
     transportConfig.connection.maxIdleTime = .init(configuration.maxConnectionIdle)
+    let connectionGuard = ConnectionGuard(
+      limits: configuration.connections,
+      clock: clock,
+      logger: logger
+    )
+    transportConfig.channelDebuggingCallbacks.onAcceptTCPConnection = { connectionGuard.accept($0) }
     let transport = HTTP2ServerTransport.Posix(
       address: Self.socketAddress(host: configuration.host, port: configuration.port),
       transportSecurity: configuration.tls?.transportSecurity ?? .plaintext,

@@ -95,6 +95,20 @@ struct ServerOptions: ParsableArguments {
   @Option(help: "Node registrations one join token may make at once.")
   var registrationBurst = 2_000
 
+  @Option(
+    help:
+      "Most connections held at once, in all (also kept 256 below the open-file limit)."
+  )
+  var maxConnections = ConnectionLimits.defaults.maxConnections
+
+  @Option(
+    help: "Most connections held at once from one IP address (agents behind one NAT share one)."
+  )
+  var maxConnectionsPerAddress = ConnectionLimits.defaults.maxConnectionsPerAddress
+
+  @Option(help: "A new connection that has not started HTTP/2 within this long is closed.")
+  var handshakeTimeout = DurationArgument(ConnectionLimits.defaults.handshakeTimeout)
+
   @Option(help: "PEM certificate chain to serve TLS with (with --tls-key).")
   var tlsCert: String?
 
@@ -170,6 +184,12 @@ struct ServerOptions: ParsableArguments {
     guard maxMailboxes > 0 else {
       throw ValidationError("--max-mailboxes must be greater than 0")
     }
+    guard maxConnections > 0, maxConnectionsPerAddress > 0 else {
+      throw ValidationError("--max-connections and --max-connections-per-address must be positive")
+    }
+    guard handshakeTimeout.duration > .zero else {
+      throw ValidationError("--handshake-timeout must be greater than 0")
+    }
   }
 
   /// Where state is kept: `--store`, else `--store-file`'s contents, else `ORCHION_STORE`, else
@@ -219,6 +239,13 @@ struct ServerOptions: ParsableArguments {
       $0.maxMailboxes = maxMailboxes
       $0.strategy = strategy
       $0.reserveAfter = reserveAfter.duration
+      $0.connections = ConnectionLimits(
+        // Past the open-file limit accept fails for everyone; refusing first keeps
+        // descriptors for the store, the log and the connections already held.
+        maxConnections: max(1, min(maxConnections, FileDescriptorLimit.current - 256)),
+        maxConnectionsPerAddress: maxConnectionsPerAddress,
+        handshakeTimeout: handshakeTimeout.duration
+      )
     }
   }
 
