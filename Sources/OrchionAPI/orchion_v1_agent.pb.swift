@@ -191,6 +191,11 @@ public nonisolated struct Orchion_V1_TaskStatusUpdate: Sendable {
   /// Clears the value of `time`. Subsequent reads from it will return its default value.
   public mutating func clearTime() {self._time = nil}
 
+  /// With a terminal state: why the process ended as the agent saw it (EXITED, SIGNALLED,
+  /// TIMED_OUT, COULD_NOT_START, SPAWNER_DIED). Stops the orchestrator asked for are typed by
+  /// the orchestrator, which knows why it asked.
+  public var termination: Orchion_V1_TerminationReason = .unspecified
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -710,7 +715,7 @@ nonisolated extension Orchion_V1_TaskStatusBatch: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Orchion_V1_TaskStatusUpdate: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TaskStatusUpdate"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{3}attempt_id\0\u{1}state\0\u{3}exit_code\0\u{1}message\0\u{1}time\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{3}attempt_id\0\u{1}state\0\u{3}exit_code\0\u{1}message\0\u{1}time\0\u{1}termination\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -724,6 +729,7 @@ nonisolated extension Orchion_V1_TaskStatusUpdate: SwiftProtobuf.Message, SwiftP
       case 4: try { try decoder.decodeSingularInt32Field(value: &self.exitCode) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.message) }()
       case 6: try { try decoder.decodeSingularMessageField(value: &self._time) }()
+      case 7: try { try decoder.decodeSingularEnumField(value: &self.termination) }()
       default: break
       }
     }
@@ -752,6 +758,9 @@ nonisolated extension Orchion_V1_TaskStatusUpdate: SwiftProtobuf.Message, SwiftP
     try { if let v = self._time {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
     } }()
+    if self.termination != .unspecified {
+      try visitor.visitSingularEnumField(value: self.termination, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -762,6 +771,7 @@ nonisolated extension Orchion_V1_TaskStatusUpdate: SwiftProtobuf.Message, SwiftP
     if lhs.exitCode != rhs.exitCode {return false}
     if lhs.message != rhs.message {return false}
     if lhs._time != rhs._time {return false}
+    if lhs.termination != rhs.termination {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -193,6 +193,94 @@ public nonisolated enum Orchion_V1_AttemptOutcome: SwiftProtobuf.Enum, Swift.Cas
 
 }
 
+/// Why an attempt (or a task) ended: a typed value to act on, where `reason` and `message`
+/// are for people. An exit code alone cannot tell a timeout from a command that exited 1.
+public nonisolated enum Orchion_V1_TerminationReason: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+
+  /// Still running, or written by a version that did not say.
+  case unspecified // = 0
+
+  /// The command exited on its own (see exit_code).
+  case exited // = 1
+
+  /// The command was killed by a signal nobody in Orchion sent (exit_code is 128 + signal).
+  case signalled // = 2
+
+  /// It ran past spec.timeout and was stopped.
+  case timedOut // = 3
+
+  /// Stopped by CancelTask.
+  case cancelled // = 4
+
+  /// Its node was lost, or the node's agent no longer ran it (fenced, restarted).
+  case lost // = 5
+
+  /// Stopped to make room for a higher-priority task.
+  case preempted // = 6
+
+  /// Stopped by a drain of its node.
+  case drained // = 7
+
+  /// The command never started: no such program, no such working directory, no permission.
+  case couldNotStart // = 8
+
+  /// The agent's process spawner died before it reported how the command ended.
+  case spawnerDied // = 9
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .exited
+    case 2: self = .signalled
+    case 3: self = .timedOut
+    case 4: self = .cancelled
+    case 5: self = .lost
+    case 6: self = .preempted
+    case 7: self = .drained
+    case 8: self = .couldNotStart
+    case 9: self = .spawnerDied
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .exited: return 1
+    case .signalled: return 2
+    case .timedOut: return 3
+    case .cancelled: return 4
+    case .lost: return 5
+    case .preempted: return 6
+    case .drained: return 7
+    case .couldNotStart: return 8
+    case .spawnerDied: return 9
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Orchion_V1_TerminationReason] = [
+    .unspecified,
+    .exited,
+    .signalled,
+    .timedOut,
+    .cancelled,
+    .lost,
+    .preempted,
+    .drained,
+    .couldNotStart,
+    .spawnerDied,
+  ]
+
+}
+
 public nonisolated struct Orchion_V1_TaskSpec: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -386,6 +474,9 @@ public nonisolated struct Orchion_V1_Attempt: Sendable {
 
   public var reason: String = String()
 
+  /// Set once the attempt has ended.
+  public var termination: Orchion_V1_TerminationReason = .unspecified
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -492,6 +583,13 @@ public nonisolated struct Orchion_V1_Task: @unchecked Sendable {
   public var hasNotBefore: Bool {_storage._notBefore != nil}
   /// Clears the value of `notBefore`. Subsequent reads from it will return its default value.
   public mutating func clearNotBefore() {_uniqueStorage()._notBefore = nil}
+
+  /// Set once the task is terminal: why its last attempt ended, or CANCELLED when it was
+  /// cancelled before one ran. `orchion run` exits 124 on TIMED_OUT.
+  public var termination: Orchion_V1_TerminationReason {
+    get {_storage._termination}
+    set {_uniqueStorage()._termination = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -721,6 +819,10 @@ nonisolated extension Orchion_V1_AttemptOutcome: SwiftProtobuf._ProtoNameProvidi
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ATTEMPT_OUTCOME_UNSPECIFIED\0\u{1}ATTEMPT_OUTCOME_ACTIVE\0\u{1}ATTEMPT_OUTCOME_SUCCEEDED\0\u{1}ATTEMPT_OUTCOME_FAILED\0\u{1}ATTEMPT_OUTCOME_LOST\0\u{1}ATTEMPT_OUTCOME_PREEMPTED\0\u{1}ATTEMPT_OUTCOME_DRAINED\0\u{1}ATTEMPT_OUTCOME_CANCELLED\0")
 }
 
+nonisolated extension Orchion_V1_TerminationReason: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0TERMINATION_REASON_UNSPECIFIED\0\u{1}TERMINATION_REASON_EXITED\0\u{1}TERMINATION_REASON_SIGNALLED\0\u{1}TERMINATION_REASON_TIMED_OUT\0\u{1}TERMINATION_REASON_CANCELLED\0\u{1}TERMINATION_REASON_LOST\0\u{1}TERMINATION_REASON_PREEMPTED\0\u{1}TERMINATION_REASON_DRAINED\0\u{1}TERMINATION_REASON_COULD_NOT_START\0\u{1}TERMINATION_REASON_SPAWNER_DIED\0")
+}
+
 nonisolated extension Orchion_V1_TaskSpec: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TaskSpec"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}command\0\u{1}env\0\u{1}workdir\0\u{1}resources\0\u{3}node_selector\0\u{1}timeout\0\u{3}max_attempts\0\u{1}priority\0\u{1}strategy\0\u{1}constraints\0\u{1}preemptible\0\u{3}retry_exit_codes\0\u{3}retry_backoff\0\u{3}retry_backoff_max\0\u{3}survive_disconnect\0\u{3}secret_env\0")
@@ -905,7 +1007,7 @@ nonisolated extension Orchion_V1_TaskSpec: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Orchion_V1_Attempt: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Attempt"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}number\0\u{3}attempt_id\0\u{3}node_id\0\u{3}assigned_at\0\u{3}started_at\0\u{3}finished_at\0\u{1}outcome\0\u{3}exit_code\0\u{1}reason\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}number\0\u{3}attempt_id\0\u{3}node_id\0\u{3}assigned_at\0\u{3}started_at\0\u{3}finished_at\0\u{1}outcome\0\u{3}exit_code\0\u{1}reason\0\u{1}termination\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -922,6 +1024,7 @@ nonisolated extension Orchion_V1_Attempt: SwiftProtobuf.Message, SwiftProtobuf._
       case 7: try { try decoder.decodeSingularEnumField(value: &self.outcome) }()
       case 8: try { try decoder.decodeSingularInt32Field(value: &self._exitCode) }()
       case 9: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 10: try { try decoder.decodeSingularEnumField(value: &self.termination) }()
       default: break
       }
     }
@@ -959,6 +1062,9 @@ nonisolated extension Orchion_V1_Attempt: SwiftProtobuf.Message, SwiftProtobuf._
     if !self.reason.isEmpty {
       try visitor.visitSingularStringField(value: self.reason, fieldNumber: 9)
     }
+    if self.termination != .unspecified {
+      try visitor.visitSingularEnumField(value: self.termination, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -972,6 +1078,7 @@ nonisolated extension Orchion_V1_Attempt: SwiftProtobuf.Message, SwiftProtobuf._
     if lhs.outcome != rhs.outcome {return false}
     if lhs._exitCode != rhs._exitCode {return false}
     if lhs.reason != rhs.reason {return false}
+    if lhs.termination != rhs.termination {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -979,7 +1086,7 @@ nonisolated extension Orchion_V1_Attempt: SwiftProtobuf.Message, SwiftProtobuf._
 
 nonisolated extension Orchion_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Task"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}spec\0\u{1}state\0\u{3}node_id\0\u{1}attempt\0\u{3}exit_code\0\u{3}created_at\0\u{3}started_at\0\u{3}finished_at\0\u{1}message\0\u{3}attempt_id\0\u{1}attempts\0\u{3}not_before\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}spec\0\u{1}state\0\u{3}node_id\0\u{1}attempt\0\u{3}exit_code\0\u{3}created_at\0\u{3}started_at\0\u{3}finished_at\0\u{1}message\0\u{3}attempt_id\0\u{1}attempts\0\u{3}not_before\0\u{1}termination\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -995,6 +1102,7 @@ nonisolated extension Orchion_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Mes
     var _attemptID: String = String()
     var _attempts: [Orchion_V1_Attempt] = []
     var _notBefore: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _termination: Orchion_V1_TerminationReason = .unspecified
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1018,6 +1126,7 @@ nonisolated extension Orchion_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Mes
       _attemptID = source._attemptID
       _attempts = source._attempts
       _notBefore = source._notBefore
+      _termination = source._termination
     }
   }
 
@@ -1049,6 +1158,7 @@ nonisolated extension Orchion_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Mes
         case 11: try { try decoder.decodeSingularStringField(value: &_storage._attemptID) }()
         case 12: try { try decoder.decodeRepeatedMessageField(value: &_storage._attempts) }()
         case 13: try { try decoder.decodeSingularMessageField(value: &_storage._notBefore) }()
+        case 14: try { try decoder.decodeSingularEnumField(value: &_storage._termination) }()
         default: break
         }
       }
@@ -1100,6 +1210,9 @@ nonisolated extension Orchion_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Mes
       try { if let v = _storage._notBefore {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
       } }()
+      if _storage._termination != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._termination, fieldNumber: 14)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1122,6 +1235,7 @@ nonisolated extension Orchion_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Mes
         if _storage._attemptID != rhs_storage._attemptID {return false}
         if _storage._attempts != rhs_storage._attempts {return false}
         if _storage._notBefore != rhs_storage._notBefore {return false}
+        if _storage._termination != rhs_storage._termination {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -127,6 +127,7 @@ extension Orchion_V1_Task {
     if let startedAt = task.startedAt { self.startedAt = .init(startedAt) }
     if let finishedAt = task.finishedAt { self.finishedAt = .init(finishedAt) }
     message = task.message
+    if let termination = task.termination { self.termination = .init(termination) }
     attempts = task.attempts.map(Orchion_V1_Attempt.init)
     if let notBefore = task.notBefore, task.state == .pending { self.notBefore = .init(notBefore) }
   }
@@ -144,6 +145,46 @@ extension Orchion_V1_Attempt {
     outcome = .init(attempt.outcome)
     if let exitCode = attempt.exitCode { self.exitCode = exitCode }
     reason = attempt.reason
+    if let termination = attempt.termination { self.termination = .init(termination) }
+  }
+}
+
+extension Orchion_V1_TerminationReason {
+  public init(_ reason: TerminationReason) {
+    switch reason {
+    case .exited: self = .exited
+    case .signalled: self = .signalled
+    case .timedOut: self = .timedOut
+    case .cancelled: self = .cancelled
+    case .lost: self = .lost
+    case .preempted: self = .preempted
+    case .drained: self = .drained
+    case .couldNotStart: self = .couldNotStart
+    case .spawnerDied: self = .spawnerDied
+    }
+  }
+}
+
+extension TerminationReason {
+  /// The reason a wire value names; `nil` for UNSPECIFIED.
+  /// - Throws: `invalidArgument` naming `field` for a value this version does not know.
+  public static func from(_ proto: Orchion_V1_TerminationReason, field: String) throws(OrchionError)
+    -> TerminationReason?
+  {
+    switch proto {
+    case .unspecified: nil
+    case .exited: .exited
+    case .signalled: .signalled
+    case .timedOut: .timedOut
+    case .cancelled: .cancelled
+    case .lost: .lost
+    case .preempted: .preempted
+    case .drained: .drained
+    case .couldNotStart: .couldNotStart
+    case .spawnerDied: .spawnerDied
+    case .UNRECOGNIZED(let value):
+      throw .invalidArgument("\(field): unknown termination reason \(value)")
+    }
   }
 }
 

@@ -21,14 +21,30 @@ struct StoreContractTests {
       running.lostAttempts = 2
       running.failedAttempts = 1
       running.message = "cancelling"
+      // An earlier attempt that ended, typed.
+      var earlier = AttemptRecord(
+        number: 0,
+        id: try AttemptID(validating: "a0"),
+        node: try NodeID(validating: "n0"),
+        assignedAt: Fixtures.start
+      )
+      earlier.outcome = .failed
+      earlier.termination = .timedOut
+      earlier.exitCode = 143
+      earlier.finishedAt = Fixtures.start
+      running.attempts.insert(earlier, at: 0)
+      var finished = Fixtures.task(3, state: .failed)
+      finished.termination = .couldNotStart
       var waiting = Fixtures.task(2)
       waiting.notBefore = Fixtures.start
       waiting.queuedAt = UTCInstant(nanosecondsSinceEpoch: Fixtures.start.nanosecondsSinceEpoch + 5)
-      try await store.commit([.taskCreated(running), .taskCreated(waiting)])
+      try await store.commit([
+        .taskCreated(running), .taskCreated(waiting), .taskCreated(finished),
+      ])
 
       let reopened = try await reopen()
       let loaded = try await reopened.loadTasks()
-      #expect(loaded == [running, waiting])
+      #expect(loaded == [running, waiting, finished])
       #expect(try await reopened.task(running.id) == running)
       // An exit code of 0 is not the same as none.
       #expect(try await reopened.task(waiting.id)?.exitCode == nil)

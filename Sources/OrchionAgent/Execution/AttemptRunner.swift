@@ -91,6 +91,7 @@ final class AttemptRunner: Sendable {
         exitCode: 0,
         message:
           "secret '\(name)' was not delivered: it was removed since the task was submitted (orchion secret set \(name)), or the orchestrator cannot decrypt it (its log says so)",
+        termination: .couldNotStart,
         to: outbox,
         clock: clock
       )
@@ -106,6 +107,7 @@ final class AttemptRunner: Sendable {
         .failed,
         exitCode: 127,
         message: "command not found: '\(program)'",
+        termination: .couldNotStart,
         to: outbox,
         clock: clock
       )
@@ -131,7 +133,14 @@ final class AttemptRunner: Sendable {
     } catch {
       if let cgroup { await cgroups?.remove(cgroup, clock: clock) }
       let message = (error as? OrchionError)?.message ?? "cannot start process: \(error)"
-      return report(.failed, exitCode: 127, message: message, to: outbox, clock: clock)
+      return report(
+        .failed,
+        exitCode: 127,
+        message: message,
+        termination: .couldNotStart,
+        to: outbox,
+        clock: clock
+      )
     }
     report(.running, exitCode: 0, message: "", to: outbox, clock: clock)
 
@@ -153,10 +162,12 @@ final class AttemptRunner: Sendable {
         .failed,
         exitCode: outcome.exitCode ?? 0,
         message: "timed out after \(DurationFormat.format(limit)) (\(description))",
+        termination: .timedOut,
         to: outbox,
         clock: clock
       )
     case .stopped(let state, let reason)?:
+      // The orchestrator asked for the stop and types it (cancelled, preempted, drained).
       report(state, exitCode: outcome.exitCode ?? 0, message: reason, to: outbox, clock: clock)
     case nil where outcome == .fenced:
       // Not a failure of the task: the orchestrator has given it to another node.
@@ -167,6 +178,7 @@ final class AttemptRunner: Sendable {
         succeeded ? .succeeded : .failed,
         exitCode: outcome.exitCode ?? 0,
         message: succeeded ? "" : description,
+        termination: outcome.termination,
         to: outbox,
         clock: clock
       )
@@ -298,6 +310,7 @@ final class AttemptRunner: Sendable {
     _ state: TaskState,
     exitCode: Int32,
     message: String,
+    termination: TerminationReason? = nil,
     to outbox: Outbox,
     clock: any WallClock
   ) {
@@ -313,6 +326,7 @@ final class AttemptRunner: Sendable {
         $0.exitCode = exitCode
         $0.message = message
         $0.time = time
+        if let termination { $0.termination = .init(termination) }
       }
     )
   }

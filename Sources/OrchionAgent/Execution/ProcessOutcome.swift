@@ -1,3 +1,5 @@
+import OrchionCore
+
 #if canImport(Glibc)
   import Glibc
 #endif
@@ -49,6 +51,18 @@ enum ProcessOutcome: Equatable, Sendable {
     case .signaled(let signal): 128 + signal
     case .cannotChangeDirectory, .cannotExecute: 127
     case .fenced, .unknown: nil
+    }
+  }
+
+  /// Why it ended, as a value; `nil` for ``fenced`` (the orchestrator, not this agent, says
+  /// what became of the task).
+  var termination: TerminationReason? {
+    switch self {
+    case .exited: .exited
+    case .signaled: .signalled
+    case .cannotChangeDirectory, .cannotExecute: .couldNotStart
+    case .unknown: .spawnerDied
+    case .fenced: nil
     }
   }
 

@@ -25,8 +25,10 @@ public struct AttemptRecord: Hashable, Sendable {
   public var outcome: AttemptOutcome
   /// Set when the process exited rather than being killed or never starting.
   public var exitCode: Int32?
-  /// Why it ended as it did.
+  /// Why it ended as it did, for a person.
   public var reason: String
+  /// Why it ended, once it has.
+  public var termination: TerminationReason?
 
   /// A new attempt, just assigned.
   public init(number: Int32, id: AttemptID, node: NodeID, assignedAt: UTCInstant) {

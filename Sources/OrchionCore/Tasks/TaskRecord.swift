@@ -20,8 +20,11 @@ public struct TaskRecord: Hashable, Sendable {
   public var startedAt: UTCInstant?
   /// When the task became terminal.
   public var finishedAt: UTCInstant?
-  /// Why the task is in its state.
+  /// Why the task is in its state, for a person.
   public var message: String
+  /// Once terminal: why its last attempt ended, or ``TerminationReason/cancelled`` when it was
+  /// cancelled before one ran.
+  public var termination: TerminationReason?
   /// Attempts that ended because their node was lost (they do not use up `maxAttempts`).
   public var lostAttempts: Int32
   /// Attempts that ran and failed.

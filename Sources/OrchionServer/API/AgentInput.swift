@@ -135,7 +135,23 @@ extension AttemptReport {
       state: state,
       exitCode: state.isTerminal ? update.exitCode : nil,
       message: message,
-      time: try UTCInstant(validating: update.time, field: "\(field).time")
+      time: try UTCInstant(validating: update.time, field: "\(field).time"),
+      termination: state.isTerminal
+        ? try Self.termination(update.termination, field: "\(field).termination") : nil
     )
+  }
+
+  /// A reason an agent may report; the orchestrator's own (cancelled, lost, preempted,
+  /// drained) are refused: a node must not type an end the orchestrator did not decide.
+  private static func termination(_ proto: Orchion_V1_TerminationReason, field: String)
+    throws(OrchionError) -> TerminationReason?
+  {
+    guard let reason = try TerminationReason.from(proto, field: field) else { return nil }
+    guard reason.isReportableByAgent else {
+      throw .invalidArgument(
+        "\(field): \(reason.rawValue) is the orchestrator's to decide, not a node's"
+      )
+    }
+    return reason
   }
 }

@@ -40,4 +40,7 @@ struct AttemptReport: Sendable {
   var exitCode: Int32?
   var message: String
   var time: UTCInstant
+  /// With a terminal state: why the process ended, as the agent saw it (only reasons an
+  /// agent may give; see ``TerminationReason/isReportableByAgent``).
+  var termination: TerminationReason? = nil
 }

@@ -22,6 +22,7 @@ extension TaskBoard {
       closeAttempt(
         of: task.id,
         as: .succeeded,
+        termination: report.termination ?? .exited,
         exitCode: report.exitCode,
         reason: report.message,
         now: now
@@ -31,7 +32,13 @@ extension TaskBoard {
     case .cancelled:
       tasks[task.id]?.exitCode = report.exitCode
       if task.cancelRequested {
-        closeAttempt(of: task.id, as: .cancelled, reason: "cancelled by request", now: now)
+        closeAttempt(
+          of: task.id,
+          as: .cancelled,
+          termination: .cancelled,
+          reason: "cancelled by request",
+          now: now
+        )
         return finish(task.id, as: .cancelled, message: "cancelled by request", now: now)
       }
       if task.eviction != nil { return evicted(task, now: now) }
@@ -78,6 +85,7 @@ extension TaskBoard {
     closeAttempt(
       of: task.id,
       as: .failed,
+      termination: report.termination ?? (report.exitCode == nil ? .spawnerDied : .exited),
       exitCode: report.exitCode,
       reason: report.message,
       now: now
@@ -116,10 +124,23 @@ extension TaskBoard {
   /// ended: the task goes back to the queue without using up an attempt.
   private mutating func evicted(_ task: TaskRecord, now: UTCInstant) -> [DispatchAction] {
     if task.cancelRequested {
-      closeAttempt(of: task.id, as: .cancelled, reason: "cancelled by request", now: now)
+      closeAttempt(
+          of: task.id,
+          as: .cancelled,
+          termination: .cancelled,
+          reason: "cancelled by request",
+          now: now
+        )
       return finish(task.id, as: .cancelled, message: "cancelled by request", now: now)
     }
-    closeAttempt(of: task.id, as: task.eviction ?? .lost, reason: task.message, now: now)
+    let outcome = task.eviction ?? .lost
+    closeAttempt(
+      of: task.id,
+      as: outcome,
+      termination: outcome == .preempted ? .preempted : outcome == .drained ? .drained : .lost,
+      reason: task.message,
+      now: now
+    )
     return requeue(task.id, message: task.message + "; requeued", now: now)
   }
 

@@ -156,6 +156,7 @@ struct TaskBoard: Sendable {
   mutating func closeAttempt(
     of id: TaskID,
     as outcome: AttemptOutcome,
+    termination: TerminationReason,
     exitCode: Int32? = nil,
     reason: String,
     now: UTCInstant
@@ -163,6 +164,7 @@ struct TaskBoard: Sendable {
     tasks[id]?.updateCurrentAttempt { attempt in
       guard attempt.outcome == .active else { return }
       attempt.outcome = outcome
+      attempt.termination = termination
       attempt.exitCode = exitCode
       attempt.reason = reason
       attempt.finishedAt = now
@@ -173,7 +175,7 @@ struct TaskBoard: Sendable {
   /// ``Limits/maxLostAttempts`` times.
   mutating func lost(_ id: TaskID, message: String, now: UTCInstant) -> [DispatchAction] {
     guard var task = tasks[id] else { return [] }
-    closeAttempt(of: id, as: .lost, reason: message, now: now)
+    closeAttempt(of: id, as: .lost, termination: .lost, reason: message, now: now)
     if task.cancelRequested {
       return finish(id, as: .cancelled, message: "cancelled by request", now: now)
     }
@@ -227,6 +229,8 @@ struct TaskBoard: Sendable {
     pending.remove(id, priority: task.spec.priority)
     task.state = state
     task.message = message
+    // A cancel wins whatever the last attempt did; otherwise the task ended as it did.
+    task.termination = state == .cancelled ? .cancelled : task.attempts.last?.termination
     task.finishedAt = now
     task.notBefore = nil
     task.eviction = nil

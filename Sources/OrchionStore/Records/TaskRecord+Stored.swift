@@ -42,6 +42,7 @@ extension TaskRecord {
       startedAt = proto.hasStartedAt ? UTCInstant(proto.startedAt) : nil
       finishedAt = proto.hasFinishedAt ? UTCInstant(proto.finishedAt) : nil
       message = proto.message
+      termination = try TerminationReason.from(proto.termination, field: "termination")
       lostAttempts = stored.lostAttempts
       failedAttempts = stored.failedAttempts
       cancelRequested = stored.cancelRequested
@@ -68,6 +69,7 @@ extension AttemptRecord {
     outcome = try AttemptOutcome.from(proto.outcome) ?? .active
     exitCode = proto.hasExitCode ? proto.exitCode : nil
     reason = proto.reason
+    termination = try TerminationReason.from(proto.termination, field: "attempt termination")
   }
 }
 

@@ -190,7 +190,7 @@ enum TaskExitCode {
     case .succeeded: return 0
     case .cancelled: return 130
     case .failed:
-      if task.message.hasPrefix("timed out") { return 124 }
+      if task.termination == .timedOut { return 124 }
       if task.exitCode != 0 { return task.exitCode }
       return 1
     default: return 1

@@ -36,7 +36,10 @@ struct TaskCommand: AsyncParsableCommand {
       ("Attempt", "\(task.attempt) of \(max(1, task.spec.maxAttempts))"),
       ("Priority", "\(task.spec.priority)"),
     ]
-    if task.state.isFinished { lines.append(("Exit code", "\(task.exitCode)")) }
+    if task.state.isFinished {
+      lines.append(("Exit code", "\(task.exitCode)"))
+      lines.append(("Ended by", task.termination.label))
+    }
     if !task.message.isEmpty { lines.append(("Message", task.message)) }
     if task.hasNotBefore, task.state == .pending {
       lines.append(("Retry at", Self.time(task.notBefore)))
@@ -46,10 +49,12 @@ struct TaskCommand: AsyncParsableCommand {
     }
     guard !task.attempts.isEmpty else { return }
     Console.line("")
-    var table = TextTable(columns: ["#", "NODE", "OUTCOME", "EXIT", "STARTED", "ENDED", "REASON"])
+    var table = TextTable(columns: [
+      "#", "NODE", "OUTCOME", "ENDED BY", "EXIT", "STARTED", "ENDED", "REASON",
+    ])
     for attempt in task.attempts {
       table.append([
-        "\(attempt.number)", attempt.nodeID, attempt.outcome.label,
+        "\(attempt.number)", attempt.nodeID, attempt.outcome.label, attempt.termination.label,
         attempt.hasExitCode ? "\(attempt.exitCode)" : "-",
         attempt.hasStartedAt ? Self.time(attempt.startedAt) : "-",
         attempt.hasFinishedAt ? Self.time(attempt.finishedAt) : "-", attempt.reason,
@@ -121,5 +126,24 @@ struct CancelCommand: AsyncParsableCommand {
       }
     }
     Console.line("\(task.id) \(task.state.label)\(task.message.isEmpty ? "" : ": \(task.message)")")
+  }
+}
+
+extension Orchion_V1_TerminationReason {
+  /// As `orchion task` shows it; "-" while running.
+  var label: String {
+    switch self {
+    case .unspecified: "-"
+    case .exited: "exited"
+    case .signalled: "signalled"
+    case .timedOut: "timed out"
+    case .cancelled: "cancelled"
+    case .lost: "lost"
+    case .preempted: "preempted"
+    case .drained: "drained"
+    case .couldNotStart: "could not start"
+    case .spawnerDied: "spawner died"
+    case .UNRECOGNIZED(let value): "unknown (\(value))"
+    }
   }
 }

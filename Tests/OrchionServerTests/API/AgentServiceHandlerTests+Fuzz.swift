@@ -147,7 +147,7 @@ struct AgentMessageFuzzer {
       let position = Int.random(in: 0..<updates.count, using: &random)
       let prefix = "status.updates[\(position)]"
       let names: String
-      var kind = Int.random(in: 0..<5, using: &random)
+      var kind = Int.random(in: 0..<6, using: &random)
       if kind == 4, Int.random(in: 0..<20, using: &random) != 0 { kind = 0 }
       switch kind {
       case 0:
@@ -169,6 +169,16 @@ struct AgentMessageFuzzer {
           $0.nanos = time.nanos
         }
         names = "\(prefix).time"
+      case 5:
+        // A node may say how its process ended, never what the orchestrator decided. (A
+        // terminal update for the fake node's task is only checked, not applied: the bad
+        // field refuses the whole message.)
+        updates[position].state = .failed
+        updates[position].termination =
+          [.lost, .cancelled, .preempted, .drained, .UNRECOGNIZED(99)].randomElement(
+            using: &random
+          ) ?? .lost
+        names = "\(prefix).termination"
       default:
         // Small ones: 4,097 long messages would pass the transport's 4 MiB limit.
         updates = (0...AgentStreamLimits.maxStatusUpdates).map { _ in

@@ -136,7 +136,9 @@ struct OrderingTests {
     try await Cluster.with { cluster in
       try await cluster.killServer()
       try cluster.startAgent("early")
-      try await Task.sleep(for: .seconds(1))  // it fails to connect a few times meanwhile
+      let agent = try #require(cluster.agent("early"))
+      // It has tried and failed at least once before the orchestrator exists.
+      _ = try await agent.waitForOutput(containing: "cannot reach the orchestrator", timeout: .seconds(30))
       try await cluster.startServer()
       try await cluster.waitForActiveNodes(["early"], timeout: .seconds(30))
     }

@@ -98,7 +98,7 @@ struct SchedulingEndToEndTests {
         let done = try await client.waitFor(task.id)
         #expect(done.state == .succeeded, "\(done)")
         try await cluster.waitForActiveNodes(["frozen", "thawed"])
-        try await Task.sleep(for: .seconds(1))
+        // The frozen copy's processes are gone (above): it can add nothing to the file.
         #expect(try String(contentsOfFile: effects, encoding: .utf8) == "thawed\n")
         #expect(done.attempts.map(\.outcome) == [.lost, .succeeded])
       }
@@ -131,8 +131,9 @@ struct SchedulingEndToEndTests {
           let moved = try await client.task(task.id)
           return moved.nodeID == "thawed" && moved.state == .running
         }
-        try await Task.sleep(for: .seconds(1))
-        // Opted out of fencing: still running on the frozen node.
+        // Opted out of fencing: still running on the frozen node. No wait is needed: a fenced
+        // copy is killed when its lease runs out, which is before the orchestrator may place
+        // the task elsewhere (the test above), so at this point it would be gone.
         #expect(!processes(containing: marker, node: "frozen").isEmpty)
 
         frozen.signal(SIGCONT)
@@ -352,7 +353,7 @@ struct SchedulingEndToEndTests {
   @Test("a drain with a deadline lets running tasks finish; `orchion cordon` keeps new work off")
   func drainWithDeadline() async throws {
     try await Cluster.with { cluster in
-      try cluster.startAgent("busy")
+      try cluster.startAgent("busy", labels: ["role": "busy"])
       try await cluster.waitForActiveNodes(["busy"])
       try await withOrchionClient(server: cluster.address, token: testAdminToken) { client in
         let task = try await client.submit(["sh", "-c", "sleep 3; echo finished"])
@@ -372,8 +373,16 @@ struct SchedulingEndToEndTests {
         _ = try await cluster.orchion(["uncordon", "busy"])
         let cordon = try await cluster.orchion(["cordon", "busy"])
         #expect(cordon.status == 0)
-        let waiting = try await client.submit(["true"])
-        try await Task.sleep(for: .milliseconds(500))
+        // A task only the cordoned node could take stays pending. Passes take the queue in
+        // order, so once a later task has been placed on another node, a pass has seen this one.
+        try cluster.startAgent("spare")
+        try await cluster.waitForActiveNodes(["spare"])
+        let waiting = try await client.submit {
+          $0.command = ["true"]
+          $0.nodeSelector = ["role": "busy"]
+        }
+        let probe = try await client.waitFor(try await client.submit(["true"]).id)
+        #expect(probe.nodeID == "spare")
         #expect(try await client.task(waiting.id).state == .pending)
         _ = try await cluster.orchion(["uncordon", "busy"])
         #expect(try await client.waitFor(waiting.id).state == .succeeded)

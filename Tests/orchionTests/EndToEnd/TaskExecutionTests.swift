@@ -51,7 +51,9 @@ struct TaskExecutionTests {
     }
   }
 
-  @Test("exit codes are recorded; a failing command is FAILED with its code")
+  @Test(
+    "exit codes are recorded; a failing command is FAILED with its code; each end is typed (exited, signalled, could not start)"
+  )
   func exitCodes() async throws {
     try await Cluster.with { cluster in
       try cluster.startAgent("solo")
@@ -61,14 +63,26 @@ struct TaskExecutionTests {
         #expect(failed.state == .failed)
         #expect(failed.exitCode == 7)
         #expect(failed.message.contains("exited with code 7"))
+        #expect(failed.termination == .exited)
+        #expect(failed.attempts.map(\.termination) == [.exited])
+        // Exit code 124 by its own choice is not a timeout.
+        let own124 = try await client.waitFor(try await client.submit(["sh", "-c", "exit 124"]).id)
+        #expect(own124.termination == .exited)
+        let killed = try await client.waitFor(try await client.submit(["sh", "-c", "kill -9 $$"]).id)
+        #expect(killed.exitCode == 137)
+        #expect(killed.termination == .signalled)
         let missing = try await client.waitFor(try await client.submit(["no-such-program-x"]).id)
         #expect(missing.state == .failed)
         #expect(missing.message.contains("command not found"))
+        #expect(missing.termination == .couldNotStart)
         let badDir = try await client.waitFor(
           try await client.submit(["pwd"], workdir: "/no/such/dir").id
         )
         #expect(badDir.state == .failed)
         #expect(badDir.message.contains("working directory"))
+        #expect(badDir.termination == .couldNotStart)
+        let succeeded = try await client.waitFor(try await client.submit(["true"]).id)
+        #expect(succeeded.termination == .exited)
       }
     }
   }
@@ -135,6 +149,8 @@ struct TaskExecutionTests {
         _ = try await client.tasks.cancelTask(.with { $0.taskID = task.id })
         let cancelled = try await client.waitFor(task.id)
         #expect(cancelled.state == .cancelled)
+        #expect(cancelled.termination == .cancelled)
+        #expect(cancelled.attempts.map(\.termination) == [.cancelled])
         try await eventually(timeout: .seconds(10)) { processes(containing: marker).isEmpty }
       }
     }
@@ -151,6 +167,8 @@ struct TaskExecutionTests {
         let finished = try await client.waitFor(task.id)
         #expect(finished.state == .failed)
         #expect(finished.message.contains("timed out after 1s"), "\(finished.message)")
+        #expect(finished.termination == .timedOut)
+        #expect(finished.attempts.map(\.termination) == [.timedOut])
         #expect(processes(containing: marker).isEmpty)
       }
     }
