@@ -4,7 +4,9 @@ import Synchronization
 /// The orchestrator's concurrency-safe registry of nodes.
 ///
 /// Wraps the ``NodeTable`` state machine in a lock and reads time from an injected clock.
-/// Observers hear about every status change, after the lock is released.
+/// Observers hear about every status change outside the lock, and in the order the table made
+/// them: each change is queued in the same critical section that made it, and one caller at a
+/// time delivers the queue (the others return at once, their changes delivered by it).
 ///
 /// ```swift
 /// let registry = NodeRegistry(configuration: .defaults, clock: SystemClock())
@@ -18,8 +20,19 @@ public final class NodeRegistry: Sendable {
   public let clock: any WallClock
   /// The timing rules.
   public let configuration: NodeTable.Configuration
-  private let table: Mutex<NodeTable>
+  /// The table and the changes it made that observers have not heard yet. One lock for both,
+  /// so a change and its place in the queue are decided together; it is held only to change
+  /// or read them, never while an observer runs.
+  private let state: Mutex<State>
   private let observers = Mutex<[Observer]>([])
+
+  private struct State {
+    var table: NodeTable
+    /// Batches of changes not yet delivered, oldest first.
+    var undelivered: [[NodeTransition]] = []
+    /// A caller is delivering the queue now.
+    var delivering = false
+  }
 
   /// Creates an empty registry.
   /// - Parameters:
@@ -28,7 +41,7 @@ public final class NodeRegistry: Sendable {
   public init(configuration: NodeTable.Configuration, clock: any WallClock) {
     self.clock = clock
     self.configuration = configuration
-    self.table = Mutex(NodeTable(configuration: configuration))
+    self.state = Mutex(State(table: NodeTable(configuration: configuration)))
   }
 
   /// Adds an observer of status changes.
@@ -53,23 +66,22 @@ public final class NodeRegistry: Sendable {
   ) throws(OrchionError) -> (node: Node, created: Bool) {
     try registration.validate()
     let now = clock.now
-    let result = try table.withLock { table throws(OrchionError) in
+    return try change { table throws(OrchionError) in
       var generator = SystemRandomNumberGenerator()
       let digest = try credential(registration.id.flatMap { table.node($0) })
-      return table.register(registration, now: now, credentialDigest: digest) {
+      let result = table.register(registration, now: now, credentialDigest: digest) {
         NodeID.random(using: &generator)
       }
+      return ((result.node, result.created), [result.transition])
     }
-    notify([result.transition])
-    return (result.node, result.created)
   }
 
   /// Puts back nodes known before a restart (see ``NodeTable/restore(_:now:)``), without
   /// telling the observers: nothing changed.
   public func restore(_ nodes: [Node]) {
     let now = clock.now
-    table.withLock { table in
-      for node in nodes { table.restore(node, now: now) }
+    state.withLock { state in
+      for node in nodes { state.table.restore(node, now: now) }
     }
   }
 
@@ -79,11 +91,10 @@ public final class NodeRegistry: Sendable {
   /// - Throws: `notFound` for an unknown node; `failedPrecondition` for a disconnected one.
   public func heartbeat(_ id: NodeID) throws(OrchionError) -> Node {
     let now = clock.now
-    let result = try table.withLock { table throws(OrchionError) in
-      try table.heartbeat(id, now: now)
+    return try change { table throws(OrchionError) in
+      let result = try table.heartbeat(id, now: now)
+      return (result.node, result.transition.map { [$0] } ?? [])
     }
-    if let transition = result.transition { notify([transition]) }
-    return result.node
   }
 
   /// Marks a node disconnected because its agent said goodbye; it stays listed.
@@ -92,11 +103,10 @@ public final class NodeRegistry: Sendable {
   /// - Throws: `notFound` for an unknown node.
   public func leave(_ id: NodeID) throws(OrchionError) -> Node {
     let now = clock.now
-    let result = try table.withLock { table throws(OrchionError) in
-      try table.leave(id, now: now)
+    return try change { table throws(OrchionError) in
+      let result = try table.leave(id, now: now)
+      return (result.node, result.transition.map { [$0] } ?? [])
     }
-    if let transition = result.transition { notify([transition]) }
-    return result.node
   }
 
   /// Removes a node (`UnregisterNode`): gone from the registry, its work requeued.
@@ -105,11 +115,10 @@ public final class NodeRegistry: Sendable {
   /// - Throws: `notFound` for an unknown node.
   public func remove(_ id: NodeID) throws(OrchionError) -> Node {
     let now = clock.now
-    let result = try table.withLock { table throws(OrchionError) in
-      try table.remove(id, now: now)
+    return try change { table throws(OrchionError) in
+      let result = try table.remove(id, now: now)
+      return (result.node, [result.transition])
     }
-    notify([result.transition])
-    return result.node
   }
 
   /// Cordons a node (`cordoned`), uncordons it (ending any drain), or drains it until
@@ -121,27 +130,27 @@ public final class NodeRegistry: Sendable {
     cordoned: Bool,
     drainDeadline: UTCInstant? = nil
   ) throws(OrchionError) -> Node {
-    let transition = try table.withLock { table throws(OrchionError) in
-      try table.setScheduling(id, cordoned: cordoned, drainDeadline: drainDeadline)
+    try change { table throws(OrchionError) in
+      let transition = try table.setScheduling(id, cordoned: cordoned, drainDeadline: drainDeadline)
+      return (transition.node, [transition])
     }
-    notify([transition])
-    return transition.node
   }
 
   /// Marks a node's drain complete: it has no task left. It stays cordoned. Nothing happens when
   /// the node is unknown or no longer draining (uncordoned meanwhile).
   public func finishDrain(_ id: NodeID) {
-    let transition = table.withLock { table -> NodeTransition? in
-      guard let node = table.node(id), node.drainDeadline != nil else { return nil }
-      return try? table.setScheduling(id, cordoned: node.cordoned, drainDeadline: nil)
+    change { table in
+      guard let node = table.node(id), node.drainDeadline != nil,
+        let transition = try? table.setScheduling(id, cordoned: node.cordoned, drainDeadline: nil)
+      else { return ((), []) }
+      return ((), [transition])
     }
-    if let transition { notify([transition]) }
   }
 
   /// The node with `id`.
   /// - Throws: `notFound` for an unknown node.
   public func node(_ id: NodeID) throws(OrchionError) -> Node {
-    guard let node = table.withLock({ $0.node(id) }) else {
+    guard let node = state.withLock({ $0.table.node(id) }) else {
       throw .notFound("node '\(id)' is not registered")
     }
     return node
@@ -149,23 +158,56 @@ public final class NodeRegistry: Sendable {
 
   /// Nodes with the given status (all when `nil`), ordered by ID.
   public func nodes(status: NodeStatus? = nil) -> [Node] {
-    table.withLock { $0.nodes(status: status) }
+    state.withLock { $0.table.nodes(status: status) }
   }
 
   /// The number of known nodes, disconnected ones included.
-  public var count: Int { table.withLock { $0.count } }
+  public var count: Int { state.withLock { $0.table.count } }
 
   /// Applies the status changes that are due now and tells the observers.
   /// - Returns: The changes.
   @discardableResult
   public func expireOverdue() -> [NodeTransition] {
     let now = clock.now
-    let transitions = table.withLock { $0.expire(now: now) }
-    if !transitions.isEmpty { notify(transitions) }
-    return transitions
+    return change { table in
+      let transitions = table.expire(now: now)
+      return (transitions, transitions)
+    }
   }
 
-  private func notify(_ transitions: [NodeTransition]) {
-    for observer in observers.withLock({ $0 }) { observer(transitions) }
+  /// Applies `body` to the table and queues the changes it made, in one critical section;
+  /// then delivers what is queued.
+  private func change<Result: Sendable, Failure: Error>(
+    _ body: (inout NodeTable) throws(Failure) -> (Result, [NodeTransition])
+  ) throws(Failure) -> Result {
+    let result = try state.withLock { state throws(Failure) -> Result in
+      let (result, transitions) = try body(&state.table)
+      if !transitions.isEmpty { state.undelivered.append(transitions) }
+      return result
+    }
+    deliver()
+    return result
+  }
+
+  /// Delivers queued changes, oldest first, unless another caller is already doing so (it
+  /// will deliver these too before it stops). Without this, two callers that changed the
+  /// table one after the other could notify in the opposite order — a heartbeat expiry's
+  /// DISCONNECTED reaching the dispatcher after the re-registration's ACTIVE.
+  private func deliver() {
+    let starts = state.withLock { state in
+      guard !state.delivering, !state.undelivered.isEmpty else { return false }
+      state.delivering = true
+      return true
+    }
+    guard starts else { return }
+    while let batch = state.withLock({ state -> [NodeTransition]? in
+      guard !state.undelivered.isEmpty else {
+        state.delivering = false
+        return nil
+      }
+      return state.undelivered.removeFirst()
+    }) {
+      for observer in observers.withLock({ $0 }) { observer(batch) }
+    }
   }
 }
