@@ -36,7 +36,9 @@ release:
 
 # Checks the generated code is current, builds the binary the end-to-end tests start and the
 # test bundle, starts the throwaway PostgreSQL the store tests use (scripts/test-postgres.sh),
-# then runs every test without rebuilding, failing if the run touched $HOME/.orchion. Building
+# then runs every test without rebuilding, failing if the run touched $HOME/.orchion; last, it
+# builds a throwaway package that uses the OrchionClient library from outside
+# (scripts/check-client-package.sh), so the published library keeps building. Building
 # those two products rather than `--build-tests` (every target of every package) skips the C++ protoc that
 # grpc-swift-protobuf's unused build plugin would compile: half the build on a clean machine.
 test: check-proto
@@ -44,6 +46,7 @@ test: check-proto
 	$(SWIFT) build --product orchionPackageTests
 	scripts/test-postgres.sh
 	scripts/with-home-untouched.sh $(SWIFT) test --skip-build --parallel --num-workers 2
+	scripts/check-client-package.sh
 
 fmt:
 	$(SWIFT) format --in-place --recursive Sources Tests Package.swift

@@ -224,7 +224,7 @@ public final class Orchestrator: Sendable {
       logger: logger
     )
     dispatcher.observeFinished { [router] in router.taskFinished($0) }
-    if store is PostgresStore {
+    if store is any SharedStore {
       // Shared store: follow until the leader lease is ours (LeadershipService), then load.
       leadership = Leadership(.follower(leader: nil))
       for name in Self.serviceNames { health.set(.notServing, for: name) }
@@ -317,12 +317,11 @@ public final class Orchestrator: Sendable {
   public var services: [any Service] {
     // First in, last out: the store outlives everything that writes to it.
     var services: [any Service] = [StoreService(store: store)]
-    if let shared = store as? PostgresStore {
+    if let shared = store as? any SharedStore {
       // First in, last out: the lease is released only after the last write.
       services.append(
         LeadershipService(
-          lease: LeaderLease(
-            store: shared,
+          lease: shared.leaderLease(
             instance: instance,
             address: advertisedAddress,
             duration: configuration.leaderLease

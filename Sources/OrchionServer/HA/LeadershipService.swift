@@ -16,7 +16,7 @@ import Synchronization
 /// over at once.
 struct LeadershipService: Service {
   let lease: LeaderLease
-  let store: PostgresStore
+  let store: any SharedStore
   let leadership: Leadership
   let health: HealthStatusBoard
   let serviceNames: [String]

@@ -111,7 +111,8 @@ struct ResilienceTests {
       try await cluster.waitForActiveNodes(["leaving"])
       try await withOrchionClient(server: cluster.address, token: testAdminToken) { client in
         let marker = uniqueMarker()
-        let task = try await client.submit(["sh", "-c", "sleep 1\(marker); echo done"])
+        // Long enough that the stop, not its own end, is what ends it however slow the machine.
+        let task = try await client.submit(["sh", "-c", "sleep 60\(marker); echo done"])
         try await client.waitFor(task.id, state: .running)
         leaving.signal(SIGTERM)
         #expect(

@@ -263,14 +263,15 @@ struct SchedulingEndToEndTests {
         "run", "--detach", "--constraint", "tier notin (gpu)", "--", "true",
       ])
       try await withOrchionClient(server: cluster.address, token: testAdminToken) { client in
-        // One seat: while the first runs, the second waits.
-        let first = try await client.waitFor(ids[0], state: .running)
-        #expect(first.nodeID == "claude")
-        #expect(try await client.task(ids[1]).state == .pending)
+        // One seat: the second starts only once the first has ended. (Timestamps, not a
+        // look at the running window: on a loaded machine a 2 s task can be over before a
+        // poll sees it RUNNING.)
+        let firstDone = try await client.waitFor(ids[0])
         let second = try await client.waitFor(ids[1])
+        #expect(firstDone.state == .succeeded)
         #expect(second.state == .succeeded)
+        #expect(firstDone.nodeID == "claude")
         #expect(second.nodeID == "claude")
-        let firstDone = try await client.task(ids[0])
         #expect(
           firstDone.finishedAt.seconds * 1_000_000_000 + Int64(firstDone.finishedAt.nanos)
             <= second.startedAt.seconds * 1_000_000_000 + Int64(second.startedAt.nanos)
@@ -288,7 +289,11 @@ struct SchedulingEndToEndTests {
       try cluster.startAgent("solo", slots: 1)
       try await cluster.waitForActiveNodes(["solo"])
       try await withOrchionClient(server: cluster.address, token: testAdminToken) { client in
-        let blocker = try await client.submit(["sleep", "1"])
+        // The blocker holds the only slot until all three are queued, however slow the machine.
+        let release = cluster.directory + "/release-\(uniqueMarker())"
+        let blocker = try await client.submit([
+          "sh", "-c", "while [ ! -e \(release) ]; do sleep 0.05; done",
+        ])
         try await client.waitFor(blocker.id, state: .running)
         var ids: [String] = []
         for priority: Int32 in [20, 80, 50] {
@@ -299,6 +304,7 @@ struct SchedulingEndToEndTests {
             }.id
           )
         }
+        _ = FileManager.default.createFile(atPath: release, contents: nil)
         var started: [(Int, Int64)] = []
         for (index, id) in ids.enumerated() {
           let task = try await client.waitFor(id)
