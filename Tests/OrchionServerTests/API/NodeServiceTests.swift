@@ -143,31 +143,43 @@ struct NodeServiceTests {
 
   @Test("the heartbeat timeout end to end: silent → INACTIVE → DISCONNECTED; a heartbeat revives")
   func heartbeatTimeoutEndToEnd() async throws {
+    // On a manual clock: the heartbeat monitor sleeps on it, so only the clock decides when a
+    // node falls silent. (On the system clock a CPU-heavy test in the same process once held
+    // the monitor back past the test's patience.)
+    let clock = ManualClock()
     let configuration = Orchestrator.Configuration.testing.updating {
-      // Windows wide enough that a poll on a loaded machine cannot skip one; exact timing is
-      // covered with a manual clock in NodeTableTests and HeartbeatMonitorTests.
-      // A 5 s INACTIVE window: a loaded CI machine once slept past a 1 s one.
       $0.nodes.heartbeatTimeout = .seconds(2)
       $0.nodes.lostAfter = .seconds(5)
     }
-    try await withRunningOrchestrator(configuration: configuration) { _, client in
+    try await withRunningOrchestrator(configuration: configuration, clock: clock) { _, client in
+      let registered = clock.now
       _ = try await client.nodes.registerNode(.with { $0.nodeID = "quiet" })
       _ = try await client.nodes.registerNode(.with { $0.nodeID = "chatty" })
 
       func status(_ id: String) async throws -> Orchion_V1_NodeStatus {
         try await client.nodes.getNode(.with { $0.nodeID = id }).node.status
       }
-      // Keep "chatty" alive while waiting (real time: the server runs on the system clock).
-      try await eventually(timeout: .seconds(20)) {
+      /// Moves time on by 200 ms with "chatty" heard first: it never falls silent. Each step
+      /// wakes the monitor, however far behind it runs.
+      func step() async throws {
         _ = try await client.nodes.heartbeat(.with { $0.nodeID = "chatty" })
+        clock.advance(by: .milliseconds(200))
+      }
+      try await eventually(timeout: .seconds(30)) {
+        try await step()
         return try await status("quiet") == .inactive
       }
+      // Not before its timeout.
+      #expect(registered.duration(to: clock.now) >= .seconds(2))
+      let revived = clock.now
       _ = try await client.nodes.heartbeat(.with { $0.nodeID = "quiet" })
       #expect(try await status("quiet") == .active)
-      try await eventually(timeout: .seconds(20)) {
-        _ = try await client.nodes.heartbeat(.with { $0.nodeID = "chatty" })
+      try await eventually(timeout: .seconds(30)) {
+        try await step()
         return try await status("quiet") == .disconnected
       }
+      // Not before heartbeat timeout + lost-after of silence.
+      #expect(revived.duration(to: clock.now) >= .seconds(7))
       #expect(try await status("chatty") == .active)
     }
   }
