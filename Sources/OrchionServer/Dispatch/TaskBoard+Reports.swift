@@ -31,16 +31,7 @@ extension TaskBoard {
     case .failed: return failed(task, report: report, now: now)
     case .cancelled:
       tasks[task.id]?.exitCode = report.exitCode
-      if task.cancelRequested {
-        closeAttempt(
-          of: task.id,
-          as: .cancelled,
-          termination: .cancelled,
-          reason: "cancelled by request",
-          now: now
-        )
-        return finish(task.id, as: .cancelled, message: "cancelled by request", now: now)
-      }
+      if task.cancelRequested { return cancelledByRequest(task.id, now: now) }
       if task.eviction != nil { return evicted(task, now: now) }
       return lost(task.id, message: "stopped by its agent (\(report.message))", now: now)
     case .pending:
@@ -115,6 +106,13 @@ extension TaskBoard {
     )
   }
 
+  /// The current attempt ended after a cancel was asked for: it and the task are CANCELLED.
+  private mutating func cancelledByRequest(_ id: TaskID, now: UTCInstant) -> [DispatchAction] {
+    let reason = "cancelled by request"
+    closeAttempt(of: id, as: .cancelled, termination: .cancelled, reason: reason, now: now)
+    return finish(id, as: .cancelled, message: reason, now: now)
+  }
+
   /// Why the orchestrator wants a task's current attempt stopped (cancel or eviction).
   private static func stopReason(of task: TaskRecord) -> String {
     task.cancelRequested ? "cancelled by request" : task.message
@@ -123,16 +121,7 @@ extension TaskBoard {
   /// An attempt the orchestrator stopped to make room (preemption) or empty a node (drain) has
   /// ended: the task goes back to the queue without using up an attempt.
   private mutating func evicted(_ task: TaskRecord, now: UTCInstant) -> [DispatchAction] {
-    if task.cancelRequested {
-      closeAttempt(
-          of: task.id,
-          as: .cancelled,
-          termination: .cancelled,
-          reason: "cancelled by request",
-          now: now
-        )
-      return finish(task.id, as: .cancelled, message: "cancelled by request", now: now)
-    }
+    if task.cancelRequested { return cancelledByRequest(task.id, now: now) }
     let outcome = task.eviction ?? .lost
     closeAttempt(
       of: task.id,
