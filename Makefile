@@ -4,7 +4,7 @@ PROTOC ?= protoc
 BIN_PATH = $(shell $(SWIFT) build --show-bin-path)
 RELEASE_BIN_PATH = $(shell $(SWIFT) build -c release --show-bin-path)
 
-.PHONY: all install-tools proto check-proto build release test fmt clean
+.PHONY: all install-tools proto check-proto build release bench test fmt clean
 
 all: build
 
@@ -34,15 +34,23 @@ release:
 	cp "$(RELEASE_BIN_PATH)/orchion" bin/orchion
 	cp "$(RELEASE_BIN_PATH)/orchion" bin/orchestrator
 
-# Checks the generated code is current, builds the binary the end-to-end tests start and the
-# test bundle, starts the throwaway PostgreSQL the store tests use (scripts/test-postgres.sh),
-# then runs every test without rebuilding, failing if the run touched $HOME/.orchion; last, it
-# builds a throwaway package that uses the OrchionClient library from outside
-# (scripts/check-client-package.sh), so the published library keeps building. Building
-# those two products rather than `--build-tests` (every target of every package) skips the C++ protoc that
+# The load generators and fault injectors (BENCHMARKS.md), release-built beside the `orchion`
+# they measure: bin/orchion-bench starts bin/orchion.
+bench: release
+	$(SWIFT) build -c release --product orchion-bench
+	cp "$(RELEASE_BIN_PATH)/orchion-bench" bin/orchion-bench
+
+# Checks the generated code is current, builds the binaries the end-to-end tests start
+# (`orchion`, and `orchion-bench`, whose commands have tests too) and the test bundle, starts
+# the throwaway PostgreSQL the store tests use (scripts/test-postgres.sh), then runs every test
+# without rebuilding, failing if the run touched $HOME/.orchion; last, it builds a throwaway
+# package that uses the OrchionClient library from outside (scripts/check-client-package.sh),
+# so the published library keeps building. Building these products rather than
+# `--build-tests` (every target of every package) skips the C++ protoc that
 # grpc-swift-protobuf's unused build plugin would compile: half the build on a clean machine.
 test: check-proto
 	$(SWIFT) build --product orchion
+	$(SWIFT) build --product orchion-bench
 	$(SWIFT) build --product orchionPackageTests
 	scripts/test-postgres.sh
 	scripts/with-home-untouched.sh $(SWIFT) test --skip-build --parallel --num-workers 2

@@ -17,6 +17,7 @@ let package = Package(
   platforms: [.macOS(.v15)],
   products: [
     .executable(name: "orchion", targets: ["orchion"]),
+    .executable(name: "orchion-bench", targets: ["orchion-bench"]),
     .library(name: "OrchionClient", targets: ["OrchionClient"]),
   ],
   dependencies: [
@@ -134,27 +135,58 @@ let package = Package(
       ],
       swiftSettings: librarySwiftSettings
     ),
+    // What the two executables share: how a command finds and authenticates to the
+    // orchestrator, flag value types, console output, process setup.
+    .target(
+      name: "OrchionCommandLine",
+      dependencies: [
+        "OrchionClient",
+        "OrchionCore",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+      ],
+      swiftSettings: librarySwiftSettings
+    ),
+    // The product: orchestrator, agent and CLI in one binary.
     .executableTarget(
       name: "orchion",
       dependencies: [
         "OrchionAPI",
+        "OrchionAgent",
+        "OrchionClient",
+        "OrchionCommandLine",
         "OrchionCore",
-        "OrchionScheduler",
-        .product(name: "GRPCCore", package: "grpc-swift-2"),
-        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         "OrchionServer",
         "OrchionStore",
-        "OrchionClient",
-        "OrchionAgent",
         "OrchionWire",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-        .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-        .product(name: "Crypto", package: "swift-crypto"),
-        .product(name: "NIOPosix", package: "swift-nio"),
-        .product(name: "X509", package: "swift-certificates"),
         .product(name: "SwiftASN1", package: "swift-asn1"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+        .product(name: "X509", package: "swift-certificates"),
+      ],
+      swiftSettings: defaultSwiftSettings
+    ),
+    // Load generators and fault injectors (`make bench`): they drive a real `orchion` from the
+    // outside, as clients, simulated nodes and failing machines.
+    .executableTarget(
+      name: "orchion-bench",
+      dependencies: [
+        "OrchionAPI",
+        "OrchionClient",
+        "OrchionCommandLine",
+        "OrchionCore",
+        "OrchionScheduler",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
       ],
       swiftSettings: defaultSwiftSettings
     ),

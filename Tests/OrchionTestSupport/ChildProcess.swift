@@ -176,6 +176,12 @@ public enum BuiltProducts {
     ProcessInfo.processInfo.environment["ORCHION_BINARY"] ?? directory + "/orchion"
   }
 
+  /// The `orchion-bench` binary (`ORCHION_BENCH_BINARY` overrides). It starts the `orchion`
+  /// beside it, or `ORCHION_BINARY`.
+  public static var orchionBench: String {
+    ProcessInfo.processInfo.environment["ORCHION_BENCH_BINARY"] ?? directory + "/orchion-bench"
+  }
+
   /// The repository root, found from this source file's path.
   public static var repositoryRoot: String {
     URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import OrchionAPI
+import OrchionCommandLine
 import OrchionCore
 import OrchionStore
 import SwiftProtobuf

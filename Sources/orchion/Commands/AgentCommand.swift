@@ -1,10 +1,11 @@
 import ArgumentParser
 import Foundation
 import OrchionAgent
+import OrchionCommandLine
 import OrchionCore
 
 /// `orchion agent`: join this machine to an orchestrator and run what it assigns.
-struct AgentCommand: AsyncParsableCommand {
+struct AgentCommand: AsyncParsableCommand, RunsOnEventLoops {
   static let configuration = CommandConfiguration(
     commandName: "agent",
     abstract: "Join this machine to an orchestrator and run the tasks it assigns.",

@@ -2,6 +2,7 @@ import ArgumentParser
 import Crypto
 import Foundation
 import OrchionClient
+import OrchionCommandLine
 import SwiftASN1
 import X509
 

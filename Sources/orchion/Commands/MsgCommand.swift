@@ -3,6 +3,7 @@ import Foundation
 import GRPCCore
 import OrchionAPI
 import OrchionClient
+import OrchionCommandLine
 import OrchionCore
 import OrchionWire
 import SwiftProtobuf

@@ -1,6 +1,7 @@
 import ArgumentParser
 import OrchionAPI
 import OrchionClient
+import OrchionCommandLine
 import OrchionCore
 import SwiftProtobuf
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Logging
+import OrchionCommandLine
 import OrchionCore
 import OrchionServer
 import ServiceLifecycle

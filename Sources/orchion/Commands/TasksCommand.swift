@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import OrchionAPI
 import OrchionClient
+import OrchionCommandLine
 import OrchionCore
 import SwiftProtobuf
 

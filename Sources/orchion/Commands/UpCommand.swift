@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import OrchionAgent
 import OrchionClient
+import OrchionCommandLine
 import OrchionCore
 import OrchionServer
 import ServiceLifecycle

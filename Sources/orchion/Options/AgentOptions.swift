@@ -1,5 +1,6 @@
 import ArgumentParser
 import OrchionAgent
+import OrchionCommandLine
 import OrchionCore
 
 /// The agent's flags, shared by `orchion agent` and `orchion up`.

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import OrchionClient
+import OrchionCommandLine
 import OrchionCore
 import OrchionServer
 

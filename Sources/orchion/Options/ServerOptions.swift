@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import OrchionCommandLine
 import OrchionCore
 import OrchionServer
 import OrchionStore

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import OrchionClient
+import OrchionCommandLine
 import OrchionStore
 
 /// Where `--store`, `--store-file` and `ORCHION_STORE` say the state is. A PostgreSQL URL may

@@ -1,5 +1,6 @@
 import ArgumentParser
 import GRPCCore
+import OrchionCommandLine
 
 /// Turns RPC failures into one-line messages and a non-zero exit, instead of a stack of types.
 enum CLIErrors {

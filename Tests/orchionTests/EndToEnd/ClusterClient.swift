@@ -89,9 +89,22 @@ extension Cluster {
   func orchion(_ arguments: [String]) async throws -> (
     status: Int32, stdout: String, stderr: String
   ) {
+    try await run(BuiltProducts.orchion, arguments)
+  }
+
+  /// Runs `orchion-bench ARGS… --server ADDRESS [-- TASK…]` to completion.
+  func orchionBench(_ arguments: [String]) async throws -> (
+    status: Int32, stdout: String, stderr: String
+  ) {
+    try await run(BuiltProducts.orchionBench, arguments)
+  }
+
+  private func run(_ executable: String, _ arguments: [String]) async throws -> (
+    status: Int32, stdout: String, stderr: String
+  ) {
     let separator = arguments.firstIndex(of: "--") ?? arguments.endIndex
     let process = try ChildProcess(
-      BuiltProducts.orchion,
+      executable,
       // Before `--` if there is one: what follows it belongs to the task.
       Array(arguments.prefix(upTo: separator)) + ["--server", "\(address)"]
         + arguments.suffix(from: separator),

@@ -1,43 +1,45 @@
-import ArgumentParser
+public import ArgumentParser
 import Foundation
-import OrchionClient
-import OrchionCore
+public import OrchionClient
+public import OrchionCore
 
 /// How a CLI command finds the orchestrator: `--server`, else `ORCHION_SERVER`, else the
 /// client config file (`~/.orchion/config`), else 127.0.0.1:50051.
-struct ClientOptions: ParsableArguments {
+public struct ClientOptions: ParsableArguments, Sendable {
   @Option(
     help:
       "Orchestrator address HOST:PORT, or several (a:1,b:2) to use whichever leads (default: $ORCHION_SERVER, ~/.orchion/config, 127.0.0.1:50051)."
   )
-  var server: String?
+  public var server: String?
 
   @Option(
     help:
       "Token to present to the orchestrator (default: --token-file, $ORCHION_TOKEN, then ~/.orchion/config). Visible to every local user in ps: prefer --token-file."
   )
-  var token: String?
+  public var token: String?
 
   @Option(
     help:
       "File holding the token to present (default: $ORCHION_TOKEN_FILE); keeps it out of ps and the environment."
   )
-  var tokenFile: String?
+  public var tokenFile: String?
 
   @Option(
     name: .customLong("tls-ca"),
     help:
       "PEM CA the orchestrator's TLS certificate must chain to; enables TLS (also tls_ca in ~/.orchion/config)."
   )
-  var tlsCA: String?
+  public var tlsCA: String?
 
   @Option(help: "For mutual TLS: this client's PEM certificate (also tls_cert in the config).")
-  var tlsCert: String?
+  public var tlsCert: String?
 
   @Option(help: "For mutual TLS: the PEM key of --tls-cert (also tls_key in the config).")
-  var tlsKey: String?
+  public var tlsKey: String?
 
-  func validate() throws {
+  public init() {}
+
+  public func validate() throws {
     guard (tlsCert == nil) == (tlsKey == nil) else {
       throw ValidationError("--tls-cert and --tls-key go together")
     }
@@ -52,14 +54,15 @@ struct ClientOptions: ParsableArguments {
 
   /// `--token-file`, else `ORCHION_TOKEN_FILE`.
   private var tokenFileToRead: String? {
-    tokenFile ?? ProcessInfo.processInfo.environment["ORCHION_TOKEN_FILE"].flatMap {
-      $0.isEmpty ? nil : $0
-    }
+    tokenFile
+      ?? ProcessInfo.processInfo.environment["ORCHION_TOKEN_FILE"].flatMap {
+        $0.isEmpty ? nil : $0
+      }
   }
 
   /// The token to present: `--token`, else the token file's (`--token-file`,
   /// `ORCHION_TOKEN_FILE`), else `ORCHION_TOKEN`, else the client config's.
-  func resolvedToken() -> String? {
+  public func resolvedToken() -> String? {
     token ?? tokenFileToRead.flatMap { PrivateFile.readText($0) }
       ?? ProcessInfo.processInfo.environment["ORCHION_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
       ?? ClientConfigFile.load()?.token
@@ -67,7 +70,7 @@ struct ClientOptions: ParsableArguments {
 
   /// TLS from the flags, else `ORCHION_TLS_CA`/`_CERT`/`_KEY` (what an agent gives its tasks),
   /// else the client config; `nil` for plaintext.
-  func resolvedTLS() -> ClientTLS? {
+  public func resolvedTLS() -> ClientTLS? {
     let config = ClientConfigFile.load()
     let environment = ProcessInfo.processInfo.environment.filter { !$0.value.isEmpty }
     let ca = tlsCA ?? environment["ORCHION_TLS_CA"] ?? config?.tlsCA
@@ -78,7 +81,7 @@ struct ClientOptions: ParsableArguments {
   }
 
   /// Connects to the resolved orchestrator and runs `body` with a client.
-  func connect<Result: Sendable>(
+  public func connect<Result: Sendable>(
     _ body: (OrchionClient) async throws -> Result
   ) async throws -> Result {
     try await withOrchionClient(
@@ -90,13 +93,13 @@ struct ClientOptions: ParsableArguments {
   }
 
   /// The resolved address (the first, when several are given).
-  func address() throws -> ServerAddress {
+  public func address() throws -> ServerAddress {
     guard let first = try addresses().first else { throw ValidationError("no server address") }
     return first
   }
 
   /// The resolved addresses: one orchestrator, or several sharing one store.
-  func addresses() throws -> [ServerAddress] {
+  public func addresses() throws -> [ServerAddress] {
     let environment = ProcessInfo.processInfo.environment
     let text =
       server ?? environment["ORCHION_SERVER"] ?? ClientConfigFile.load()?.server
@@ -107,9 +110,4 @@ struct ClientOptions: ParsableArguments {
       throw ValidationError(error.message)
     }
   }
-}
-
-/// Output format for listing commands.
-enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
-  case table, json
 }

@@ -1,35 +1,38 @@
 import Foundation
-import Logging
+public import Logging
 import OrchionClient
-import OrchionCore
+public import OrchionCore
 
 /// The client config file, `~/.orchion/config`: `key = value` lines that `orchion server` and
 /// `orchion up` write so the local CLI finds them without flags.
-struct ClientConfigFile: Equatable {
+public struct ClientConfigFile: Equatable, Sendable {
   /// The orchestrator address, HOST:PORT.
-  var server: String?
+  public var server: String?
   /// The token the CLI presents.
-  var token: String?
+  public var token: String?
   /// TLS: the CA the orchestrator's certificate chains to, and this client's certificate and
   /// key for mutual TLS.
-  var tlsCA: String?
-  var tlsCert: String?
-  var tlsKey: String?
+  public var tlsCA: String?
+  public var tlsCert: String?
+  public var tlsKey: String?
+
+  /// An empty config.
+  public init() {}
 
   /// The file's path: `$ORCHION_CONFIG`, else `~/.orchion/config`.
-  static var path: String {
+  public static var path: String {
     if let path = ProcessInfo.processInfo.environment["ORCHION_CONFIG"] { return path }
     return (DataDirectory.defaultPath as NSString).appendingPathComponent("config")
   }
 
   /// Reads the file; `nil` when it does not exist or cannot be read.
-  static func load(from path: String = ClientConfigFile.path) -> ClientConfigFile? {
+  public static func load(from path: String = ClientConfigFile.path) -> ClientConfigFile? {
     guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
     return parse(text)
   }
 
   /// Parses `key = value` lines; `#` starts a comment; unknown keys are ignored.
-  static func parse(_ text: String) -> ClientConfigFile {
+  public static func parse(_ text: String) -> ClientConfigFile {
     var config = ClientConfigFile()
     for line in text.split(whereSeparator: \.isNewline) {
       let trimmed = line.trimmingCharacters(in: .whitespaces)
@@ -46,7 +49,7 @@ struct ClientConfigFile: Equatable {
   }
 
   /// Writes the file with mode 0600, replacing it atomically.
-  func save(to path: String = ClientConfigFile.path) throws {
+  public func save(to path: String = ClientConfigFile.path) throws {
     var text = "# Written by orchion; read by the orchion CLI.\n"
     if let server { text += "server = \(server)\n" }
     if let token { text += "token = \(token)\n" }
@@ -58,7 +61,7 @@ struct ClientConfigFile: Equatable {
 
   /// Records `server` (and `token`, when given) in the client config so the local CLI finds
   /// them; a failure is logged, not fatal (the server runs fine without it).
-  static func record(server: ServerAddress, token: String? = nil, logger: Logger) {
+  public static func record(server: ServerAddress, token: String? = nil, logger: Logger) {
     var config = load() ?? ClientConfigFile()
     config.server = "\(server)"
     if let token { config.token = token }

@@ -6,14 +6,14 @@ import OrchionCore
 #endif
 
 /// `orchion` processes a bench starts itself (a private orchestrator, agents, `orchion up`),
-/// from this very executable, so what is measured is the real thing.
+/// from the real `orchion` executable, so what is measured is the real thing.
 final class BenchProcess: @unchecked Sendable {
   private let process: Process
 
   /// Starts `orchion arguments…` with its output in `logPath` (or discarded).
   init(_ arguments: [String], logPath: String? = nil, environment: [String: String] = [:]) throws {
     process = Process()
-    process.executableURL = URL(fileURLWithPath: Self.executable)
+    process.executableURL = URL(fileURLWithPath: Self.orchion)
     process.arguments = arguments
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
     if let logPath {
@@ -29,10 +29,20 @@ final class BenchProcess: @unchecked Sendable {
     try process.run()
   }
 
-  /// This executable.
-  static var executable: String {
+  /// This executable, `orchion-bench`.
+  static var this: String {
     (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
       ?? CommandLine.arguments[0]
+  }
+
+  /// The `orchion` the bench measures: `$ORCHION_BINARY`, else the one built beside this
+  /// executable (SwiftPM and `make bench` put both in one directory).
+  static var orchion: String {
+    if let path = ProcessInfo.processInfo.environment["ORCHION_BINARY"], !path.isEmpty {
+      return path
+    }
+    return URL(fileURLWithPath: this).deletingLastPathComponent().appendingPathComponent("orchion")
+      .path
   }
 
   var pid: Int32 { process.processIdentifier }

@@ -1,14 +1,14 @@
 /// Human-readable quantities: CPU in cores or millicores, memory in binary units.
-enum Quantity {
+public enum Quantity {
   /// `2`, `1.5`, `500m`.
-  static func cpu(_ millis: Int64) -> String {
+  public static func cpu(_ millis: Int64) -> String {
     if millis % 1000 == 0 { return "\(millis / 1000)" }
     if millis > 1000 { return "\(Double(millis) / 1000)" }
     return "\(millis)m"
   }
 
   /// `512Mi`, `7.8Gi`.
-  static func bytes(_ bytes: Int64) -> String {
+  public static func bytes(_ bytes: Int64) -> String {
     let units = ["", "Ki", "Mi", "Gi", "Ti", "Pi"]
     var value = Double(bytes)
     var unit = 0

@@ -2,10 +2,11 @@ import ArgumentParser
 import Foundation
 import OrchionAPI
 import OrchionClient
+import OrchionCommandLine
 import OrchionCore
 import SwiftProtobuf
 
-/// `orchion bench messages`: task-to-task messaging across two agents.
+/// `orchion-bench messages`: task-to-task messaging across two agents.
 struct MessagesBench: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "messages",
@@ -13,7 +14,7 @@ struct MessagesBench: AsyncParsableCommand {
       "Send N messages from a task on one agent to a task on another; report msgs/s and latency.",
     discussion: """
       Starts its own orchestrator (SQLite state in a scratch directory, on loopback) and two \
-      agents from this executable. A task on one agent runs `orchion msg recv --count N -o \
+      agents from the `orchion` beside this executable. A task on one agent runs `orchion msg recv --count N -o \
       json`; a task on the other pipes N lines into `orchion msg send task/<receiver> --lines`. \
       Throughput is N over the time from the first message's acceptance to the last one \
       printed by the receiver; latency is per message, from its acceptance by the \
@@ -40,27 +41,13 @@ struct MessagesBench: AsyncParsableCommand {
   }
 
   func run() async throws {
-    let directory = try BenchEnvironment.scratchDirectory("messages")
-    defer { try? FileManager.default.removeItem(atPath: directory) }
-    let port = try BenchEnvironment.freePort()
-    let address = ServerAddress(host: "127.0.0.1", port: port)
-    let token = "bench-\(UUID().uuidString)"
-    let server = try BenchProcess(
-      ["server", "--port", "\(port)", "--data-dir", directory + "/server", "--token", token],
-      logPath: directory + "/server.log"
-    )
-    defer { server.stop() }
-    let agents = try ["a", "b"].map { side in
-      try BenchProcess(
-        [
-          "agent", "--server", "\(address)", "--token", token, "--id", "bench-\(side)",
-          "--label", "side=\(side)", "--data-dir", directory + "/agent-\(side)",
-        ],
-        logPath: directory + "/agent-\(side).log"
-      )
+    let cluster = try BenchCluster("messages")
+    defer { cluster.stop() }
+    let directory = cluster.directory
+    for side in ["a", "b"] {
+      try cluster.startAgent("bench-\(side)", arguments: ["--label", "side=\(side)"])
     }
-    defer { for agent in agents { agent.stop() } }
-    try await withOrchionClient(server: address, token: token) { client in
+    try await withOrchionClient(server: cluster.address, token: cluster.token) { client in
       try await FailoverBench.waitForActive(["bench-a", "bench-b"], client: client)
       let flood = try await phase(
         client,
@@ -88,14 +75,14 @@ struct MessagesBench: AsyncParsableCommand {
   }
 
   /// Runs a receiver task on agent b and a sender task (`send(receiverID)`, a shell command
-  /// where `$0` is this executable) on agent a; measures from the receiver's output.
+  /// where `$0` is that `orchion`) on agent a; measures from the receiver's output.
   private func phase(
     _ client: OrchionClient,
     count: Int,
     directory: String,
     send: (String) -> String
   ) async throws -> (rate: Int, latency: String) {
-    let orchion = BenchProcess.executable
+    let orchion = BenchProcess.orchion
     let output = directory + "/received-\(UUID().uuidString).jsonl"
     let receiver = try await client.tasks.submitTask(
       .with {

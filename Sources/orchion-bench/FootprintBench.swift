@@ -3,16 +3,17 @@ import Foundation
 import GRPCCore
 import OrchionAPI
 import OrchionClient
+import OrchionCommandLine
 import OrchionCore
 import SwiftProtobuf
 
-/// `orchion bench footprint`: start-up time and idle memory of `orchion up`, server and agent.
+/// `orchion-bench footprint`: start-up time and idle memory of `orchion up`, server and agent.
 struct FootprintBench: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "footprint",
     abstract: "Time `orchion up` to its first served RPC; report idle RSS of up, server and agent.",
     discussion: """
-      Each process is started from this executable with a fresh data directory (so `up` and \
+      Each process is started from the `orchion` beside this executable with a fresh data directory (so `up` and \
       `server` do their first-start work: database, tokens). Start-up is from launching the \
       process to the first health check answered SERVING, polled every millisecond; RSS is read \
       from /proc after it has been idle for --idle.
@@ -56,23 +57,11 @@ struct FootprintBench: AsyncParsableCommand {
     )
 
     // The orchestrator and an agent on their own.
-    let directory = try BenchEnvironment.scratchDirectory("footprint")
-    defer { try? FileManager.default.removeItem(atPath: directory) }
-    let port = try BenchEnvironment.freePort()
-    let token = "bench-\(UUID().uuidString)"
-    let server = try BenchProcess(
-      ["server", "--port", "\(port)", "--data-dir", directory + "/server", "--token", token]
-    )
-    defer { server.stop() }
-    try await Self.waitUntilServing(port: port)
-    let agent = try BenchProcess(
-      [
-        "agent", "--server", "127.0.0.1:\(port)", "--token", token, "--id", "footprint",
-        "--data-dir", directory + "/agent",
-      ]
-    )
-    defer { agent.stop() }
-    let address = ServerAddress(host: "127.0.0.1", port: port)
+    let cluster = try BenchCluster("footprint", logged: false)
+    defer { cluster.stop() }
+    let (server, address, token) = (cluster.server, cluster.address, cluster.token)
+    try await Self.waitUntilServing(port: address.port)
+    let agent = try cluster.startAgent("footprint")
     try await withOrchionClient(server: address, token: token) { client in
       try await FailoverBench.waitForActive(["footprint"], client: client)
     }

@@ -2,9 +2,9 @@ import Foundation
 import OrchionClient
 
 /// The data directory: `--data-dir`, by default `~/.orchion`.
-enum DataDirectory {
+public enum DataDirectory {
   /// `~/.orchion`, from `$HOME` (or the current directory when it is unset).
-  static var defaultPath: String {
+  public static var defaultPath: String {
     let home =
       ProcessInfo.processInfo.environment["HOME"] ?? FileManager.default.currentDirectoryPath
     return (home as NSString).appendingPathComponent(".orchion")
@@ -15,7 +15,7 @@ enum DataDirectory {
   /// may have been read already: the warning says so).
   /// - Returns: The path.
   /// - Throws: When it cannot be made private (another user's, or writable by others).
-  static func prepare(_ path: String) throws -> String {
+  public static func prepare(_ path: String) throws -> String {
     if let old = try PrivateFile.prepareDirectory(path) {
       Console.error(
         "warning: \(path) was readable by other users (mode \(PrivateFile.octal(old))); changed it to 0700. Rotate the tokens and keys in it if others may have read them."

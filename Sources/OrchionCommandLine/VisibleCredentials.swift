@@ -7,17 +7,19 @@ import Foundation
 /// Credentials a process was given where other processes can read them: its command line
 /// (`/proc/PID/cmdline`, what `ps` shows every local user) and its environment block
 /// (`/proc/PID/environ`, readable by the same user — and so by every task an agent runs).
-enum VisibleCredentials {
+public enum VisibleCredentials {
   /// Flags whose value is a credential.
-  static let flags = ["--token"]
+  public static let flags = ["--token"]
   /// Environment variables whose value is a credential.
-  static let variables = ["ORCHION_TOKEN"]
+  public static let variables = ["ORCHION_TOKEN"]
 
   /// Warns on standard error when a credential was given on the command line.
-  static func warnIfInArguments(_ arguments: [String] = CommandLine.arguments) {
-    guard let flag = arguments.first(where: { argument in
-      flags.contains { argument == $0 || argument.hasPrefix($0 + "=") }
-    }) else { return }
+  public static func warnIfInArguments(_ arguments: [String] = CommandLine.arguments) {
+    guard
+      let flag = arguments.first(where: { argument in
+        flags.contains { argument == $0 || argument.hasPrefix($0 + "=") }
+      })
+    else { return }
     let name = flag.split(separator: "=").first.map(String.init) ?? flag
     FileHandle.standardError.write(
       Data(
@@ -31,7 +33,7 @@ enum VisibleCredentials {
   /// block and of credential variables in its environment block (then unsets them), so that
   /// `/proc/PID/cmdline` and `/proc/PID/environ` no longer show them — to `ps`, and to the
   /// tasks a long-running agent starts as the same user. Call once the values were read.
-  static func scrub() {
+  public static func scrub() {
     let argc = Int(CommandLine.argc)
     let argv = CommandLine.unsafeArgv
     var index = 1

@@ -5,24 +5,24 @@
 /// Output for people (and scripts), written straight to the file descriptor: `print` is
 /// block-buffered when standard output is a pipe, and a supervisor waiting for "listening on"
 /// must see the line at once.
-enum Console {
+public enum Console {
   /// Writes `text` and a newline to standard output.
-  static func line(_ text: String) {
+  public static func line(_ text: String) {
     write(text + "\n")
   }
 
   /// Writes `text` to standard output as it is.
-  static func write(_ text: String) {
+  public static func write(_ text: String) {
     write(text, to: STDOUT_FILENO)
   }
 
   /// Writes `bytes` to standard output as they are.
-  static func write(bytes: [UInt8]) {
+  public static func write(bytes: [UInt8]) {
     bytes.withUnsafeBufferPointer { write($0, to: STDOUT_FILENO) }
   }
 
   /// Writes `text` and a newline to standard error.
-  static func error(_ text: String) {
+  public static func error(_ text: String) {
     write(text + "\n", to: STDERR_FILENO)
   }
 

@@ -2,10 +2,11 @@ import ArgumentParser
 import Foundation
 import OrchionAPI
 import OrchionClient
+import OrchionCommandLine
 import OrchionCore
 import SwiftProtobuf
 
-/// `orchion bench submit`: durable SubmitTask throughput — every answer means the task is in the
+/// `orchion-bench submit`: durable SubmitTask throughput — every answer means the task is in the
 /// store — from 1 or many concurrent clients.
 struct SubmitBench: AsyncParsableCommand {
   static let configuration = CommandConfiguration(

@@ -1,9 +1,10 @@
 import ArgumentParser
 import Foundation
+import OrchionCommandLine
 import OrchionCore
 import OrchionScheduler
 
-/// `orchion bench scheduler`: the pure placement function alone, on a synthetic cluster.
+/// `orchion-bench scheduler`: the pure placement function alone, on a synthetic cluster.
 struct SchedulerBench: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "scheduler",

@@ -4,11 +4,12 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import OrchionAPI
 import OrchionClient
+import OrchionCommandLine
 import OrchionCore
 import SwiftProtobuf
 import Synchronization
 
-/// `orchion bench nodes`: many simulated nodes heartbeating over the real agent protocol.
+/// `orchion-bench nodes`: many simulated nodes heartbeating over the real agent protocol.
 struct NodesBench: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "nodes",

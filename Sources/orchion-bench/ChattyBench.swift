@@ -3,6 +3,7 @@ import Foundation
 import GRPCCore
 import OrchionAPI
 import OrchionClient
+import OrchionCommandLine
 import OrchionCore
 import SwiftProtobuf
 
@@ -10,14 +11,15 @@ import SwiftProtobuf
   import Glibc
 #endif
 
-/// `orchion bench chatty`: what a task printing many small lines costs the orchestrator.
+/// `orchion-bench chatty`: what a task printing many small lines costs the orchestrator.
 struct ChattyBench: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "chatty",
-    abstract: "Run a task printing N lines, one write each; report the orchestrator's CPU per 1,000 chunks.",
+    abstract:
+      "Run a task printing N lines, one write each; report the orchestrator's CPU per 1,000 chunks.",
     discussion: """
       Starts its own orchestrator (SQLite state in a scratch directory, on loopback) and one \
-      agent from this executable, then a task (this executable again) writing N lines with \
+      agent from the `orchion` beside this executable ($ORCHION_BINARY overrides), then a task (`orchion-bench` itself) writing N lines with \
       one write(2) each, as fast as it can or --every-microseconds apart. The orchestrator's CPU time (user + system, from \
       /proc/PID/stat) is read before the task is submitted and after its output stream has \
       ended; the chunks it received are the last chunk's sequence + 1 (the agent sends each \
@@ -53,28 +55,13 @@ struct ChattyBench: AsyncParsableCommand {
       try await emitLines()
       return
     }
-    let directory = try BenchEnvironment.scratchDirectory("chatty")
-    defer { try? FileManager.default.removeItem(atPath: directory) }
-    let port = try BenchEnvironment.freePort()
-    let address = ServerAddress(host: "127.0.0.1", port: port)
-    let token = "bench-\(UUID().uuidString)"
-    let server = try BenchProcess(
-      ["server", "--port", "\(port)", "--data-dir", directory + "/server", "--token", token],
-      logPath: directory + "/server.log"
-    )
-    defer { server.stop() }
-    let agent = try BenchProcess(
-      [
-        "agent", "--server", "\(address)", "--token", token, "--id", "bench-chatty",
-        "--data-dir", directory + "/agent",
-      ],
-      logPath: directory + "/agent.log"
-    )
-    defer { agent.stop() }
-    try await withOrchionClient(server: address, token: token) { client in
+    let cluster = try BenchCluster("chatty")
+    defer { cluster.stop() }
+    try cluster.startAgent("bench-chatty")
+    try await withOrchionClient(server: cluster.address, token: cluster.token) { client in
       try await FailoverBench.waitForActive(["bench-chatty"], client: client)
       for run in 1...runs {
-        let result = try await measure(client, serverPID: server.pid)
+        let result = try await measure(client, serverPID: cluster.server.pid)
         let perThousand = result.chunks > 0 ? result.cpu * 1000 / Double(result.chunks) : 0
         Console.line(
           "chatty run \(run): \(lines) lines in \(result.chunks) chunks, \(String(format: "%.2f", result.elapsed)) s; orchestrator CPU \(String(format: "%.0f", result.cpu * 1000)) ms = \(String(format: "%.2f", perThousand * 1000)) ms per 1,000 chunks"
@@ -104,7 +91,7 @@ struct ChattyBench: AsyncParsableCommand {
     let clock = ContinuousClock()
     let start = clock.now
     let command = [
-      BenchProcess.executable, "bench", "chatty", "--emit", "--lines", "\(lines)",
+      BenchProcess.this, "chatty", "--emit", "--lines", "\(lines)",
       "--every-microseconds", "\(everyMicroseconds)",
     ]
     let task = try await client.tasks.submitTask(.with { $0.spec.command = command }).task

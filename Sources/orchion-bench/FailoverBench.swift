@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import OrchionAPI
 import OrchionClient
+import OrchionCommandLine
 import OrchionCore
 import SwiftProtobuf
 
@@ -9,15 +10,15 @@ import SwiftProtobuf
   import Glibc
 #endif
 
-/// `orchion bench failover`: how soon a task on a dead or frozen machine runs elsewhere.
+/// `orchion-bench failover`: how soon a task on a dead or frozen machine runs elsewhere.
 struct FailoverBench: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "failover",
     abstract:
       "Kill -9 (or freeze) the agent running a task; report seconds until it runs elsewhere.",
     discussion: """
-      Starts its own orchestrator (in-memory state, on loopback) and two agents from this \
-      executable, runs a long task, then kills (--mode kill: SIGKILL) or freezes (--mode \
+      Starts its own orchestrator (in-memory state, on loopback) and two agents from the `orchion` beside \
+      this executable, runs a long task, then kills (--mode kill: SIGKILL) or freezes (--mode \
       freeze: SIGSTOP) the agent running it, and times from that signal to the task RUNNING \
       on the other node — polled every millisecond. A fresh agent replaces the victim before \
       each run.
@@ -45,32 +46,19 @@ struct FailoverBench: AsyncParsableCommand {
   }
 
   func run() async throws {
-    let directory = try BenchEnvironment.scratchDirectory("failover")
-    let port = try BenchEnvironment.freePort()
-    let address = ServerAddress(host: "127.0.0.1", port: port)
-    let token = "bench-\(UUID().uuidString)"
-    let server = try BenchProcess(
-      [
-        "server", "--port", "\(port)", "--store", "memory", "--data-dir", directory + "/server",
-        "--heartbeat-timeout", heartbeatTimeout.defaultValueDescription, "--lost-after",
-        lostAfter.defaultValueDescription,
-        "--token", token,
-      ],
-      logPath: directory + "/server.log"
+    let cluster = try BenchCluster(
+      "failover",
+      serverArguments: [
+        "--store", "memory", "--heartbeat-timeout", heartbeatTimeout.defaultValueDescription,
+        "--lost-after", lostAfter.defaultValueDescription,
+      ]
     )
-    defer { server.stop() }
+    defer { cluster.stop() }
+    let address = cluster.address
+    let token = cluster.token
     var agents: [String: BenchProcess] = [:]
-    defer { for agent in agents.values { agent.stop() } }
-    var generation = 0
     func startAgent(_ name: String) throws {
-      generation += 1
-      agents[name] = try BenchProcess(
-        [
-          "agent", "--server", "\(address)", "--token", token, "--id", name,
-          "--data-dir", directory + "/\(name)-\(generation)", "--kill-grace", "1s",
-        ],
-        logPath: directory + "/\(name)-\(generation).log"
-      )
+      agents[name] = try cluster.startAgent(name, arguments: ["--kill-grace", "1s"])
     }
     try startAgent("bench-a")
     try startAgent("bench-b")
@@ -107,7 +95,6 @@ struct FailoverBench: AsyncParsableCommand {
     Console.line(
       "failover (\(mode.rawValue), heartbeat-timeout \(heartbeatTimeout.defaultValueDescription), lost-after \(lostAfter.defaultValueDescription)): median \(String(format: "%.3f", sorted[sorted.count / 2].seconds)) s, min \(String(format: "%.3f", sorted[0].seconds)) s, max \(String(format: "%.3f", sorted[sorted.count - 1].seconds)) s over \(runs) runs"
     )
-    try? FileManager.default.removeItem(atPath: directory)
   }
 
   static func waitForActive(_ ids: Set<String>, client: OrchionClient) async throws {

@@ -1,0 +1,6 @@
+import ArgumentParser
+
+/// Output format for listing commands.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+  case table, json
+}
