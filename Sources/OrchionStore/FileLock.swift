@@ -20,7 +20,7 @@ final class FileLock: Sendable {
   static func acquire(path: String, purpose: String) throws(OrchionError) -> FileLock {
     let descriptor = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
     guard descriptor >= 0 else {
-      throw .unavailable("cannot open \(path): \(String(cString: strerror(errno)))")
+      throw .storeUnavailable("cannot open \(path): \(String(cString: strerror(errno)))")
     }
     // A few tries: for the moment between fork and exec, a process another thread of the
     // previous owner spawned shares its descriptor, and so briefly keeps the lock after the
@@ -42,13 +42,13 @@ final class FileLock: Sendable {
   }
 
   /// Creates `path` empty with mode 0600 unless it exists.
-  /// - Throws: `unavailable` when it cannot be created.
+  /// - Throws: `storeUnavailable` when it cannot be created.
   static func createPrivately(_ path: String) throws(OrchionError) {
     let descriptor = Glibc.open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
     if descriptor >= 0 {
       Glibc.close(descriptor)
     } else if errno != EEXIST {
-      throw .unavailable("cannot create \(path): \(String(cString: strerror(errno)))")
+      throw .storeUnavailable("cannot create \(path): \(String(cString: strerror(errno)))")
     }
   }
 

@@ -14,8 +14,13 @@ public import OrchionCore
 public protocol Store: Sendable {
   /// Applies `changes` atomically, in order, and durably: when this returns they survive a
   /// crash of this process or of the machine.
-  /// - Throws: `unavailable` when the store cannot be reached (nothing was applied), or
-  ///   `failedPrecondition` when this orchestrator no longer holds the leader lease.
+  ///
+  /// A call whose task is cancelled returns promptly, whatever the database is doing: a
+  /// shutdown must not wait on a connection that stopped answering.
+  /// - Throws: `storeUnavailable` when the store cannot be reached (nothing was applied, or,
+  ///   when the connection broke during COMMIT or the call was cancelled, perhaps everything),
+  ///   `storeFull` when it has no space, `leaseLost` when this orchestrator no longer holds
+  ///   the leader lease.
   func commit(_ changes: [StateChange]) async throws(OrchionError)
 
   /// Every task the store holds, oldest first: what a starting leader loads.

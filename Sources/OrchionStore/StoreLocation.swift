@@ -33,7 +33,7 @@ public enum StoreLocation: Sendable, Hashable, CustomStringConvertible {
   }
 
   /// Opens the store.
-  /// - Throws: `unavailable` when it cannot be reached; `failedPrecondition` when another
+  /// - Throws: `storeUnavailable` when it cannot be reached; `failedPrecondition` when another
   ///   orchestrator owns an SQLite file.
   public func open() async throws(OrchionError) -> any Store {
     switch self {

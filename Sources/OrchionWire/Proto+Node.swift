@@ -42,7 +42,7 @@ extension NodeStatus {
     case .inactive: .inactive
     case .disconnected: .disconnected
     case .UNRECOGNIZED(let value):
-      throw .invalidArgument("status: unknown node status \(value)")
+      throw .invalidArgument(field: "status", "status: unknown node status \(value)")
     }
   }
 }

@@ -29,7 +29,8 @@ extension TaskState {
     case .succeeded: .succeeded
     case .failed: .failed
     case .cancelled: .cancelled
-    case .UNRECOGNIZED(let value): throw .invalidArgument("\(field): unknown task state \(value)")
+    case .UNRECOGNIZED(let value):
+      throw .invalidArgument(field: field, "\(field): unknown task state \(value)")
     }
   }
 }
@@ -68,7 +69,10 @@ extension TaskSpec {
       proto.strategy.isEmpty
       ? nil : try PlacementStrategy(validating: proto.strategy, field: "spec.strategy")
     guard proto.constraints.count <= LabelConstraint.maxPerTask else {
-      throw .invalidArgument("spec.constraints: at most \(LabelConstraint.maxPerTask) expressions")
+      throw .invalidArgument(
+        field: "spec.constraints",
+        "spec.constraints: at most \(LabelConstraint.maxPerTask) expressions"
+      )
     }
     var constraints: [LabelConstraint] = []
     for (index, expression) in proto.constraints.enumerated() {
@@ -183,7 +187,7 @@ extension TerminationReason {
     case .couldNotStart: .couldNotStart
     case .spawnerDied: .spawnerDied
     case .UNRECOGNIZED(let value):
-      throw .invalidArgument("\(field): unknown termination reason \(value)")
+      throw .invalidArgument(field: field, "\(field): unknown termination reason \(value)")
     }
   }
 }

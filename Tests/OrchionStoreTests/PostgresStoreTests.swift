@@ -14,7 +14,7 @@ func patiently<T>(_ body: () async throws -> T) async throws -> T {
   while true {
     do {
       return try await body()
-    } catch let error as OrchionError where error.code == .unavailable && attempts < 5 {
+    } catch let error as OrchionError where error.code == .storeUnavailable && attempts < 5 {
       attempts += 1
     }
   }
@@ -101,7 +101,7 @@ struct PostgresStoreTests {
         let error = await #expect(throws: OrchionError.self) {
           try await old.commit([.taskCreated(Fixtures.task(2)), .taskDeleted(Fixtures.task(1).id)])
         }
-        #expect(error?.code == .failedPrecondition)
+        #expect(error?.code == .leaseLost)
         try await new.commit([.taskCreated(Fixtures.task(3))])
         #expect(try await new.loadTasks().map(\.id) == [Fixtures.task(1).id, Fixtures.task(3).id])
         await old.close()
@@ -127,7 +127,7 @@ struct PostgresStoreTests {
           do {
             try await store.commit([.taskCreated(Fixtures.task(2))])
             committed = true
-          } catch let error as OrchionError where error.code == .unavailable {
+          } catch let error as OrchionError where error.code == .storeUnavailable {
             failures += 1
             try await Task.sleep(for: .milliseconds(100))
           }
@@ -187,6 +187,45 @@ struct PostgresStoreTests {
         await old.close()
         await new.close()
       }
+    }
+  }
+
+  @Test(
+    "a commit on a connection that stopped answering returns once its task is cancelled",
+    .timeLimit(.minutes(1))
+  )
+  func cancelledCommitOnSilentConnection() async throws {
+    try await TestPostgres.withDatabase { url in
+      let location = try PostgresURL(parsing: url)
+      let relay = try ChildProcess(
+        "/usr/bin/env",
+        [
+          "python3", BuiltProducts.repositoryRoot + "/Tests/Interop/tcp_relay.py",
+          location.host, "\(location.port)",
+        ]
+      )
+      defer { relay.signal(SIGKILL) }
+      try await eventually { Int(relay.standardOutput.split(separator: "\n").first ?? "") != nil }
+      let port = relay.standardOutput.split(separator: "\n").first.map(String.init) ?? ""
+      let relayed = try PostgresURL(
+        parsing: url.replacingOccurrences(
+          of: "@\(location.host):\(location.port)/",
+          with: "@127.0.0.1:\(port)/"
+        )
+      )
+      let store = try await PostgresStore.connect(relayed)
+      try await store.commit([.taskCreated(Fixtures.task(1))])
+      // A silent partition: the relay passes nothing and closes nothing.
+      relay.signal(SIGSTOP)
+      let commit = Task { try await store.commit([.taskCreated(Fixtures.task(2))]) }
+      try await Task.sleep(for: .milliseconds(200))
+      commit.cancel()
+      let error = await #expect(throws: OrchionError.self) { try await commit.value }
+      #expect(error?.code == .storeUnavailable, "\(String(describing: error))")
+      // The partition heals into resets: whatever the abandoned call waits on ends.
+      relay.signal(SIGKILL)
+      relay.signal(SIGCONT)
+      await store.close()
     }
   }
 }

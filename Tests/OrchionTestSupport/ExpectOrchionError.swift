@@ -19,3 +19,24 @@ public func expectOrchionError<T>(
   }
   return ""
 }
+
+/// Expects `body` to throw `invalidArgument` blaming `field` (a rejection for another reason,
+/// or of another field, fails); returns its message.
+@discardableResult
+public func expectInvalid<T>(
+  field: String?,
+  sourceLocation: SourceLocation = #_sourceLocation,
+  _ body: () throws -> T
+) -> String {
+  do {
+    _ = try body()
+    Issue.record("expected \(field ?? "a field") to be refused", sourceLocation: sourceLocation)
+  } catch let error as OrchionError {
+    #expect(error.code == .invalidArgument, "\(error)", sourceLocation: sourceLocation)
+    #expect(error.field == field, "\(error)", sourceLocation: sourceLocation)
+    return error.message
+  } catch {
+    Issue.record("expected OrchionError, got \(error)", sourceLocation: sourceLocation)
+  }
+  return ""
+}

@@ -15,6 +15,7 @@ public enum MessageAddress: Hashable, Sendable, CustomStringConvertible {
   public init(parsing text: String, field: String = "address") throws(OrchionError) {
     guard let slash = text.firstIndex(of: "/") else {
       throw .invalidArgument(
+        field: field,
         "\(field) \(TextRules.quoted(text)): expected task/ID, node/ID, topic/NAME or queue/NAME"
       )
     }
@@ -24,12 +25,13 @@ public enum MessageAddress: Hashable, Sendable, CustomStringConvertible {
     case "task": self = .task(try TaskID(validating: name, field: field))
     case "node":
       do { self = .node(try NodeID(validating: name)) } catch {
-        throw .invalidArgument("\(field): \(error.message)")
+        throw .invalidArgument(field: field, "\(field): \(error.message)")
       }
     case "topic": self = .topic(try Self.validName(name, field: field))
     case "queue": self = .queue(try Self.validName(name, field: field))
     default:
       throw .invalidArgument(
+        field: field,
         "\(field) \(TextRules.quoted(text)): unknown kind \(TextRules.quoted(String(kind))); expected task, node, topic or queue"
       )
     }
@@ -50,6 +52,7 @@ public enum MessageAddress: Hashable, Sendable, CustomStringConvertible {
       name.unicodeScalars.allSatisfy(TextRules.isIdentifierCharacter)
     else {
       throw .invalidArgument(
+        field: field,
         "\(field): names are 1-\(maxNameBytes) letters, digits, '.', '_' or '-' (got \(TextRules.quoted(name)))"
       )
     }

@@ -13,14 +13,16 @@ public struct NodeID: Hashable, Comparable, Sendable, CustomStringConvertible {
   /// - Throws: ``OrchionError`` `invalidArgument` naming the rule that was broken.
   public init(validating rawValue: String) throws(OrchionError) {
     let count = rawValue.unicodeScalars.count
-    guard count > 0 else { throw .invalidArgument("node_id: must not be empty") }
+    guard count > 0 else { throw .invalidArgument(field: "node_id", "node_id: must not be empty") }
     guard count <= Self.maxLength else {
       throw .invalidArgument(
+        field: "node_id",
         "node_id: \(count) characters, at most \(Self.maxLength) allowed"
       )
     }
     guard rawValue.unicodeScalars.allSatisfy(TextRules.isIdentifierCharacter) else {
       throw .invalidArgument(
+        field: "node_id",
         "node_id \(TextRules.quoted(rawValue)): may contain only letters, digits, '.', '_' and '-'"
       )
     }

@@ -45,15 +45,16 @@ public struct NodeRegistration: Hashable, Sendable {
   public func validate() throws(OrchionError) {
     guard address.utf8.count <= Self.maxAddressBytes else {
       throw .invalidArgument(
+        field: "address",
         "address: \(address.utf8.count) bytes, at most \(Self.maxAddressBytes) allowed"
       )
     }
     if TextRules.firstControlCharacter(in: address) != nil {
-      throw .invalidArgument("address: must not contain control characters")
+      throw .invalidArgument(field: "address", "address: must not contain control characters")
     }
     try StringMapLimits.metadata.validate(metadata)
     try StringMapLimits.labels.validate(labels)
     try resources.validate(field: "resources")
-    guard slots >= 0 else { throw .invalidArgument("slots: must not be negative") }
+    guard slots >= 0 else { throw .invalidArgument(field: "slots", "slots: must not be negative") }
   }
 }

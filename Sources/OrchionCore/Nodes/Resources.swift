@@ -38,14 +38,23 @@ public struct Resources: Hashable, Sendable {
   /// - Throws: ``OrchionError`` `invalidArgument` naming the field and the rule.
   public func validate(field: String) throws(OrchionError) {
     guard cpuMillis >= 0 else {
-      throw .invalidArgument("\(field).cpu_millis: must not be negative")
+      throw .invalidArgument(
+        field: "\(field).cpu_millis",
+        "\(field).cpu_millis: must not be negative"
+      )
     }
     guard memoryBytes >= 0 else {
-      throw .invalidArgument("\(field).memory_bytes: must not be negative")
+      throw .invalidArgument(
+        field: "\(field).memory_bytes",
+        "\(field).memory_bytes: must not be negative"
+      )
     }
-    guard gpus >= 0 else { throw .invalidArgument("\(field).gpus: must not be negative") }
+    guard gpus >= 0 else {
+      throw .invalidArgument(field: "\(field).gpus", "\(field).gpus: must not be negative")
+    }
     guard extended.count <= Self.maxExtendedEntries else {
       throw .invalidArgument(
+        field: "\(field).extended",
         "\(field).extended: \(extended.count) entries, at most \(Self.maxExtendedEntries) allowed"
       )
     }
@@ -54,11 +63,13 @@ public struct Resources: Hashable, Sendable {
         name.unicodeScalars.allSatisfy(TextRules.isKeyCharacter)
       else {
         throw .invalidArgument(
+          field: "\(field).extended",
           "\(field).extended[\(TextRules.quoted(name))]: names are 1-128 characters of letters, digits, '.', '_', '-' and '/'"
         )
       }
       guard amount >= 0 else {
         throw .invalidArgument(
+          field: "\(field).extended",
           "\(field).extended[\(TextRules.quoted(name))]: must not be negative"
         )
       }

@@ -44,7 +44,7 @@ public enum LabelConstraint: Hashable, Sendable, CustomStringConvertible {
   /// - Throws: `invalidArgument` saying what is wrong with it, for `field`.
   public init(parsing text: String, field: String) throws(OrchionError) {
     func fail(_ rule: String) -> OrchionError {
-      .invalidArgument("\(field): \(TextRules.quoted(text)): \(rule)")
+      .invalidArgument(field: field, "\(field): \(TextRules.quoted(text)): \(rule)")
     }
     guard text.utf8.count <= Self.maxExpressionBytes else {
       throw fail("at most \(Self.maxExpressionBytes) bytes")

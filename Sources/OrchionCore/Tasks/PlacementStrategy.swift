@@ -13,6 +13,7 @@ public enum PlacementStrategy: String, CaseIterable, Hashable, Sendable {
   public init(validating name: String, field: String) throws(OrchionError) {
     guard let strategy = PlacementStrategy(rawValue: name) else {
       throw .invalidArgument(
+        field: field,
         "\(field): unknown strategy \(TextRules.quoted(name)); use binpack, spread or round-robin"
       )
     }

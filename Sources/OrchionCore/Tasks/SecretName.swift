@@ -14,6 +14,7 @@ public enum SecretName {
       let first = name.unicodeScalars.first, first != "-", first != "_", first != "."
     else {
       throw .invalidArgument(
+        field: field,
         "\(field): secret names are 1-\(maxBytes) lowercase letters, digits, '-', '_' or '.', starting with a letter or digit (got \(TextRules.quoted(name)))"
       )
     }

@@ -8,12 +8,15 @@ public struct TaskID: Hashable, Comparable, Sendable, CustomStringConvertible {
   /// Validates `rawValue` as a task ID.
   /// - Throws: `invalidArgument` when it is empty or not of this form.
   public init(validating rawValue: String, field: String = "task_id") throws(OrchionError) {
-    guard !rawValue.isEmpty else { throw .invalidArgument("\(field): must not be empty") }
+    guard !rawValue.isEmpty else {
+      throw .invalidArgument(field: field, "\(field): must not be empty")
+    }
     let body = rawValue.utf8.dropFirst()
     guard rawValue.utf8.first == UInt8(ascii: "t"), body.count == 20,
       body.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) })
     else {
       throw .invalidArgument(
+        field: field,
         "\(field) \(TextRules.quoted(rawValue)): not a task ID (t followed by 20 hex digits)"
       )
     }
@@ -47,7 +50,10 @@ public struct AttemptID: Hashable, Sendable, CustomStringConvertible {
   /// - Throws: `invalidArgument` when empty or longer than 64 bytes.
   public init(validating rawValue: String, field: String = "attempt_id") throws(OrchionError) {
     guard !rawValue.isEmpty, rawValue.utf8.count <= 64 else {
-      throw .invalidArgument("\(field): must be 1-64 bytes (got \(rawValue.utf8.count))")
+      throw .invalidArgument(
+        field: field,
+        "\(field): must be 1-64 bytes (got \(rawValue.utf8.count))"
+      )
     }
     self.rawValue = rawValue
   }

@@ -43,49 +43,68 @@ extension TaskSpec {
   /// - Throws: `invalidArgument` naming the field (`spec.command`, `spec.env[…]`, …) and the rule.
   public func validate() throws(OrchionError) {
     guard name.utf8.count <= Self.maxNameBytes else {
-      throw .invalidArgument("spec.name: at most \(Self.maxNameBytes) bytes")
+      throw .invalidArgument(field: "spec.name", "spec.name: at most \(Self.maxNameBytes) bytes")
     }
     if TextRules.firstControlCharacter(in: name) != nil {
-      throw .invalidArgument("spec.name: must not contain control characters")
+      throw .invalidArgument(field: "spec.name", "spec.name: must not contain control characters")
     }
     try validateCommand()
     try validateEnvironment()
     try validateSecretEnvironment()
     guard workingDirectory.utf8.count <= Self.maxWorkingDirectoryBytes else {
-      throw .invalidArgument("spec.workdir: at most \(Self.maxWorkingDirectoryBytes) bytes")
+      throw .invalidArgument(
+        field: "spec.workdir",
+        "spec.workdir: at most \(Self.maxWorkingDirectoryBytes) bytes"
+      )
     }
     guard !workingDirectory.utf8.contains(0) else {
-      throw .invalidArgument("spec.workdir: must not contain NUL")
+      throw .invalidArgument(field: "spec.workdir", "spec.workdir: must not contain NUL")
     }
     try resources.validate(field: "spec.resources")
     do {
       try Self.selectorLimits.validate(nodeSelector)
     } catch {
-      throw .invalidArgument("spec." + error.message)
+      throw .invalidArgument(field: error.field.map { "spec." + $0 }, "spec." + error.message)
     }
     if let timeout, timeout < .zero {
-      throw .invalidArgument("spec.timeout: must not be negative")
+      throw .invalidArgument(field: "spec.timeout", "spec.timeout: must not be negative")
     }
     guard (1...Self.maxAttemptsLimit).contains(maxAttempts) else {
-      throw .invalidArgument("spec.max_attempts: must be 1-\(Self.maxAttemptsLimit)")
+      throw .invalidArgument(
+        field: "spec.max_attempts",
+        "spec.max_attempts: must be 1-\(Self.maxAttemptsLimit)"
+      )
     }
     guard (0...100).contains(priority) else {
-      throw .invalidArgument("spec.priority: must be 0-100")
+      throw .invalidArgument(field: "spec.priority", "spec.priority: must be 0-100")
     }
     guard constraints.count <= LabelConstraint.maxPerTask else {
-      throw .invalidArgument("spec.constraints: at most \(LabelConstraint.maxPerTask) expressions")
+      throw .invalidArgument(
+        field: "spec.constraints",
+        "spec.constraints: at most \(LabelConstraint.maxPerTask) expressions"
+      )
     }
     guard retry.exitCodes.count <= Self.maxRetryExitCodes else {
-      throw .invalidArgument("spec.retry_exit_codes: at most \(Self.maxRetryExitCodes) codes")
+      throw .invalidArgument(
+        field: "spec.retry_exit_codes",
+        "spec.retry_exit_codes: at most \(Self.maxRetryExitCodes) codes"
+      )
     }
     guard retry.exitCodes.allSatisfy({ (1...255).contains($0) }) else {
-      throw .invalidArgument("spec.retry_exit_codes: exit codes that fail are 1-255")
+      throw .invalidArgument(
+        field: "spec.retry_exit_codes",
+        "spec.retry_exit_codes: exit codes that fail are 1-255"
+      )
     }
     guard retry.backoff > .zero, retry.backoff <= Self.maxRetryBackoff else {
-      throw .invalidArgument("spec.retry_backoff: must be positive and at most 24h")
+      throw .invalidArgument(
+        field: "spec.retry_backoff",
+        "spec.retry_backoff: must be positive and at most 24h"
+      )
     }
     guard retry.maxBackoff >= retry.backoff, retry.maxBackoff <= Self.maxRetryBackoff else {
       throw .invalidArgument(
+        field: "spec.retry_backoff_max",
         "spec.retry_backoff_max: must be at least retry_backoff and at most 24h"
       )
     }
@@ -93,20 +112,32 @@ extension TaskSpec {
 
   private func validateCommand() throws(OrchionError) {
     guard let program = command.first, !program.isEmpty else {
-      throw .invalidArgument("spec.command: must name a program (command[0] is empty)")
+      throw .invalidArgument(
+        field: "spec.command",
+        "spec.command: must name a program (command[0] is empty)"
+      )
     }
     guard command.count <= Self.maxArguments else {
-      throw .invalidArgument("spec.command: at most \(Self.maxArguments) arguments")
+      throw .invalidArgument(
+        field: "spec.command",
+        "spec.command: at most \(Self.maxArguments) arguments"
+      )
     }
     var total = 0
     for (index, argument) in command.enumerated() {
       guard !argument.utf8.contains(0) else {
-        throw .invalidArgument("spec.command[\(index)]: must not contain NUL")
+        throw .invalidArgument(
+          field: "spec.command",
+          "spec.command[\(index)]: must not contain NUL"
+        )
       }
       total += argument.utf8.count
     }
     guard total <= Self.maxCommandBytes else {
-      throw .invalidArgument("spec.command: \(total) bytes, at most \(Self.maxCommandBytes)")
+      throw .invalidArgument(
+        field: "spec.command",
+        "spec.command: \(total) bytes, at most \(Self.maxCommandBytes)"
+      )
     }
   }
 
@@ -123,17 +154,21 @@ extension TaskSpec {
 
   private func validateSecretEnvironment() throws(OrchionError) {
     guard secretEnvironment.count <= Self.maxSecretReferences else {
-      throw .invalidArgument("spec.secret_env: at most \(Self.maxSecretReferences) variables")
+      throw .invalidArgument(
+        field: "spec.secret_env",
+        "spec.secret_env: at most \(Self.maxSecretReferences) variables"
+      )
     }
     for (variable, secret) in secretEnvironment.sorted(by: { $0.key < $1.key }) {
       let field = "spec.secret_env[\(TextRules.quoted(variable))]"
       guard Self.isEnvironmentName(variable), variable.utf8.count <= 256 else {
         throw .invalidArgument(
+          field: field,
           "\(field): names are letters, digits and '_', not starting with a digit"
         )
       }
       guard environment[variable] == nil else {
-        throw .invalidArgument("\(field): also set in spec.env; set it in one place")
+        throw .invalidArgument(field: field, "\(field): also set in spec.env; set it in one place")
       }
       try SecretName.validate(secret, field: field)
     }
@@ -143,21 +178,29 @@ extension TaskSpec {
     for name in environment.keys.sorted() {
       guard Self.isEnvironmentName(name) else {
         throw .invalidArgument(
+          field: "spec.env",
           "spec.env[\(TextRules.quoted(name))]: names are letters, digits and '_', not starting with a digit"
         )
       }
       if environment[name]?.utf8.contains(0) == true {
-        throw .invalidArgument("spec.env[\(TextRules.quoted(name))]: value must not contain NUL")
+        throw .invalidArgument(
+          field: "spec.env",
+          "spec.env[\(TextRules.quoted(name))]: value must not contain NUL"
+        )
       }
     }
     guard environment.count <= Self.environmentLimits.maxEntries else {
-      throw .invalidArgument("spec.env: at most \(Self.environmentLimits.maxEntries) variables")
+      throw .invalidArgument(
+        field: "spec.env",
+        "spec.env: at most \(Self.environmentLimits.maxEntries) variables"
+      )
     }
     let total = environment.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count }
     guard total <= Self.environmentLimits.maxTotalBytes,
       environment.values.allSatisfy({ $0.utf8.count <= Self.environmentLimits.maxValueBytes })
     else {
       throw .invalidArgument(
+        field: "spec.env",
         "spec.env: values at most \(Self.environmentLimits.maxValueBytes) bytes, \(Self.environmentLimits.maxTotalBytes) in all"
       )
     }

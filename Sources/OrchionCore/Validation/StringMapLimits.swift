@@ -54,7 +54,10 @@ public struct StringMapLimits: Hashable, Sendable {
   /// - Throws: ``OrchionError`` `invalidArgument` naming the field, the key and the rule.
   public func validate(_ map: [String: String]) throws(OrchionError) {
     guard map.count <= maxEntries else {
-      throw .invalidArgument("\(field): \(map.count) entries, at most \(maxEntries) allowed")
+      throw .invalidArgument(
+        field: field,
+        "\(field): \(map.count) entries, at most \(maxEntries) allowed"
+      )
     }
     var total = 0
     // Sorted so the same bad input always yields the same message.
@@ -62,29 +65,40 @@ public struct StringMapLimits: Hashable, Sendable {
       let value = map[key] ?? ""
       let keyBytes = key.utf8.count
       let name = "\(field)[\(TextRules.quoted(key))]"
-      guard keyBytes > 0 else { throw .invalidArgument("\(field): keys must not be empty") }
+      guard keyBytes > 0 else {
+        throw .invalidArgument(field: field, "\(field): keys must not be empty")
+      }
       guard keyBytes <= maxKeyBytes else {
-        throw .invalidArgument("\(name): key is \(keyBytes) bytes, at most \(maxKeyBytes) allowed")
+        throw .invalidArgument(
+          field: field,
+          "\(name): key is \(keyBytes) bytes, at most \(maxKeyBytes) allowed"
+        )
       }
       if keysAreIdentifiers, !key.unicodeScalars.allSatisfy(TextRules.isKeyCharacter) {
         throw .invalidArgument(
+          field: field,
           "\(name): keys may contain only letters, digits, '.', '_', '-' and '/'"
         )
       }
       guard value.utf8.count <= maxValueBytes else {
         throw .invalidArgument(
+          field: field,
           "\(name): value is \(value.utf8.count) bytes, at most \(maxValueBytes) allowed"
         )
       }
       if let scalar = TextRules.firstControlCharacter(in: value) {
         throw .invalidArgument(
+          field: field,
           "\(name): value contains control character U+\(String(scalar.value, radix: 16, uppercase: true))"
         )
       }
       total += keyBytes + value.utf8.count
     }
     guard total <= maxTotalBytes else {
-      throw .invalidArgument("\(field): \(total) bytes in all, at most \(maxTotalBytes) allowed")
+      throw .invalidArgument(
+        field: field,
+        "\(field): \(total) bytes in all, at most \(maxTotalBytes) allowed"
+      )
     }
   }
 }

@@ -43,6 +43,7 @@ enum AgentInput: Sendable {
     case .status(let batch):
       guard batch.updates.count <= AgentStreamLimits.maxStatusUpdates else {
         throw .invalidArgument(
+          field: "status.updates",
           "status.updates: \(batch.updates.count) updates, at most \(AgentStreamLimits.maxStatusUpdates) per message"
         )
       }
@@ -55,6 +56,7 @@ enum AgentInput: Sendable {
     case .logs(let batch):
       guard batch.entries.count <= AgentStreamLimits.maxLogEntries else {
         throw .invalidArgument(
+          field: "logs.entries",
           "logs.entries: \(batch.entries.count) entries, at most \(AgentStreamLimits.maxLogEntries) per message"
         )
       }
@@ -80,23 +82,32 @@ extension AgentInput.Log {
     case .stdout, .stderr: break
     default:
       throw .invalidArgument(
+        field: "\(field).stream",
         "\(field).stream: a node sends STDOUT or STDERR only (got \(chunk.stream.rawValue))"
       )
     }
     guard !chunk.hasFinalTask else {
-      throw .invalidArgument("\(field).final_task: set by the orchestrator only")
+      throw .invalidArgument(
+        field: "\(field).final_task",
+        "\(field).final_task: set by the orchestrator only"
+      )
     }
     // Int64.max is refused too: the next expected sequence (sequence + 1) must exist.
     guard chunk.sequence >= 0, chunk.sequence < Int64.max else {
       throw .invalidArgument(
+        field: "\(field).sequence",
         "\(field).sequence: \(chunk.sequence) is outside 0-\(Int64.max - 1)"
       )
     }
     guard chunk.attempt >= 0 else {
-      throw .invalidArgument("\(field).attempt: \(chunk.attempt) is negative")
+      throw .invalidArgument(
+        field: "\(field).attempt",
+        "\(field).attempt: \(chunk.attempt) is negative"
+      )
     }
     guard chunk.data.count <= AgentStreamLimits.maxChunkBytes else {
       throw .invalidArgument(
+        field: "\(field).data",
         "\(field).data: \(chunk.data.count) bytes, at most \(AgentStreamLimits.maxChunkBytes)"
       )
     }
@@ -120,7 +131,10 @@ extension AttemptReport {
   init(validating update: Orchion_V1_TaskStatusUpdate, field: String) throws(OrchionError) {
     let state = try TaskState.from(update.state, field: "\(field).state")
     guard let state, state != .assigned else {
-      throw .invalidArgument("\(field).state: must be PENDING, RUNNING or terminal")
+      throw .invalidArgument(
+        field: "\(field).state",
+        "\(field).state: must be PENDING, RUNNING or terminal"
+      )
     }
     // Cut by Unicode scalars, not characters: one character may hold any number of combining
     // scalars.
@@ -149,6 +163,7 @@ extension AttemptReport {
     guard let reason = try TerminationReason.from(proto, field: field) else { return nil }
     guard reason.isReportableByAgent else {
       throw .invalidArgument(
+        field: field,
         "\(field): \(reason.rawValue) is the orchestrator's to decide, not a node's"
       )
     }

@@ -109,11 +109,13 @@ struct AgentServiceHandler: Orchion_V1_AgentService.SimpleServiceProtocol {
     try NodeAccess.authorize(try registry.node(node))
     guard hello.running.count <= AgentStreamLimits.maxRunningAttempts else {
       throw OrchionError.invalidArgument(
+        field: "hello.running",
         "hello.running: \(hello.running.count) attempts, at most \(AgentStreamLimits.maxRunningAttempts)"
       )
     }
     guard hello.instanceID.utf8.count <= AgentStreamLimits.maxInstanceIDBytes else {
       throw OrchionError.invalidArgument(
+        field: "hello.instance_id",
         "hello.instance_id: at most \(AgentStreamLimits.maxInstanceIDBytes) bytes"
       )
     }
@@ -122,7 +124,10 @@ struct AgentServiceHandler: Orchion_V1_AgentService.SimpleServiceProtocol {
     for (position, reference) in hello.running.enumerated() {
       running.append(
         (
-          task: try TaskID(validating: reference.taskID, field: "hello.running[\(position)].task_id"),
+          task: try TaskID(
+            validating: reference.taskID,
+            field: "hello.running[\(position)].task_id"
+          ),
           attempt: try AttemptID(
             validating: reference.attemptID,
             field: "hello.running[\(position)].attempt_id"

@@ -137,7 +137,7 @@ struct NodeServiceHandler: Orchion_V1_NodeService.SimpleServiceProtocol {
     if request.hasDeadline {
       let requested = try Duration(validating: request.deadline, field: "deadline")
       guard requested >= .zero else {
-        throw OrchionError.invalidArgument("deadline: must not be negative")
+        throw OrchionError.invalidArgument(field: "deadline", "deadline: must not be negative")
       }
       if requested > .zero { deadline = requested }
     }

@@ -3,6 +3,7 @@ public import OrchionCore
 
 // Handlers throw OrchionError; grpc-swift turns RPCErrorConvertible errors into the matching
 // status, so every condition Orchion can name reaches the client with its code and message.
+// This is the one place a domain code becomes a gRPC status.
 extension OrchionError: RPCErrorConvertible {
   public var rpcErrorCode: RPCError.Code {
     switch code {
@@ -15,9 +16,12 @@ extension OrchionError: RPCErrorConvertible {
     case .resourceExhausted: .resourceExhausted
     case .unavailable: .unavailable
     case .dataLoss: .dataLoss
+    // A client retries these, here or at another orchestrator.
+    case .storeUnavailable, .leaseLost, .shuttingDown: .unavailable
+    case .storeFull: .resourceExhausted
     default: .internalError
     }
   }
 
-  public var rpcErrorMessage: String { message }
+  public var rpcErrorMessage: String { fullMessage }
 }

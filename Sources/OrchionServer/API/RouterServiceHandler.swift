@@ -98,7 +98,10 @@ struct RouterServiceHandler: Orchion_V1_RouterService.SimpleServiceProtocol {
             switch message.kind {
             case .open(let open):
               guard opened.value.withLock({ $0 }) == nil else {
-                throw OrchionError.invalidArgument("open: the subscription is already open")
+                throw OrchionError.invalidArgument(
+                  field: "open",
+                  "open: the subscription is already open"
+                )
               }
               let subscription = try router.subscribe(
                 try SubscriptionRequest(validating: open, caller: caller, limits: limits)

@@ -24,7 +24,9 @@ struct TaskServiceHandler: Orchion_V1_TaskService.SimpleServiceProtocol {
     request: Orchion_V1_SubmitTaskRequest,
     context: ServerContext
   ) async throws -> Orchion_V1_SubmitTaskResponse {
-    guard request.hasSpec else { throw OrchionError.invalidArgument("spec: required") }
+    guard request.hasSpec else {
+      throw OrchionError.invalidArgument(field: "spec", "spec: required")
+    }
     let spec = try TaskSpec(validating: request.spec)
     for (variable, name) in spec.secretEnvironment.sorted(by: { $0.key < $1.key })
     where !secrets.contains(name) {
@@ -58,7 +60,10 @@ struct TaskServiceHandler: Orchion_V1_TaskService.SimpleServiceProtocol {
     let state = try TaskState.from(request.state, field: "state")
     let node = request.nodeID.isEmpty ? nil : try NodeID(validating: request.nodeID)
     guard (0...Self.maxPageSize).contains(Int(request.pageSize)) else {
-      throw OrchionError.invalidArgument("page_size: must be 0-\(Self.maxPageSize)")
+      throw OrchionError.invalidArgument(
+        field: "page_size",
+        "page_size: must be 0-\(Self.maxPageSize)"
+      )
     }
     let pageSize = request.pageSize == 0 ? Self.defaultPageSize : Int(request.pageSize)
     let token =

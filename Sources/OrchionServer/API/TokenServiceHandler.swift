@@ -20,13 +20,17 @@ struct TokenServiceHandler: Orchion_V1_TokenService.SimpleServiceProtocol {
   ) async throws -> Orchion_V1_CreateTokenResponse {
     let tokens = try enabledTokens()
     guard request.kind == .admin || request.kind == .join else {
-      throw OrchionError.invalidArgument("kind: must be TOKEN_KIND_ADMIN or TOKEN_KIND_JOIN")
+      throw OrchionError.invalidArgument(
+        field: "kind",
+        "kind: must be TOKEN_KIND_ADMIN or TOKEN_KIND_JOIN"
+      )
     }
     let ttl = request.hasTtl ? try Duration(validating: request.ttl, field: "ttl") : nil
     guard request.description_p.utf8.count <= Self.maxDescriptionBytes,
       TextRules.firstControlCharacter(in: request.description_p) == nil
     else {
       throw OrchionError.invalidArgument(
+        field: "description",
         "description: at most \(Self.maxDescriptionBytes) bytes, no control characters"
       )
     }
@@ -54,7 +58,10 @@ struct TokenServiceHandler: Orchion_V1_TokenService.SimpleServiceProtocol {
   ) async throws -> Orchion_V1_RevokeTokenResponse {
     let tokens = try enabledTokens()
     guard !request.id.isEmpty, request.id.utf8.count <= 64 else {
-      throw OrchionError.invalidArgument("id: the token's ID, as `orchion token list` shows it")
+      throw OrchionError.invalidArgument(
+        field: "id",
+        "id: the token's ID, as `orchion token list` shows it"
+      )
     }
     let info = try await tokens.revoke(request.id)
     // Durable now: whoever holds it is cut off, also mid-stream.

@@ -47,14 +47,19 @@ final class SecretRegistry: Sendable {
     try SecretName.validate(name, field: "name")
     guard !value.isEmpty else {
       throw OrchionError.invalidArgument(
+        field: "value",
         "value: empty (orchion secret set reads the value from standard input)"
       )
     }
     guard value.count <= Self.maxValueBytes else {
-      throw OrchionError.invalidArgument("value: at most \(Self.maxValueBytes) bytes")
+      throw OrchionError.invalidArgument(
+        field: "value",
+        "value: at most \(Self.maxValueBytes) bytes"
+      )
     }
     guard String(data: value, encoding: .utf8) != nil, !value.contains(0) else {
       throw OrchionError.invalidArgument(
+        field: "value",
         "value: must be UTF-8 text without NUL (it becomes an environment variable)"
       )
     }

@@ -31,7 +31,7 @@ struct LeadershipService: Service {
     } catch is CancellationError {
       // Graceful shutdown: everything else has stopped.
     } catch let taken as LeaseTaken {
-      throw OrchionError.unavailable(
+      throw OrchionError.leaseLost(
         "lost the leader lease (term \(taken.term)): another orchestrator took over; exiting so a fresh start rejoins as a follower"
       )
     }
@@ -61,14 +61,18 @@ struct LeadershipService: Service {
           // Two thirds of the lease from before the renewal was asked for: stepping down at
           // that point leaves a third of the lease before anyone else can take it.
           leadership.renewed(until: askedAt.advanced(by: lease.duration * 2 / 3))
-        } catch let error as OrchionError where error.code == .unavailable {
+        } catch let error as OrchionError where error.code == .storeUnavailable {
           if clock.now - current.renewed > lease.duration * 2 / 3 {
             leadership.stepDown()
-            throw OrchionError.unavailable(
-              "cannot renew the leader lease (\(error.message)); stepping down before it expires"
+            throw OrchionError.leaseLost(
+              "cannot renew the leader lease; stepping down before it expires",
+              cause: error
             )
           }
-          logger.warning("cannot renew the leader lease", metadata: ["error": "\(error.message)"])
+          logger.warning(
+            "cannot renew the leader lease",
+            metadata: ["error": "\(error.fullMessage)"]
+          )
         }
       } else {
         do {
@@ -92,8 +96,8 @@ struct LeadershipService: Service {
             }
             leadership.follow(leader: leader?.address)
           }
-        } catch let error as OrchionError where error.code == .unavailable {
-          logger.warning("cannot reach the store", metadata: ["error": "\(error.message)"])
+        } catch let error as OrchionError where error.code == .storeUnavailable {
+          logger.warning("cannot reach the store", metadata: ["error": "\(error.fullMessage)"])
         }
       }
       try await Task.sleep(for: max(.zero, round.advanced(by: interval) - clock.now))

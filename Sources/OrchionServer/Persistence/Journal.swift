@@ -16,14 +16,15 @@ import Synchronization
 /// When a commit fails, the journal retries it (backing off on its clock) and keeps every
 /// change queued, in order: nothing is dropped, so what is in memory reaches the store once it
 /// takes writes again. Until then:
-/// - a store that is *full* (`resourceExhausted`, e.g. SQLite's `SQLITE_FULL`) fails every
+/// - a store that is *full* (`storeFull`, e.g. SQLite's `SQLITE_FULL`) fails every
 ///   waiter at once with that error, and each waiter that comes while it stays full, and
 ///   ``checkAccepting()`` refuses new work — a client hears "disk full" in milliseconds, not
 ///   never. (The changes of a waiter told so stay queued, and are written if space frees before
 ///   the orchestrator stops: the message says so.)
-/// - a store that is unreachable (`unavailable`) keeps its waiters waiting: it usually comes
+/// - a store that is unreachable (`storeUnavailable`) keeps its waiters waiting: it usually comes
 ///   back in seconds (a database restart), and the retry then answers them.
-/// The retry loop ends when its task is cancelled (a shutdown past its grace).
+/// The retry loop ends when its task is cancelled (a shutdown past its grace), or for good when
+/// the store answers `leaseLost`: another orchestrator may be writing now.
 final class Journal: Sendable {
   typealias Effect = @Sendable () -> Void
 
@@ -69,8 +70,8 @@ final class Journal: Sendable {
 
   /// Refuses new work while the store cannot take it, so a request that would only wait for a
   /// full disk is answered at once and changes nothing.
-  /// - Throws: `resourceExhausted` while the store is full; `unavailable` once the journal
-  ///   stopped for good.
+  /// - Throws: `storeFull` while the store is full; `leaseLost` or `shuttingDown` once the
+  ///   journal stopped for good.
   func checkAccepting() throws(OrchionError) {
     let refusal = state.withLock { $0.failure ?? $0.stopped ?? $0.full }
     if let refusal { throw refusal }
@@ -93,8 +94,8 @@ final class Journal: Sendable {
   }
 
   /// Waits until the entry `sequence` is durable.
-  /// - Throws: `unavailable` when the journal stopped before it was (shutdown, lost lease);
-  ///   `resourceExhausted` when the store is full.
+  /// - Throws: `shuttingDown` or `leaseLost` when the journal stopped before it was;
+  ///   `storeFull` when the store is full.
   func waitUntilDurable(_ sequence: UInt64) async throws {
     try await withCheckedThrowingContinuation {
       (continuation: CheckedContinuation<Void, any Error>) in
@@ -184,20 +185,21 @@ final class Journal: Sendable {
       do {
         try await store.commit(changes)
         return true
-      } catch  where error.code == .failedPrecondition {
+      } catch  where error.code == .leaseLost {
         fail(error)
         return false
       } catch {
-        if error.code == .resourceExhausted { refuseWhileFull(error) }
+        if error.code == .storeFull { refuseWhileFull(error) }
         logger.error(
           "cannot write state, retrying",
-          metadata: ["error": "\(error.message)", "retry_in": "\(delay)"]
+          metadata: ["error": "\(error.fullMessage)", "retry_in": "\(delay)"]
         )
         do {
           try await clock.sleep(for: delay)
         } catch {
-          // Cancelled: a shutdown that can no longer wait for the store. What is queued is
-          // not written; its waiters are told so.
+          // Cancelled: a shutdown that can no longer wait for the store (which gives up on
+          // a call in flight when cancelled: see Store). What is queued is not written, or
+          // not known to be; its waiters are told so.
           stop()
           return false
         }
@@ -215,7 +217,7 @@ final class Journal: Sendable {
   /// The store is full: every waiter hears it now, and so does every later one until a commit
   /// lands. Their changes stay queued.
   private func refuseWhileFull(_ error: OrchionError) {
-    let refusal = OrchionError.resourceExhausted(
+    let refusal = OrchionError.storeFull(
       "\(error.message); not saved yet (it is written if space frees before the orchestrator "
         + "stops): free space on the store's disk and retry"
     )
@@ -228,8 +230,8 @@ final class Journal: Sendable {
   }
 
   private func stop() {
-    let refusal = OrchionError.unavailable(
-      "the orchestrator is shutting down: the change was not saved"
+    let refusal = OrchionError.shuttingDown(
+      "the orchestrator is shutting down: the change may not have been saved"
     )
     let waiters = state.withLock { state in
       state.stopped = refusal
@@ -246,17 +248,17 @@ final class Journal: Sendable {
   private func fail(_ error: OrchionError) {
     logger.critical(
       "the store refused a write; this orchestrator stops writing",
-      metadata: ["error": "\(error.message)"]
+      metadata: ["error": "\(error.fullMessage)"]
+    )
+    let failure = OrchionError.leaseLost(
+      "lost the leader lease: the store refused a write",
+      cause: error
     )
     let waiters = state.withLock { state in
-      state.failure = .unavailable(
-        "lost the leader lease: the store refused a write (\(error.message))"
-      )
+      state.failure = failure
       defer { state.waiters.removeAll() }
       return state.waiters
     }
-    for waiter in waiters {
-      waiter.continuation.resume(throwing: OrchionError.unavailable(error.message))
-    }
+    for waiter in waiters { waiter.continuation.resume(throwing: failure) }
   }
 }

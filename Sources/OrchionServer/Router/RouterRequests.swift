@@ -8,6 +8,7 @@ extension OutgoingMessage {
     let to = try MessageAddress(parsing: request.to, field: "to")
     guard request.payload.count <= limits.maxPayloadBytes else {
       throw .invalidArgument(
+        field: "payload",
         "payload: \(request.payload.count) bytes, at most \(limits.maxPayloadBytes) allowed"
       )
     }
@@ -17,6 +18,7 @@ extension OutgoingMessage {
       let value = try Duration(validating: request.ttl, field: "ttl")
       guard value >= limits.minTTL, value <= limits.maxTTL else {
         throw .invalidArgument(
+          field: "ttl",
           "ttl: \(DurationFormat.format(value)) is outside \(DurationFormat.format(limits.minTTL))-\(DurationFormat.format(limits.maxTTL))"
         )
       }
@@ -50,6 +52,7 @@ extension SubscriptionRequest {
         })
       else {
         throw .invalidArgument(
+          field: "open.consumer",
           "open.consumer: 1-\(MessageAddress.maxNameBytes) letters, digits, '.', '_' or '-' (got \(TextRules.quoted(consumer)))"
         )
       }
@@ -59,13 +62,17 @@ extension SubscriptionRequest {
     }
     let maxInFlight = open.maxInFlight == 0 ? limits.defaultMaxInFlight : Int(open.maxInFlight)
     guard maxInFlight <= limits.maxInFlight else {
-      throw .invalidArgument("open.max_in_flight: at most \(limits.maxInFlight)")
+      throw .invalidArgument(
+        field: "open.max_in_flight",
+        "open.max_in_flight: at most \(limits.maxInFlight)"
+      )
     }
     var ackTimeout = limits.defaultAckTimeout
     if open.hasAckTimeout {
       ackTimeout = try Duration(validating: open.ackTimeout, field: "open.ack_timeout")
       guard ackTimeout >= limits.minAckTimeout, ackTimeout <= limits.maxAckTimeout else {
         throw .invalidArgument(
+          field: "open.ack_timeout",
           "open.ack_timeout: \(DurationFormat.format(ackTimeout)) is outside \(DurationFormat.format(limits.minAckTimeout))-\(DurationFormat.format(limits.maxAckTimeout))"
         )
       }
@@ -84,10 +91,13 @@ extension SubscriptionRequest {
 /// Checks the delivery IDs of an acknowledgement.
 func validatedDeliveryIDs(_ ids: [String], field: String) throws(OrchionError) -> [String] {
   guard ids.count <= 10_000 else {
-    throw .invalidArgument("\(field): \(ids.count) IDs, at most 10000 per request")
+    throw .invalidArgument(field: field, "\(field): \(ids.count) IDs, at most 10000 per request")
   }
   for id in ids where id.isEmpty || id.utf8.count > 256 {
-    throw .invalidArgument("\(field): IDs are 1-256 bytes (got \(TextRules.quoted(id)))")
+    throw .invalidArgument(
+      field: field,
+      "\(field): IDs are 1-256 bytes (got \(TextRules.quoted(id)))"
+    )
   }
   return ids
 }

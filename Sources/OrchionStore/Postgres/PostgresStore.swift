@@ -34,7 +34,7 @@ public final class PostgresStore: Store {
   }
 
   /// Connects, and brings the schema up to date.
-  /// - Throws: `unavailable` when the database cannot be reached or migrated.
+  /// - Throws: `storeUnavailable` when the database cannot be reached or migrated.
   public static func connect(
     _ url: PostgresURL,
     logger: Logger = Logger(label: "orchion.store", factory: { _ in SwiftLogNoOpLogHandler() })
@@ -71,13 +71,13 @@ public final class PostgresStore: Store {
       }
     } catch {
       await store.close()
-      throw .unavailable("PostgreSQL at \(url.redacted): \(Self.describe(error))")
+      throw .storeUnavailable("PostgreSQL at \(url.redacted): \(Self.describe(error))")
     }
     return store
   }
 
   /// Opens and closes one connection with the store's settings.
-  /// - Throws: `unavailable` with the reason it failed.
+  /// - Throws: `storeUnavailable` with the reason it failed.
   private static func probe(
     _ url: PostgresURL,
     tls: PostgresURL.TLSSettings,
@@ -100,7 +100,7 @@ public final class PostgresStore: Store {
         try await connection.close()
       }
     } catch {
-      throw .unavailable("PostgreSQL at \(url.redacted): \(Self.describe(error))")
+      throw .storeUnavailable("PostgreSQL at \(url.redacted): \(Self.describe(error))")
     }
   }
 
@@ -307,20 +307,25 @@ public final class PostgresStore: Store {
     }
   }
 
+  /// Runs one database call, given up on when the calling task is cancelled: a query blocked
+  /// in the server (on a lock) or on a connection that stopped answering must not hold a
+  /// shutdown (a lost lease above all) past its grace.
   func run<T: Sendable>(
     _ what: String,
-    _ body: @Sendable () async throws -> T
+    _ body: @escaping @Sendable () async throws -> T
   ) async throws(OrchionError) -> T {
     do {
-      return try await body()
+      return try await Abandonable.run(body)
+    } catch is CancellationError {
+      throw .storeUnavailable("PostgreSQL: gave up on \(what): cancelled")
     } catch let error as OrchionError {
       throw error
     } catch is LeaseLost {
-      throw .failedPrecondition("this orchestrator no longer holds the leader lease")
+      throw .leaseLost("this orchestrator no longer holds the leader lease")
     } catch let error as PostgresTransactionError where error.closureError is LeaseLost {
-      throw .failedPrecondition("this orchestrator no longer holds the leader lease")
+      throw .leaseLost("this orchestrator no longer holds the leader lease")
     } catch {
-      throw .unavailable("PostgreSQL: cannot \(what): \(Self.describe(error))")
+      throw .storeUnavailable("PostgreSQL: cannot \(what): \(Self.describe(error))")
     }
   }
 

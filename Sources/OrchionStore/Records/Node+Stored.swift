@@ -13,7 +13,7 @@ extension Node {
       case .active: status = .active
       case .inactive: status = .inactive
       case .disconnected: status = .disconnected
-      default: throw OrchionError.invalidArgument("status: \(proto.status)")
+      default: throw OrchionError.invalidArgument(field: "status", "status: \(proto.status)")
       }
       self.init(
         id: try NodeID(validating: proto.id),

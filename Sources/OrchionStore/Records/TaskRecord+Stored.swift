@@ -27,7 +27,7 @@ extension TaskRecord {
     do throws(OrchionError) {
       let id = try TaskID(validating: proto.id)
       guard let state = try TaskState.from(proto.state, field: "state") else {
-        throw OrchionError.invalidArgument("state: unspecified")
+        throw OrchionError.invalidArgument(field: "state", "state: unspecified")
       }
       self.init(
         id: id,

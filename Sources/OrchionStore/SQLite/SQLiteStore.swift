@@ -28,7 +28,7 @@ public final class SQLiteStore: Store {
     do {
       try SQLiteSchema.migrator.migrate(writer)
     } catch {
-      throw .unavailable("SQLite: cannot migrate the database: \(error)")
+      throw .storeUnavailable("SQLite: cannot migrate the database: \(error)")
     }
   }
 
@@ -36,7 +36,7 @@ public final class SQLiteStore: Store {
   ///
   /// Only one orchestrator may use a database file: a second one is refused, because two
   /// leaders over one state would each assign the other's tasks.
-  /// - Throws: `failedPrecondition` when another process holds the file; `unavailable` when it
+  /// - Throws: `failedPrecondition` when another process holds the file; `storeUnavailable` when it
   ///   cannot be opened.
   public static func open(path: String) throws(OrchionError) -> SQLiteStore {
     let lock = try FileLock.acquire(path: path + ".lock", purpose: "the database \(path)")
@@ -58,13 +58,13 @@ public final class SQLiteStore: Store {
     } catch let error as OrchionError {
       throw error
     } catch {
-      throw .unavailable("SQLite: cannot open \(path): \(error)")
+      throw .storeUnavailable("SQLite: cannot open \(path): \(error)")
     }
   }
 
   /// Opens a database for reading only, alongside the orchestrator that owns it (WAL lets a
   /// reader see a consistent snapshot while the owner writes): for `orchion admin export`.
-  /// - Throws: `unavailable` when it cannot be opened (e.g. it does not exist).
+  /// - Throws: `storeUnavailable` when it cannot be opened (e.g. it does not exist).
   public static func openReadOnly(path: String) throws(OrchionError) -> SQLiteStore {
     var configuration = Configuration()
     configuration.readonly = true
@@ -78,7 +78,7 @@ public final class SQLiteStore: Store {
     } catch let error as OrchionError {
       throw error
     } catch {
-      throw .unavailable("SQLite: cannot open \(path) for reading: \(error)")
+      throw .storeUnavailable("SQLite: cannot open \(path) for reading: \(error)")
     }
   }
 
@@ -90,7 +90,7 @@ public final class SQLiteStore: Store {
     } catch let error as OrchionError {
       throw error
     } catch {
-      throw .unavailable("SQLite: cannot create an in-memory database: \(error)")
+      throw .storeUnavailable("SQLite: cannot create an in-memory database: \(error)")
     }
   }
 
@@ -242,9 +242,9 @@ public final class SQLiteStore: Store {
     } catch let error as DatabaseError where error.resultCode == .SQLITE_FULL {
       // A typed outcome the journal acts on: waiters are told at once instead of waiting for
       // space that may never come.
-      throw .resourceExhausted("disk full: SQLite cannot \(what): \(error.message ?? "\(error)")")
+      throw .storeFull("disk full: SQLite cannot \(what): \(error.message ?? "\(error)")")
     } catch {
-      throw .unavailable("SQLite: cannot \(what): \(error)")
+      throw .storeUnavailable("SQLite: cannot \(what): \(error)")
     }
   }
 }

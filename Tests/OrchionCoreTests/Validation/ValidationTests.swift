@@ -1,4 +1,5 @@
 import OrchionCore
+import OrchionTestSupport
 import Testing
 
 @Suite("Input validation")
@@ -26,6 +27,7 @@ struct ValidationTests {
       Issue.record("accepted \(text.debugDescription)")
     } catch {
       #expect(error.code == .invalidArgument)
+      #expect(error.field == "node_id")
       #expect(error.message.contains("node_id"))
       // Hostile input is escaped in the message, never echoed raw.
       #expect(!error.message.unicodeScalars.contains { $0.value < 0x20 })
@@ -41,6 +43,7 @@ struct ValidationTests {
         Issue.record("accepted \(map.count) entries")
       } catch {
         #expect(error.code == .invalidArgument)
+        #expect(error.field == "labels")
         #expect(error.message.contains(fragment), "\(error.message)")
       }
     }
@@ -61,17 +64,23 @@ struct ValidationTests {
 
   @Test("resources must not be negative")
   func resources() {
-    #expect(throws: OrchionError.self) { try Resources(cpuMillis: -1).validate(field: "resources") }
-    #expect(throws: OrchionError.self) {
+    expectInvalid(field: "resources.cpu_millis") {
+      try Resources(cpuMillis: -1).validate(field: "resources")
+    }
+    expectInvalid(field: "resources.memory_bytes") {
       try Resources(memoryBytes: -1).validate(field: "resources")
     }
-    #expect(throws: OrchionError.self) { try Resources(gpus: -1).validate(field: "resources") }
-    #expect(throws: OrchionError.self) {
+    expectInvalid(field: "resources.gpus") {
+      try Resources(gpus: -1).validate(field: "resources")
+    }
+    let negative = expectInvalid(field: "resources.extended") {
       try Resources(extended: ["tool/claude": -1]).validate(field: "resources")
     }
-    #expect(throws: OrchionError.self) {
+    #expect(negative.contains("'tool/claude'"), "\(negative)")
+    let badName = expectInvalid(field: "resources.extended") {
       try Resources(extended: ["bad name": 1]).validate(field: "resources")
     }
+    #expect(badName.contains("names are"), "\(badName)")
     #expect(throws: Never.self) {
       try Resources(cpuMillis: 2000, memoryBytes: 1 << 30, gpus: 1, extended: ["tool/claude": 4])
         .validate(field: "resources")
@@ -80,11 +89,15 @@ struct ValidationTests {
 
   @Test("registration: address bounded and free of control characters")
   func registration() {
-    #expect(throws: OrchionError.self) {
+    let long = expectInvalid(field: "address") {
       try NodeRegistration(address: String(repeating: "a", count: 256)).validate()
     }
-    #expect(throws: OrchionError.self) { try NodeRegistration(address: "a\u{7}").validate() }
-    #expect(throws: OrchionError.self) { try NodeRegistration(slots: -1).validate() }
+    #expect(long.contains("256 bytes"), "\(long)")
+    let control = expectInvalid(field: "address") {
+      try NodeRegistration(address: "a\u{7}").validate()
+    }
+    #expect(control.contains("control characters"), "\(control)")
+    expectInvalid(field: "slots") { try NodeRegistration(slots: -1).validate() }
     #expect(throws: Never.self) { try NodeRegistration(address: "10.0.0.1:7000").validate() }
   }
 
@@ -106,6 +119,20 @@ struct ValidationTests {
     arguments: ["", ":80", "host:0", "host:65536", "host:x", "::1", "[::1"]
   )
   func badServerAddresses(text: String) {
-    #expect(throws: OrchionError.self) { try ServerAddress(parsing: text) }
+    // A flag value, not a request field: the message names what was wrong.
+    let message = expectInvalid(field: nil) { try ServerAddress(parsing: text) }
+    #expect(message.contains("server address"), "\(message)")
+  }
+
+  @Test("a task spec's errors name the field as the API spells it, nested ones prefixed")
+  func specFields() {
+    expectInvalid(field: "spec.command") { try TaskSpec(command: [""]).validate() }
+    expectInvalid(field: "spec.priority") { try TaskSpec(command: ["x"], priority: 101).validate() }
+    expectInvalid(field: "spec.node_selector") {
+      try TaskSpec(command: ["x"], nodeSelector: ["bad key": "v"]).validate()
+    }
+    expectInvalid(field: "spec.resources.gpus") {
+      try TaskSpec(command: ["x"], resources: Resources(gpus: -1)).validate()
+    }
   }
 }

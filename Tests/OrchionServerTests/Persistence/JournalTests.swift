@@ -30,13 +30,13 @@ private final class FaultyStore: Store {
     }
     commits.withLock { $0 += 1 }
     switch next {
-    case .fenced: throw .failedPrecondition("this orchestrator no longer holds the leader lease")
+    case .fenced: throw .leaseLost("this orchestrator no longer holds the leader lease")
     case .full:
-      throw .resourceExhausted("disk full: SQLite cannot commit: database or disk is full")
-    case .unreachable: throw .unavailable("connection refused")
+      throw .storeFull("disk full: SQLite cannot commit: database or disk is full")
+    case .unreachable: throw .storeUnavailable("connection refused")
     case .landedButUnavailable:
       try await real.commit(changes)
-      throw .unavailable("connection lost during COMMIT")
+      throw .storeUnavailable("connection lost during COMMIT")
     case .none:
       try await real.commit(changes)
     }
@@ -116,7 +116,7 @@ struct JournalTests {
     }
   }
 
-  @Test("a fenced store stops the journal: waiters fail UNAVAILABLE, effects never run")
+  @Test("a fenced store stops the journal: waiters hear the lease is lost, effects never run")
   func fenced() async throws {
     let store = try FaultyStore()
     let journal = Journal(store: store, logger: logger)
@@ -127,15 +127,17 @@ struct JournalTests {
     let error = await #expect(throws: OrchionError.self) {
       try await journal.waitUntilDurable(entry)
     }
-    #expect(error?.code == .unavailable)
-    #expect(journal.failure?.code == .unavailable)
+    #expect(error?.code == .leaseLost)
+    #expect(journal.failure?.code == .leaseLost)
+    // The store's refusal is kept as the cause: the log says what refused.
+    #expect(journal.failure?.cause?.message == "this orchestrator no longer holds the leader lease")
     await running.value
     #expect(ran.withLock { $0 } == false)
     #expect(try await store.loadTasks().isEmpty)
   }
 
   @Test(
-    "a full store fails waiters at once with RESOURCE_EXHAUSTED, refuses new work, keeps the changes in order, and recovers",
+    "a full store fails waiters at once with storeFull, refuses new work, keeps the changes in order, and recovers",
     .timeLimit(.minutes(1))
   )
   func fullStore() async throws {
@@ -150,10 +152,10 @@ struct JournalTests {
     let error = await #expect(throws: OrchionError.self) {
       try await journal.waitUntilDurable(first)
     }
-    #expect(error?.code == .resourceExhausted)
+    #expect(error?.code == .storeFull)
     #expect(error?.message.hasPrefix("disk full") == true)
     let refusal = #expect(throws: OrchionError.self) { try journal.checkAccepting() }
-    #expect(refusal?.code == .resourceExhausted)
+    #expect(refusal?.code == .storeFull)
     // A waiter that comes while the store is full is answered at once too.
     let second = journal.append([.taskCreated(task(2))])
     await #expect(throws: OrchionError.self) { try await journal.waitUntilDurable(second) }
@@ -174,7 +176,7 @@ struct JournalTests {
   }
 
   @Test(
-    "a retry loop ends when its task is cancelled; its waiters are told UNAVAILABLE",
+    "a retry loop ends when its task is cancelled; its waiters are told it is shutting down",
     .timeLimit(.minutes(1))
   )
   func cancelledRetry() async throws {
@@ -190,7 +192,7 @@ struct JournalTests {
     running.cancel()
     await running.value
     let error = await #expect(throws: OrchionError.self) { try await waiter.value }
-    #expect(error?.code == .unavailable)
+    #expect(error?.code == .shuttingDown)
     let commits = store.commitCount
     #expect(commits == 1)
   }

@@ -72,7 +72,7 @@ struct PostgresTLSTests {
       let error = await #expect(throws: OrchionError.self) {
         _ = try await PostgresStore.connect(location)
       }
-      #expect(error?.code == .unavailable)
+      #expect(error?.code == .storeUnavailable)
       let message = error?.message ?? ""
       #expect(message.contains("CERTIFICATE_VERIFY_FAILED"), "\(message)")
     }
@@ -81,7 +81,8 @@ struct PostgresTLSTests {
   @Test("an unreadable sslrootcert is refused, naming it")
   func missingRootCert() async throws {
     let location = try PostgresURL(
-      parsing: "postgres://orchion@127.0.0.1:55432/orchion?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem"
+      parsing:
+        "postgres://orchion@127.0.0.1:55432/orchion?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem"
     )
     let error = await #expect(throws: OrchionError.self) {
       _ = try await PostgresStore.connect(location)

@@ -1,0 +1,88 @@
+import Synchronization
+
+/// Runs work that may not honour cancellation — a database call on a connection that stopped
+/// answering — so that its caller is freed when it is cancelled or when a deadline passes.
+///
+/// The work runs in a task of its own. The caller returns with the work's result, or with
+/// `CancellationError` the moment the caller is cancelled, or with ``DeadlinePassed`` once
+/// `limit` has passed — whether or not the work has ended (it is cancelled, and its outcome is
+/// then unknown, as after a connection lost during COMMIT). This is what lets an orchestrator
+/// that lost its lease exit within its grace even when the store never answers.
+enum Abandonable {
+  /// The deadline passed before the work answered.
+  struct DeadlinePassed: Error {}
+
+  static func run<Value: Sendable>(
+    giveUpAfter limit: Duration? = nil,
+    _ work: @escaping @Sendable () async throws -> Value
+  ) async throws -> Value {
+    let running = Task { try await work() }
+    let answer = Answer<Value>()
+    let timer = limit.map { limit in
+      Task {
+        // Cancelled (and so returning early) once the answer is in.
+        guard (try? await Task.sleep(for: limit)) != nil else { return }
+        running.cancel()
+        answer.give(.failure(DeadlinePassed()))
+      }
+    }
+    defer { timer?.cancel() }
+    return try await withTaskCancellationHandler {
+      try await withCheckedThrowingContinuation { continuation in
+        guard answer.wait(with: continuation) else { return }
+        Task {
+          let result = await running.result
+          answer.give(result)
+        }
+      }
+    } onCancel: {
+      running.cancel()
+      answer.give(.failure(CancellationError()))
+    }
+  }
+
+  /// The caller's continuation, resumed exactly once by whichever comes first: the work's
+  /// result, the caller's cancellation, the deadline.
+  private final class Answer<Value: Sendable>: Sendable {
+    private enum State {
+      case idle
+      case waiting(CheckedContinuation<Value, any Error>)
+      /// Given before the caller started waiting (cancelled before it began).
+      case given(Result<Value, any Error>)
+      case done
+    }
+
+    private let state = Mutex<State>(.idle)
+
+    /// Parks `continuation`; resumes it at once and returns false when the answer is in.
+    func wait(with continuation: CheckedContinuation<Value, any Error>) -> Bool {
+      let early: Result<Value, any Error>? = state.withLock { state in
+        guard case .given(let result) = state else {
+          state = .waiting(continuation)
+          return nil
+        }
+        state = .done
+        return result
+      }
+      guard let early else { return true }
+      continuation.resume(with: early)
+      return false
+    }
+
+    func give(_ result: Result<Value, any Error>) {
+      let waiting: CheckedContinuation<Value, any Error>? = state.withLock { state in
+        switch state {
+        case .idle:
+          state = .given(result)
+          return nil
+        case .waiting(let continuation):
+          state = .done
+          return continuation
+        case .given, .done:
+          return nil
+        }
+      }
+      waiting?.resume(with: result)
+    }
+  }
+}
