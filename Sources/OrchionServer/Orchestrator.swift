@@ -340,7 +340,7 @@ public final class Orchestrator: Sendable {
       JournalService(journal: journal),
       HeartbeatMonitor(registry: registry, logger: logger),
       DispatcherService(dispatcher: dispatcher),
-      RouterTimerService(router: router),
+      RouterTimerService(router: router, clock: registry.clock),
       GRPCServerService(
         server: server,
         endpoint: "\(configuration.host):\(configuration.port)",
