@@ -223,6 +223,14 @@ let package = Package(
       swiftSettings: defaultSwiftSettings
     ),
     .testTarget(
+      name: "OrchionWireTests",
+      dependencies: [
+        "OrchionWire", "OrchionAPI", "OrchionCore", "OrchionTestSupport",
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      ],
+      swiftSettings: defaultSwiftSettings
+    ),
+    .testTarget(
       name: "OrchionSchedulerTests",
       dependencies: ["OrchionScheduler", "OrchionCore"],
       swiftSettings: defaultSwiftSettings

@@ -274,13 +274,6 @@ struct AgentConnection: Sendable {
   }
 }
 
-extension Duration {
-  init(_ proto: Google_Protobuf_Duration, default fallback: Duration) {
-    let value = Duration.seconds(proto.seconds) + .nanoseconds(Int64(proto.nanos))
-    self = value > .zero ? value : fallback
-  }
-}
-
 /// A boolean shared between tasks.
 final class Flag: Sendable {
   private let storage = Atomic<Bool>(false)

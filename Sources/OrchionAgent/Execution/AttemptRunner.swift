@@ -193,9 +193,7 @@ final class AttemptRunner: Sendable {
     clock: any WallClock,
     killGrace: Duration
   ) async -> ProcessOutcome {
-    let timeout =
-      spec.hasTimeout
-      ? Duration.seconds(spec.timeout.seconds) + .nanoseconds(Int64(spec.timeout.nanos)) : .zero
+    let timeout = spec.hasTimeout ? Duration(spec.timeout, default: .zero) : .zero
     return await withTaskGroup(of: Void.self) { control in
       // Ends the process tree when asked: SIGTERM, then SIGKILL after the grace.
       control.addTask {

@@ -37,9 +37,12 @@ public struct UTCInstant: InstantProtocol, Hashable, Sendable, CustomStringConve
 
   /// Whole seconds since the epoch and the nanoseconds past them (always 0..<1e9).
   public var secondsAndNanos: (seconds: Int64, nanos: Int32) {
-    let seconds = nanosecondsSinceEpoch.floorDivided(by: 1_000_000_000)
-    let nanos = nanosecondsSinceEpoch - seconds * 1_000_000_000
-    return (seconds, Int32(nanos))
+    // From the remainder, not by multiplying the seconds back: for the earliest instants the
+    // product would overflow (and trap) though the answer fits.
+    let seconds = nanosecondsSinceEpoch / 1_000_000_000
+    let remainder = nanosecondsSinceEpoch % 1_000_000_000
+    if remainder < 0 { return (seconds - 1, Int32(remainder + 1_000_000_000)) }
+    return (seconds, Int32(remainder))
   }
 
   public var description: String { "\(nanosecondsSinceEpoch)ns" }
@@ -59,12 +62,5 @@ extension Duration {
   /// The duration in seconds as a floating-point number, for display and rates.
   public var seconds: Double {
     Double(components.seconds) + Double(components.attoseconds) / 1e18
-  }
-}
-
-extension Int64 {
-  fileprivate func floorDivided(by divisor: Int64) -> Int64 {
-    let quotient = self / divisor
-    return (self % divisor < 0) ? quotient - 1 : quotient
   }
 }
