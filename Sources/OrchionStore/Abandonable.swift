@@ -16,8 +16,15 @@ enum Abandonable {
     giveUpAfter limit: Duration? = nil,
     _ work: @escaping @Sendable () async throws -> Value
   ) async throws -> Value {
-    let running = Task { try await work() }
     let answer = Answer<Value>()
+    // The work hands in its own result: no task waits on it just to pass that on.
+    let running = Task {
+      do {
+        answer.give(.success(try await work()))
+      } catch {
+        answer.give(.failure(error))
+      }
+    }
     let timer = limit.map { limit in
       Task {
         // Cancelled (and so returning early) once the answer is in.
@@ -29,11 +36,7 @@ enum Abandonable {
     defer { timer?.cancel() }
     return try await withTaskCancellationHandler {
       try await withCheckedThrowingContinuation { continuation in
-        guard answer.wait(with: continuation) else { return }
-        Task {
-          let result = await running.result
-          answer.give(result)
-        }
+        answer.wait(with: continuation)
       }
     } onCancel: {
       running.cancel()
@@ -47,15 +50,15 @@ enum Abandonable {
     private enum State {
       case idle
       case waiting(CheckedContinuation<Value, any Error>)
-      /// Given before the caller started waiting (cancelled before it began).
+      /// Given before the caller started waiting (a quick answer, or cancelled before it began).
       case given(Result<Value, any Error>)
       case done
     }
 
     private let state = Mutex<State>(.idle)
 
-    /// Parks `continuation`; resumes it at once and returns false when the answer is in.
-    func wait(with continuation: CheckedContinuation<Value, any Error>) -> Bool {
+    /// Parks `continuation`, or resumes it at once when the answer is in already.
+    func wait(with continuation: CheckedContinuation<Value, any Error>) {
       let early: Result<Value, any Error>? = state.withLock { state in
         guard case .given(let result) = state else {
           state = .waiting(continuation)
@@ -64,9 +67,7 @@ enum Abandonable {
         state = .done
         return result
       }
-      guard let early else { return true }
-      continuation.resume(with: early)
-      return false
+      if let early { continuation.resume(with: early) }
     }
 
     func give(_ result: Result<Value, any Error>) {
