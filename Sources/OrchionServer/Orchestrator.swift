@@ -10,7 +10,7 @@ import OrchionWire
 public import ServiceLifecycle
 import Synchronization
 
-/// The control plane: the node registry, heartbeat monitoring and the gRPC API, wired together.
+/// The control plane: the cluster state, heartbeat monitoring and the gRPC API, wired together.
 ///
 /// Creating one opens its store and loads the state it holds (tasks, nodes, output); it serves
 /// once its ``services`` run in a `ServiceGroup`:
@@ -123,11 +123,10 @@ public final class Orchestrator: Sendable {
 
   /// The configuration the orchestrator was created with.
   public let configuration: Configuration
-  /// Every node the orchestrator knows.
-  public let registry: NodeRegistry
   /// Health of the services, for `grpc.health.v1.Health`.
   public let health: HealthStatusBoard
-  let dispatcher: TaskDispatcher
+  /// The one writer of nodes, tasks and agent streams.
+  let cluster: Cluster
   let logs: LogStore
   /// Where state is kept.
   public let store: any Store
@@ -178,7 +177,6 @@ public final class Orchestrator: Sendable {
     self.configuration = configuration
     self.logger = logger
     self.store = store
-    registry = NodeRegistry(configuration: configuration.nodes, clock: clock)
     health = HealthStatusBoard(serving: Self.serviceNames)
     logs = LogStore(maxBytesPerTask: configuration.maxLogBytesPerTask)
     journal = Journal(store: store, logger: logger, clock: clock)
@@ -194,15 +192,16 @@ public final class Orchestrator: Sendable {
       clock: clock,
       logger: logger
     )
-    dispatcher = TaskDispatcher(
-      registry: registry,
-      logs: logs,
-      journal: journal,
+    cluster = Cluster(
+      nodes: configuration.nodes,
       limits: .init(
         retainedFinishedTasks: configuration.retainedFinishedTasks,
         maxLostAttempts: configuration.maxLostAttempts,
         reserveAfter: configuration.reserveAfter
       ),
+      clock: clock,
+      logs: logs,
+      journal: journal,
       scheduler: StrategyScheduler(strategy: configuration.strategy),
       advertisedAddress: { [taskAddress] in taskAddress.value.withLock { $0 } },
       secrets: secrets,
@@ -213,9 +212,9 @@ public final class Orchestrator: Sendable {
       journal: journal,
       clock: clock,
       directory: RouterDirectory(
-        taskState: { [dispatcher] in dispatcher.state(of: $0) },
-        nodeExists: { [registry] in (try? registry.node($0)) != nil },
-        attemptIsCurrent: { [dispatcher] in dispatcher.currentNode(of: $0, attempt: $1) != nil }
+        taskState: { [cluster] in cluster.state(of: $0) },
+        nodeExists: { [cluster] in (try? cluster.node($0)) != nil },
+        attemptIsCurrent: { [cluster] in cluster.currentNode(of: $0, attempt: $1) != nil }
       ),
       limits: RouterLimits.defaults(
         maxMessagesPerMailbox: configuration.maxMessagesPerMailbox,
@@ -223,7 +222,7 @@ public final class Orchestrator: Sendable {
       ),
       logger: logger
     )
-    dispatcher.observeFinished { [router] in router.taskFinished($0) }
+    cluster.observeFinished { [router] in router.taskFinished($0) }
     if store is any SharedStore {
       // Shared store: follow until the leader lease is ours (LeadershipService), then load.
       leadership = Leadership(.follower(leader: nil))
@@ -240,7 +239,6 @@ public final class Orchestrator: Sendable {
         leadership: leadership,
         clock: clock
       ) : nil
-    registry.observe { [dispatcher] transitions in dispatcher.nodesChanged(transitions) }
 
     let credentialWatch = CredentialWatch()
     var transportConfig = HTTP2ServerTransport.Posix.Config.defaults
@@ -265,8 +263,7 @@ public final class Orchestrator: Sendable {
       transport: transport,
       services: [
         NodeServiceHandler(
-          registry: registry,
-          usage: dispatcher,
+          cluster: cluster,
           leadership: leadership,
           store: store,
           registrationLimiter: RateLimiter(
@@ -277,19 +274,19 @@ public final class Orchestrator: Sendable {
           watch: credentialWatch
         ),
         TaskServiceHandler(
-          dispatcher: dispatcher,
+          cluster: cluster,
           logs: logs,
           store: store,
           leadership: leadership,
           secrets: secrets
         ),
-        AgentServiceHandler(registry: registry, dispatcher: dispatcher, leadership: leadership),
+        AgentServiceHandler(cluster: cluster, leadership: leadership),
         TokenServiceHandler(tokens: tokens, watch: credentialWatch),
         SecretServiceHandler(secrets: secrets),
         RouterServiceHandler(
           router: router,
           limits: router.limits,
-          currentNode: { [dispatcher] in dispatcher.currentNode(of: $0, attempt: $1) }
+          currentNode: { [cluster] in cluster.currentNode(of: $0, attempt: $1) }
         ),
         HealthService(board: health),
       ],
@@ -338,16 +335,16 @@ public final class Orchestrator: Sendable {
     return services + [
       // Before the others: every change made while they stop is still written.
       JournalService(journal: journal),
-      HeartbeatMonitor(registry: registry, logger: logger),
-      DispatcherService(dispatcher: dispatcher),
-      RouterTimerService(router: router, clock: registry.clock),
+      HeartbeatMonitor(cluster: cluster, logger: logger),
+      ClusterService(cluster: cluster),
+      RouterTimerService(router: router, clock: cluster.clock),
       GRPCServerService(
         server: server,
         endpoint: "\(configuration.host):\(configuration.port)",
-        beforeShutdown: { [health, dispatcher, logs, router] in
+        beforeShutdown: { [health, cluster, logs, router] in
           // Long-lived streams would hold graceful shutdown up: end them first.
           health.shutDown()
-          dispatcher.closeSessions()
+          cluster.closeSessions()
           logs.close()
           router.closeSubscriptions()
         }
@@ -358,8 +355,7 @@ public final class Orchestrator: Sendable {
   private var recovery: Recovery {
     Recovery(
       store: store,
-      registry: registry,
-      dispatcher: dispatcher,
+      cluster: cluster,
       logs: logs,
       tokens: tokens,
       secrets: secrets,

@@ -1,7 +1,8 @@
-/// The registry's state: every known node and when each is next due for a status change.
+/// The node registry's state: every known node and when each is next due for a status change.
 ///
 /// A value type with no clock and no locks: callers pass `now`, and the methods return what
-/// changed. ``NodeRegistry`` wraps it in a lock; tests drive it directly.
+/// changed. The orchestrator's cluster state holds it beside the task board; tests drive it
+/// directly.
 ///
 /// Each node has exactly one live entry in a deadline heap. A heartbeat only moves the node's
 /// `lastHeartbeat` (O(1)); when an entry falls due, the node's true deadline is recomputed and

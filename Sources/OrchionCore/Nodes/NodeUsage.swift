@@ -15,9 +15,3 @@ public struct NodeUsage: Hashable, Sendable {
   public static let none = NodeUsage(allocated: .zero, tasks: 0)
 }
 
-/// Tells the node API what is placed on each node. The task dispatcher provides it; a registry
-/// without tasks uses ``none``.
-public protocol NodeUsageSource: Sendable {
-  /// Usage of the node with `id`.
-  func usage(of id: NodeID) -> NodeUsage
-}

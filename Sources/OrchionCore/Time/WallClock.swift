@@ -4,6 +4,7 @@
 /// can substitute a manual clock and advance it instead of sleeping.
 ///
 /// ```swift
-/// let registry = NodeRegistry(configuration: .defaults, clock: SystemClock())
+/// let clock: any WallClock = SystemClock()
+/// let deadline = clock.now.advanced(by: .seconds(30))
 /// ```
 public protocol WallClock: Clock, Sendable where Instant == UTCInstant {}

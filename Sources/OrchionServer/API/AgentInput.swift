@@ -4,7 +4,7 @@ import OrchionCore
 import OrchionWire
 import SwiftProtobuf
 
-/// A message from an agent after its hello, validated: the only form the dispatcher sees.
+/// A message from an agent after its hello, validated: the only form the cluster sees.
 ///
 /// A node is untrusted. Every field it sends is checked here, before anything changes: a
 /// message breaking a rule is refused whole (`INVALID_ARGUMENT` naming the field, which ends

@@ -8,8 +8,7 @@ import Synchronization
 /// `orchion.v1.AgentService`: the one stream each agent dials. Heartbeats, status and output
 /// come up; assignments, stops and acknowledgements go down.
 struct AgentServiceHandler: Orchion_V1_AgentService.SimpleServiceProtocol {
-  let registry: NodeRegistry
-  let dispatcher: TaskDispatcher
+  let cluster: Cluster
   let leadership: Leadership
 
   func connect(
@@ -55,7 +54,7 @@ struct AgentServiceHandler: Orchion_V1_AgentService.SimpleServiceProtocol {
     replyingTo outbound: AsyncStream<Orchion_V1_ServerMessage>.Continuation
   ) async throws {
     var session: AgentSession?
-    defer { if let session { dispatcher.detach(session) } }
+    defer { if let session { cluster.detach(session) } }
     for try await message in request {
       guard let current = session else {
         session = try open(message, outbound: outbound)
@@ -65,7 +64,7 @@ struct AgentServiceHandler: Orchion_V1_AgentService.SimpleServiceProtocol {
       // (INVALID_ARGUMENT naming the field) and applies nothing, not even its heartbeat.
       let input = try AgentInput(validating: message)
       // Any message proves the node alive.
-      _ = try registry.heartbeat(current.node)
+      _ = try cluster.heartbeat(current.node)
       // What the agent sent is acknowledged only once it is durable: until then the agent
       // keeps it, and sends it again after a crash of this process.
       let sequence = message.outboxSequence
@@ -81,18 +80,18 @@ struct AgentServiceHandler: Orchion_V1_AgentService.SimpleServiceProtocol {
         if leadership.isLeader {
           current.send(.with { $0.heartbeatAck = .with { $0.probe = probe } })
         }
-        if let acknowledge { dispatcher.afterCommit(acknowledge) }
+        if let acknowledge { cluster.afterCommit(acknowledge) }
       case .goodbye:
         // Behind the agent's last reports on this stream, so those are applied first. The
         // node becomes DISCONNECTED, which closes this session.
-        if let acknowledge { dispatcher.afterCommit(acknowledge) }
-        _ = try registry.leave(current.node)
+        if let acknowledge { cluster.afterCommit(acknowledge) }
+        _ = try cluster.leave(current.node)
       case .nothing:
-        if let acknowledge { dispatcher.afterCommit(acknowledge) }
+        if let acknowledge { cluster.afterCommit(acknowledge) }
       case .status(let reports):
-        dispatcher.report(reports, from: current.node, then: acknowledge)
+        cluster.report(reports, from: current.node, then: acknowledge)
       case .logs(let entries):
-        dispatcher.appendLogs(entries, from: current.node, then: acknowledge)
+        cluster.appendLogs(entries, from: current.node, then: acknowledge)
       }
     }
   }
@@ -106,7 +105,7 @@ struct AgentServiceHandler: Orchion_V1_AgentService.SimpleServiceProtocol {
       throw OrchionError.failedPrecondition("the first message on the agent stream must be hello")
     }
     let node = try NodeID(validating: hello.nodeID)
-    try NodeAccess.authorize(try registry.node(node))
+    try NodeAccess.authorize(try cluster.node(node))
     guard hello.running.count <= AgentStreamLimits.maxRunningAttempts else {
       throw OrchionError.invalidArgument(
         field: "hello.running",
@@ -135,18 +134,18 @@ struct AgentServiceHandler: Orchion_V1_AgentService.SimpleServiceProtocol {
         )
       )
     }
-    _ = try registry.heartbeat(node)
+    _ = try cluster.heartbeat(node)
     outbound.yield(
       .with {
         $0.welcome = .with {
-          $0.heartbeatInterval = .init(registry.configuration.heartbeatInterval)
+          $0.heartbeatInterval = .init(cluster.configuration.heartbeatInterval)
           $0.fenceAfter = .init(
-            registry.configuration.heartbeatTimeout + registry.configuration.lostAfter
+            cluster.configuration.heartbeatTimeout + cluster.configuration.lostAfter
           )
         }
       }
     )
-    return dispatcher.attach(node: node, running: running, outbound: outbound)
+    return cluster.attach(node: node, running: running, outbound: outbound)
   }
 }
 

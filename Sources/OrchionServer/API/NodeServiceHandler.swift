@@ -5,10 +5,9 @@ import OrchionStore
 import OrchionWire
 import SwiftProtobuf
 
-/// `orchion.v1.NodeService`: registration, heartbeats and listing, over the ``NodeRegistry``.
+/// `orchion.v1.NodeService`: registration, heartbeats and listing, over the ``Cluster``.
 struct NodeServiceHandler: Orchion_V1_NodeService.SimpleServiceProtocol {
-  let registry: NodeRegistry
-  let usage: (any NodeUsageSource)?
+  let cluster: Cluster
   let leadership: Leadership
   /// Where a follower reads nodes from (as the leader last wrote them).
   let store: any Store
@@ -31,8 +30,9 @@ struct NodeServiceHandler: Orchion_V1_NodeService.SimpleServiceProtocol {
     let registration = try NodeRegistration(validating: request)
     var issued = ""
     var replaced: [UInt8]?
-    let (node, created) = try registry.register(registration) { existing throws(OrchionError) in
-      let decision = try NodeAccess.register(existing: existing)
+    let claim = NodeAccess.RegistrationClaim()
+    let (node, created) = try cluster.register(registration) { existing throws(OrchionError) in
+      let decision = try claim.decide(existing: existing)
       issued = decision.credential
       if let old = existing?.credentialDigest, !old.isEmpty, old != decision.digest {
         replaced = old
@@ -49,7 +49,7 @@ struct NodeServiceHandler: Orchion_V1_NodeService.SimpleServiceProtocol {
     return .with {
       $0.node = makeNode(node)
       $0.created = created
-      $0.heartbeatInterval = .init(registry.configuration.heartbeatInterval)
+      $0.heartbeatInterval = .init(cluster.configuration.heartbeatInterval)
       $0.credential = issued
     }
   }
@@ -59,11 +59,11 @@ struct NodeServiceHandler: Orchion_V1_NodeService.SimpleServiceProtocol {
     context: ServerContext
   ) async throws -> Orchion_V1_HeartbeatResponse {
     let id = try NodeID(validating: request.nodeID)
-    try NodeAccess.authorize(try registry.node(id))
-    let node = try registry.heartbeat(id)
+    try NodeAccess.authorize(try cluster.node(id))
+    let node = try cluster.heartbeat(id)
     return .with {
       $0.status = .init(node.status)
-      $0.heartbeatInterval = .init(registry.configuration.heartbeatInterval)
+      $0.heartbeatInterval = .init(cluster.configuration.heartbeatInterval)
     }
   }
 
@@ -72,8 +72,8 @@ struct NodeServiceHandler: Orchion_V1_NodeService.SimpleServiceProtocol {
     context: ServerContext
   ) async throws -> Orchion_V1_UnregisterNodeResponse {
     let id = try NodeID(validating: request.nodeID)
-    try NodeAccess.authorize(try registry.node(id))
-    let node = try registry.remove(id)
+    try NodeAccess.authorize(try cluster.node(id))
+    let node = try cluster.remove(id)
     if !node.credentialDigest.isEmpty {
       watch.revoke(
         .nodeCredential(digest: node.credentialDigest),
@@ -92,7 +92,7 @@ struct NodeServiceHandler: Orchion_V1_NodeService.SimpleServiceProtocol {
       let nodes = try await store.nodes().filter { status == nil || $0.status == status }
       return .with { $0.nodes = nodes.map { Orchion_V1_Node($0) } }
     }
-    return .with { $0.nodes = registry.nodes(status: status).map(makeNode) }
+    return .with { $0.nodes = cluster.nodes(status: status).map(makeNode) }
   }
 
   func getNode(
@@ -106,7 +106,7 @@ struct NodeServiceHandler: Orchion_V1_NodeService.SimpleServiceProtocol {
       }
       return .with { $0.node = Orchion_V1_Node(node) }
     }
-    let node = try registry.node(id)
+    let node = try cluster.node(id)
     return .with { $0.node = makeNode(node) }
   }
 
@@ -115,8 +115,7 @@ struct NodeServiceHandler: Orchion_V1_NodeService.SimpleServiceProtocol {
     context: ServerContext
   ) async throws -> Orchion_V1_CordonNodeResponse {
     let id = try NodeID(validating: request.nodeID)
-    let current = try registry.node(id)
-    let node = try registry.setScheduling(id, cordoned: true, drainDeadline: current.drainDeadline)
+    let node = try cluster.cordon(id)
     return .with { $0.node = makeNode(node) }
   }
 
@@ -124,7 +123,7 @@ struct NodeServiceHandler: Orchion_V1_NodeService.SimpleServiceProtocol {
     request: Orchion_V1_UncordonNodeRequest,
     context: ServerContext
   ) async throws -> Orchion_V1_UncordonNodeResponse {
-    let node = try registry.setScheduling(try NodeID(validating: request.nodeID), cordoned: false)
+    let node = try cluster.setScheduling(try NodeID(validating: request.nodeID), cordoned: false)
     return .with { $0.node = makeNode(node) }
   }
 
@@ -142,10 +141,10 @@ struct NodeServiceHandler: Orchion_V1_NodeService.SimpleServiceProtocol {
       if requested > .zero { deadline = requested }
     }
     if request.force { deadline = .zero }
-    let node = try registry.setScheduling(
+    let node = try cluster.setScheduling(
       id,
       cordoned: true,
-      drainDeadline: registry.clock.now.advanced(by: deadline)
+      drainDeadline: cluster.clock.now.advanced(by: deadline)
     )
     return .with { $0.node = makeNode(node) }
   }
@@ -154,6 +153,6 @@ struct NodeServiceHandler: Orchion_V1_NodeService.SimpleServiceProtocol {
   static let defaultDrainDeadline = Duration.seconds(3600)
 
   private func makeNode(_ node: Node) -> Orchion_V1_Node {
-    Orchion_V1_Node(node, usage: usage?.usage(of: node.id) ?? .none)
+    Orchion_V1_Node(node, usage: cluster.usage(of: node.id))
   }
 }

@@ -9,7 +9,7 @@ import struct Foundation.Data
 
 /// `orchion.v1.TaskService`: submit, inspect, list, cancel, and read output.
 struct TaskServiceHandler: Orchion_V1_TaskService.SimpleServiceProtocol {
-  let dispatcher: TaskDispatcher
+  let cluster: Cluster
   let logs: LogStore
   let store: any Store
   let leadership: Leadership
@@ -34,7 +34,7 @@ struct TaskServiceHandler: Orchion_V1_TaskService.SimpleServiceProtocol {
         "spec.secret_env[\(TextRules.quoted(variable))]: no secret is named '\(name)' (orchion secret set \(name))"
       )
     }
-    let task = try await dispatcher.submit(spec)
+    let task = try await cluster.submit(spec)
     return .with { $0.task = .init(task) }
   }
 
@@ -49,7 +49,7 @@ struct TaskServiceHandler: Orchion_V1_TaskService.SimpleServiceProtocol {
       }
       return .with { $0.task = .init(task) }
     }
-    let task = try dispatcher.task(id)
+    let task = try cluster.task(id)
     return .with { $0.task = .init(task) }
   }
 
@@ -71,7 +71,7 @@ struct TaskServiceHandler: Orchion_V1_TaskService.SimpleServiceProtocol {
       ? nil : try TaskID(validating: request.pageToken, field: "page_token")
     let page =
       leadership.isLeader
-      ? dispatcher.list(state: state, node: node, pageSize: pageSize, after: token)
+      ? cluster.list(state: state, node: node, pageSize: pageSize, after: token)
       : try await {
         let page = try await store.tasks(
           TaskQuery(state: state, node: node, pageSize: pageSize, after: token)
@@ -88,7 +88,7 @@ struct TaskServiceHandler: Orchion_V1_TaskService.SimpleServiceProtocol {
     request: Orchion_V1_CancelTaskRequest,
     context: ServerContext
   ) async throws -> Orchion_V1_CancelTaskResponse {
-    let task = try await dispatcher.cancel(try TaskID(validating: request.taskID))
+    let task = try await cluster.cancel(try TaskID(validating: request.taskID))
     return .with { $0.task = .init(task) }
   }
 
@@ -102,7 +102,7 @@ struct TaskServiceHandler: Orchion_V1_TaskService.SimpleServiceProtocol {
       try await streamStoredLogs(of: id, follow: request.follow, to: response)
       return
     }
-    _ = try dispatcher.task(id)  // NOT_FOUND before any output
+    _ = try cluster.task(id)  // NOT_FOUND before any output
     if logs.isOnDisk(id) {
       // Finished before a restart: its output is read back on first use.
       let entries = try await store.logs(of: id, from: 0, limit: Recovery.maxChunksPerTask)
@@ -129,7 +129,7 @@ struct TaskServiceHandler: Orchion_V1_TaskService.SimpleServiceProtocol {
         for chunk in read.chunks { try await response.write(chunk) }
         cursor = read.next
         if read.chunks.isEmpty {
-          if read.finished, let task = try? dispatcher.task(id), task.state.isTerminal {
+          if read.finished, let task = try? cluster.task(id), task.state.isTerminal {
             try await response.write(.final(Orchion_V1_Task(task)))
             return
           }

@@ -22,31 +22,45 @@ enum NodeAccess {
     }
   }
 
-  /// Decides a registration: who may (re-)register the node already under the ID, and which
-  /// credential the node keeps.
-  ///
-  /// A new node gets a new credential (so does one stored without any, from before credentials
-  /// existed). Registering an existing node again needs its credential
-  /// (which it keeps) or an admin token (which issues a new one: the old holder is locked out).
-  /// - Returns: The credential digest to store and the credential to hand back.
-  /// - Throws: `permissionDenied` when a join token re-registers a node without its credential.
-  static func register(
-    existing: Node?,
-    caller: Caller? = Caller.current
-  ) throws(OrchionError) -> (digest: [UInt8], credential: String) {
-    let principal = caller?.principal
-    if let existing, !existing.credentialDigest.isEmpty, let credential = caller?.nodeCredential,
-      Credential.equal(existing.credentialDigest, Credential.digest(credential))
-    {
-      return (existing.credentialDigest, credential)
+  /// What a registration presents and would issue, computed before the registration's
+  /// transition so that deciding it under the cluster's lock only compares digests.
+  struct RegistrationClaim: Sendable {
+    /// The caller's node credential and its digest, if it presented one.
+    let presented: (credential: String, digest: [UInt8])?
+    /// An admin (or no authentication) may take over a registered node.
+    let isAdmin: Bool
+    /// The credential a new (or taken-over) node gets, and its digest.
+    let issued: (credential: String, digest: [UInt8])
+
+    init(caller: Caller? = Caller.current) {
+      presented = caller?.nodeCredential.map { ($0, Credential.digest($0)) }
+      isAdmin = caller?.principal.isAdmin ?? true
+      let credential = Credential.randomHex(bytes: NodeAccess.credentialBytes)
+      issued = (credential, Credential.digest(credential))
     }
-    // A node without a credential was registered before Orchion issued them: claimable once.
-    if let existing, !existing.credentialDigest.isEmpty, !(principal?.isAdmin ?? true) {
-      throw .permissionDenied(
-        "node '\(existing.id)' is registered already: registering it again needs its credential (\(NodeCredential.metadataKey) metadata) or an admin token"
-      )
+
+    /// Decides the registration: who may (re-)register the node already under the ID, and
+    /// which credential the node keeps.
+    ///
+    /// A new node gets a new credential (so does one stored without any, from before
+    /// credentials existed). Registering an existing node again needs its credential (which it
+    /// keeps) or an admin token (which issues a new one: the old holder is locked out).
+    /// - Returns: The credential digest to store and the credential to hand back.
+    /// - Throws: `permissionDenied` when a join token re-registers a node without its
+    ///   credential.
+    func decide(existing: Node?) throws(OrchionError) -> (digest: [UInt8], credential: String) {
+      if let existing, !existing.credentialDigest.isEmpty, let presented,
+        Credential.equal(existing.credentialDigest, presented.digest)
+      {
+        return (existing.credentialDigest, presented.credential)
+      }
+      // A node without a credential was registered before Orchion issued them: claimable once.
+      if let existing, !existing.credentialDigest.isEmpty, !isAdmin {
+        throw .permissionDenied(
+          "node '\(existing.id)' is registered already: registering it again needs its credential (\(NodeCredential.metadataKey) metadata) or an admin token"
+        )
+      }
+      return (issued.digest, issued.credential)
     }
-    let issued = Credential.randomHex(bytes: credentialBytes)
-    return (Credential.digest(issued), issued)
   }
 }

@@ -5,14 +5,14 @@ extension TaskBoard {
   /// current one on that node are stale: the agent is told to stop it, and nothing changes (so
   /// a task's success is recorded once, by its current attempt).
   mutating func report(_ report: AttemptReport, from node: NodeID, now: UTCInstant)
-    -> [DispatchAction]
+    -> [ClusterAction]
   {
     guard let task = tasks[report.task], task.attemptID == report.attempt, task.nodeID == node,
       task.state == .assigned || task.state == .running
     else {
       if report.state.isTerminal || report.state == .pending { return [] }
       return [
-        .stopAttempt(node, report.task, report.attempt, reason: DispatchAction.staleReason)
+        .stopAttempt(node, report.task, report.attempt, reason: ClusterAction.staleReason)
       ]
     }
     switch report.state {
@@ -42,7 +42,7 @@ extension TaskBoard {
     }
   }
 
-  private mutating func running(_ task: TaskRecord, report: AttemptReport) -> [DispatchAction] {
+  private mutating func running(_ task: TaskRecord, report: AttemptReport) -> [ClusterAction] {
     guard let node = task.nodeID else { return [] }
     var task = task
     if task.state == .assigned {
@@ -67,7 +67,7 @@ extension TaskBoard {
   }
 
   private mutating func failed(_ task: TaskRecord, report: AttemptReport, now: UTCInstant)
-    -> [DispatchAction]
+    -> [ClusterAction]
   {
     var task = task
     task.exitCode = report.exitCode
@@ -107,7 +107,7 @@ extension TaskBoard {
   }
 
   /// The current attempt ended after a cancel was asked for: it and the task are CANCELLED.
-  private mutating func cancelledByRequest(_ id: TaskID, now: UTCInstant) -> [DispatchAction] {
+  private mutating func cancelledByRequest(_ id: TaskID, now: UTCInstant) -> [ClusterAction] {
     let reason = "cancelled by request"
     closeAttempt(of: id, as: .cancelled, termination: .cancelled, reason: reason, now: now)
     return finish(id, as: .cancelled, message: reason, now: now)
@@ -120,7 +120,7 @@ extension TaskBoard {
 
   /// An attempt the orchestrator stopped to make room (preemption) or empty a node (drain) has
   /// ended: the task goes back to the queue without using up an attempt.
-  private mutating func evicted(_ task: TaskRecord, now: UTCInstant) -> [DispatchAction] {
+  private mutating func evicted(_ task: TaskRecord, now: UTCInstant) -> [ClusterAction] {
     if task.cancelRequested { return cancelledByRequest(task.id, now: now) }
     let outcome = task.eviction ?? .lost
     closeAttempt(
@@ -148,8 +148,8 @@ extension TaskBoard {
     node: NodeID,
     running: [(task: TaskID, attempt: AttemptID)],
     now: UTCInstant
-  ) -> [DispatchAction] {
-    var actions: [DispatchAction] = []
+  ) -> [ClusterAction] {
+    var actions: [ClusterAction] = []
     var reported = Set<TaskID>()
     for (id, attempt) in running {
       if let task = tasks[id], task.attemptID == attempt, task.nodeID == node,
@@ -168,7 +168,7 @@ extension TaskBoard {
         }
       } else {
         actions.append(
-          .stopAttempt(node, id, attempt, reason: DispatchAction.staleReason)
+          .stopAttempt(node, id, attempt, reason: ClusterAction.staleReason)
         )
       }
     }
@@ -181,8 +181,8 @@ extension TaskBoard {
   }
 
   /// A node is gone: its attempts are lost and their tasks requeued.
-  mutating func nodeLost(_ node: NodeID, now: UTCInstant) -> [DispatchAction] {
-    var actions: [DispatchAction] = []
+  mutating func nodeLost(_ node: NodeID, now: UTCInstant) -> [ClusterAction] {
+    var actions: [ClusterAction] = []
     for task in placedTasks(on: node) {
       actions +=
         task.eviction != nil

@@ -12,7 +12,7 @@ extension TaskBoard {
     scheduler: some Scheduler,
     now: UTCInstant,
     generator: inout some RandomNumberGenerator
-  ) -> [DispatchAction] {
+  ) -> [ClusterAction] {
     guard !pending.isEmpty, !nodes.isEmpty else { return [] }
     var snapshot = snapshot(of: nodes)
     // Every slot taken and nothing to preempt (the usual state under load, when each finished
@@ -26,7 +26,7 @@ extension TaskBoard {
     snapshot.reserveQueuedBefore = now.advanced(by: .zero - limits.reserveAfter)
     let decision = scheduler.schedule(pending.tasks, in: snapshot)
     if let last = decision.roundRobinLast { roundRobinLast = last }
-    var actions: [DispatchAction] = []
+    var actions: [ClusterAction] = []
     for preemption in decision.preemptions {
       for victim in preemption.victims {
         actions += evict(victim, on: preemption.node, as: .preempted, for: preemption.task)
@@ -60,7 +60,7 @@ extension TaskBoard {
     on node: NodeID,
     as outcome: AttemptOutcome,
     for beneficiary: TaskID? = nil
-  ) -> [DispatchAction] {
+  ) -> [ClusterAction] {
     guard var task = tasks[id], task.nodeID == node, task.eviction == nil,
       !task.cancelRequested, task.state == .assigned || task.state == .running,
       let attempt = task.attemptID
@@ -103,7 +103,7 @@ extension TaskBoard {
     _ placement: Placement,
     now: UTCInstant,
     generator: inout some RandomNumberGenerator
-  ) -> DispatchAction? {
+  ) -> ClusterAction? {
     guard var task = tasks[placement.task], task.state == .pending else { return nil }
     pending.remove(task.id, priority: task.spec.priority)
     let attemptID = AttemptID.random(using: &generator)

@@ -20,7 +20,7 @@ extension TaskBoard {
   /// Moves tasks whose retry delay is over into the queue and stops what is left on nodes whose
   /// drain deadline has passed.
   /// - Returns: The stops to send, and whether the queue gained tasks (a pass is worth running).
-  mutating func tick(now: UTCInstant) -> (actions: [DispatchAction], queued: Bool) {
+  mutating func tick(now: UTCInstant) -> (actions: [ClusterAction], queued: Bool) {
     var queued = false
     while let first = delayed.first, first.deadline <= now {
       _ = delayed.popFirst()
@@ -32,7 +32,7 @@ extension TaskBoard {
       pending.insert(task)
       queued = true
     }
-    var actions: [DispatchAction] = []
+    var actions: [ClusterAction] = []
     for (node, drain) in drains where !drain.stopped && drain.deadline <= now {
       drains[node]?.stopped = true
       for task in placedTasks(on: node) {

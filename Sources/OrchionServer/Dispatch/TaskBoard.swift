@@ -2,7 +2,7 @@ import OrchionCore
 import OrchionScheduler
 
 /// The orchestrator's tasks and what is placed where: a value type with no clock, no locks and
-/// no I/O. Every mutating method takes `now` and returns the ``DispatchAction``s its caller
+/// no I/O. Every mutating method takes `now` and returns the ``ClusterAction``s its caller
 /// must perform, so every transition of the task lifecycle is testable on its own.
 ///
 /// The transitions live in extensions by concern: scheduling (`TaskBoard+Scheduling`), agent
@@ -126,7 +126,7 @@ struct TaskBoard: Sendable {
   /// Cancels a task: a pending one at once; a placed one once its agent confirms its process
   /// tree is gone. A finished task is returned unchanged.
   mutating func cancel(_ id: TaskID, now: UTCInstant) throws(OrchionError) -> (
-    TaskRecord, [DispatchAction]
+    TaskRecord, [ClusterAction]
   ) {
     guard var task = tasks[id] else { throw .notFound("task '\(id)' not found") }
     switch task.state {
@@ -173,7 +173,7 @@ struct TaskBoard: Sendable {
 
   /// The attempt was lost with its node or agent: requeued without using up an attempt, up to
   /// ``Limits/maxLostAttempts`` times.
-  mutating func lost(_ id: TaskID, message: String, now: UTCInstant) -> [DispatchAction] {
+  mutating func lost(_ id: TaskID, message: String, now: UTCInstant) -> [ClusterAction] {
     guard var task = tasks[id] else { return [] }
     closeAttempt(of: id, as: .lost, termination: .lost, reason: message, now: now)
     if task.cancelRequested {
@@ -199,7 +199,7 @@ struct TaskBoard: Sendable {
     message: String,
     now: UTCInstant,
     delay: Duration = .zero
-  ) -> [DispatchAction] {
+  ) -> [ClusterAction] {
     guard var task = tasks[id] else { return [] }
     release(task)
     task.state = .pending
@@ -223,7 +223,7 @@ struct TaskBoard: Sendable {
     as state: TaskState,
     message: String,
     now: UTCInstant
-  ) -> [DispatchAction] {
+  ) -> [ClusterAction] {
     guard var task = tasks[id] else { return [] }
     release(task)
     pending.remove(id, priority: task.spec.priority)
@@ -248,8 +248,8 @@ struct TaskBoard: Sendable {
     loads[node] = load.tasks.isEmpty ? nil : load
   }
 
-  mutating func evictFinished() -> [DispatchAction] {
-    var actions: [DispatchAction] = []
+  mutating func evictFinished() -> [ClusterAction] {
+    var actions: [ClusterAction] = []
     while finishedOrder.count - finishedHead > limits.retainedFinishedTasks {
       let id = finishedOrder[finishedHead]
       finishedHead += 1

@@ -10,8 +10,7 @@ import OrchionStore
 /// to it); output of finished tasks stays on disk until someone reads it.
 struct Recovery {
   let store: any Store
-  let registry: NodeRegistry
-  let dispatcher: TaskDispatcher
+  let cluster: Cluster
   let logs: LogStore
   let tokens: TokenRegistry?
   let secrets: SecretRegistry
@@ -25,7 +24,6 @@ struct Recovery {
     let tasks = try await store.loadTasks()
     try tokens?.restore(try await store.records(.token))
     try secrets.restore(try await store.records(.secret))
-    registry.restore(nodes)
     var finished: [TaskID] = []
     for task in tasks {
       if task.state.isTerminal {
@@ -36,7 +34,7 @@ struct Recovery {
       }
     }
     logs.markOnDisk(finished)
-    dispatcher.restore(tasks, nodes: nodes)
+    cluster.restore(tasks: tasks, nodes: nodes)
     // After the tasks: messages for tasks that finished meanwhile are dropped.
     try router.restore(
       try await store.records(.message),

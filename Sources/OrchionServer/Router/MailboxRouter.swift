@@ -7,7 +7,7 @@ import OrchionWire
 import SwiftProtobuf
 import Synchronization
 
-/// What the router needs to know about tasks and nodes, from the dispatcher and registry.
+/// What the router needs to know about tasks and nodes, from the cluster.
 struct RouterDirectory: Sendable {
   /// A task's state; `nil` when no such task is known.
   var taskState: @Sendable (TaskID) -> TaskState?

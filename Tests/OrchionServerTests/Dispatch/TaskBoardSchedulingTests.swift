@@ -32,7 +32,7 @@ struct TaskBoardSchedulingTests {
     _ board: inout TaskBoard,
     on nodes: [ClusterSnapshot.Node],
     at time: UTCInstant? = nil
-  ) -> [DispatchAction] {
+  ) -> [ClusterAction] {
     board.schedule(
       nodes: nodes,
       scheduler: StrategyScheduler(),
@@ -41,14 +41,14 @@ struct TaskBoardSchedulingTests {
     )
   }
 
-  static func assignments(_ actions: [DispatchAction]) -> [(NodeID, DispatchAction.Assignment)] {
+  static func assignments(_ actions: [ClusterAction]) -> [(NodeID, ClusterAction.Assignment)] {
     actions.compactMap { action in
       if case .assign(let node, let assignment) = action { return (node, assignment) }
       return nil
     }
   }
 
-  static func stops(_ actions: [DispatchAction]) -> [(NodeID, TaskID, String)] {
+  static func stops(_ actions: [ClusterAction]) -> [(NodeID, TaskID, String)] {
     actions.compactMap { action in
       if case .stop(let node, let task, _, _, let reason) = action { return (node, task, reason) }
       return nil
@@ -56,7 +56,7 @@ struct TaskBoardSchedulingTests {
   }
 
   func report(
-    _ assignment: DispatchAction.Assignment,
+    _ assignment: ClusterAction.Assignment,
     _ state: TaskState,
     exit: Int32? = nil,
     at time: UTCInstant? = nil

@@ -22,7 +22,7 @@ struct TaskBoardTerminationTests {
 
   /// A board with one task placed on `a`, and its assignment.
   mutating func placed(_ spec: TaskSpec = TaskSpec(command: ["sleep", "9"])) throws -> (
-    TaskBoard, DispatchAction.Assignment
+    TaskBoard, ClusterAction.Assignment
   ) {
     var board = TaskBoard(limits: .init(retainedFinishedTasks: 100, maxLostAttempts: 0))
     _ = board.submit(spec, now: now)
@@ -33,7 +33,7 @@ struct TaskBoardTerminationTests {
       generator: &generator
     )
     let assignment = try #require(
-      actions.compactMap { action -> DispatchAction.Assignment? in
+      actions.compactMap { action -> ClusterAction.Assignment? in
         if case .assign(_, let assignment) = action { return assignment }
         return nil
       }.first
@@ -42,7 +42,7 @@ struct TaskBoardTerminationTests {
   }
 
   func report(
-    _ assignment: DispatchAction.Assignment,
+    _ assignment: ClusterAction.Assignment,
     _ state: TaskState,
     exit: Int32,
     termination: TerminationReason?

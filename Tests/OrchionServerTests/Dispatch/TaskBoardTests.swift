@@ -29,7 +29,7 @@ struct TaskBoardTests {
     _ board: inout TaskBoard,
     on nodes: [ClusterSnapshot.Node],
     at time: UTCInstant? = nil
-  ) -> [(NodeID, DispatchAction.Assignment)] {
+  ) -> [(NodeID, ClusterAction.Assignment)] {
     board.schedule(
       nodes: nodes,
       scheduler: StrategyScheduler(strategy: .spread),
@@ -43,7 +43,7 @@ struct TaskBoardTests {
   }
 
   func report(
-    _ assignment: DispatchAction.Assignment,
+    _ assignment: ClusterAction.Assignment,
     _ state: TaskState,
     exit: Int32? = nil
   ) -> AttemptReport {

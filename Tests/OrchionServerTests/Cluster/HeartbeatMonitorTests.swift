@@ -1,9 +1,10 @@
 import Logging
 import OrchionCore
-import OrchionServer
 import OrchionTestSupport
 import ServiceLifecycle
 import Testing
+
+@testable import OrchionServer
 
 @Suite("HeartbeatMonitor")
 struct HeartbeatMonitorTests {
@@ -34,18 +35,18 @@ struct HeartbeatMonitorTests {
 
   @Test("the running service marks a silent node INACTIVE then DISCONNECTED as the clock advances")
   func serviceExpires() async throws {
-    let clock = ManualClock()
-    let registry = NodeRegistry(
-      configuration: .init(
+    let harness = try ClusterHarness(
+      nodes: .init(
         heartbeatTimeout: .seconds(30),
         lostAfter: .seconds(60),
         forgetAfter: .seconds(3600)
-      ),
-      clock: clock
+      )
     )
-    let id = try registry.register(NodeRegistration()).node.id
+    let clock = harness.clock
+    let cluster = harness.cluster
+    let id = try cluster.register(NodeRegistration()).node.id
     let monitor = HeartbeatMonitor(
-      registry: registry,
+      cluster: cluster,
       logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
     )
     let group = ServiceGroup(
@@ -69,13 +70,13 @@ struct HeartbeatMonitorTests {
       }
 
       try await advance(.seconds(29))
-      #expect(try registry.node(id).status == .active)
+      #expect(try cluster.node(id).status == .active)
       try await advance(.seconds(1))
-      #expect(try registry.node(id).status == .inactive)
+      #expect(try cluster.node(id).status == .inactive)
       try await advance(.seconds(59))
-      #expect(try registry.node(id).status == .inactive)
+      #expect(try cluster.node(id).status == .inactive)
       try await advance(.seconds(1))
-      #expect(try registry.node(id).status == .disconnected)
+      #expect(try cluster.node(id).status == .disconnected)
 
       await group.triggerGracefulShutdown()
       try await tasks.waitForAll()

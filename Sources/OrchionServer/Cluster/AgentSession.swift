@@ -5,7 +5,7 @@ import OrchionWire
 /// One agent's live `Connect` stream, as the dispatcher sees it: a queue of messages to send.
 final class AgentSession: Sendable {
   /// Distinguishes a node's successive streams, so an old one ending does not detach a new one.
-  let id: UInt64
+  let id: SessionID
   let node: NodeID
   private let outbound: AsyncStream<Orchion_V1_ServerMessage>.Continuation
 
@@ -16,7 +16,7 @@ final class AgentSession: Sendable {
 
   /// Creates a session that queues messages into `outbound` (buffering at most
   /// ``maxQueuedMessages``, oldest kept), which the RPC handler writes out.
-  init(id: UInt64, node: NodeID, outbound: AsyncStream<Orchion_V1_ServerMessage>.Continuation) {
+  init(id: SessionID, node: NodeID, outbound: AsyncStream<Orchion_V1_ServerMessage>.Continuation) {
     self.id = id
     self.node = node
     self.outbound = outbound

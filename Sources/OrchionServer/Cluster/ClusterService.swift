@@ -1,20 +1,20 @@
 import ServiceLifecycle
 
-/// Runs the dispatcher's scheduling loop and its timers (retry delays, drain deadlines) as a
+/// Runs the cluster's scheduling loop and its timers (retry delays, drain deadlines) as a
 /// service.
-struct DispatcherService: Service {
-  let dispatcher: TaskDispatcher
+struct ClusterService: Service {
+  let cluster: Cluster
 
   func run() async throws {
     await withGracefulShutdownHandler {
       await withDiscardingTaskGroup { group in
-        group.addTask { await dispatcher.runTimerLoop() }
-        await dispatcher.runSchedulingLoop()
+        group.addTask { await cluster.runTimerLoop() }
+        await cluster.runSchedulingLoop()
         // The scheduling loop ends on shutdown: the timers go with it.
         group.cancelAll()
       }
     } onGracefulShutdown: {
-      dispatcher.stopScheduling()
+      cluster.stopScheduling()
     }
   }
 }

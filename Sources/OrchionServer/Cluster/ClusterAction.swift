@@ -1,8 +1,9 @@
 import OrchionCore
 
-/// What the dispatcher must do after a change of the task board: side effects the pure
-/// ``TaskBoard`` asks its I/O shell to perform.
-enum DispatchAction: Sendable {
+/// What the cluster's shell must do after a transition of the ``ClusterState``: the side
+/// effects the pure state asks for. Everything but ``endSession(_:)`` waits until the
+/// transition's changes are durable.
+enum ClusterAction: Sendable {
   /// Send an assignment to a node's agent.
   case assign(NodeID, Assignment)
   /// Tell a node's agent to kill an attempt's process tree.
@@ -11,10 +12,14 @@ enum DispatchAction: Sendable {
   case finished(TaskID)
   /// The task was dropped from memory (retention): drop its logs too.
   case evicted(TaskID)
+  /// End an agent's stream: its node was lost, or a newer stream replaced it. Performed at
+  /// once, not after the commit: a stream that carries on would only deliver to a node the
+  /// state has written off.
+  case endSession(SessionID)
 
   /// Stop an attempt whose process must go; once gone, the agent reports it CANCELLED.
   static func stopAttempt(_ node: NodeID, _ task: TaskID, _ attempt: AttemptID, reason: String)
-    -> DispatchAction
+    -> ClusterAction
   {
     .stop(node, task: task, attempt: attempt, state: .cancelled, reason: reason)
   }
@@ -29,6 +34,16 @@ enum DispatchAction: Sendable {
     var attempt: Int32
     var spec: TaskSpec
   }
+}
+
+/// One agent stream's identity: a node's successive streams get increasing IDs, so an old
+/// stream ending does not detach the one that replaced it.
+struct SessionID: Hashable, Comparable, Sendable, CustomStringConvertible {
+  let rawValue: UInt64
+
+  static func < (lhs: SessionID, rhs: SessionID) -> Bool { lhs.rawValue < rhs.rawValue }
+
+  var description: String { "session-\(rawValue)" }
 }
 
 /// A status report from an agent about one attempt.

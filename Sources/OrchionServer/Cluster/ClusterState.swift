@@ -1,0 +1,232 @@
+import OrchionCore
+import OrchionScheduler
+import OrchionStore
+
+/// Everything the orchestrator decides about: the nodes, the tasks and what is placed where,
+/// and which agent stream speaks for each node. A value type with no clock, no locks and no
+/// I/O: every transition takes `now` and returns the ``ClusterAction``s its shell
+/// (``Cluster``) must perform; the changes to persist accumulate until ``takeChanges()``.
+///
+/// Node events and task events go through the same value, so a node's loss and what it means
+/// for its tasks are one transition: a heartbeat expiry's DISCONNECTED and a re-registration's
+/// ACTIVE cannot reach the task board in the wrong order, because there is no second party for
+/// them to cross on the way to.
+struct ClusterState: Sendable {
+  private(set) var nodes: NodeTable
+  private(set) var board: TaskBoard
+  /// The live agent stream of each node that has one.
+  private(set) var sessions: [NodeID: SessionID] = [:]
+  private var lastSession: UInt64 = 0
+  /// Node changes not yet taken for the store (the board keeps its own).
+  private var nodeChanges: [StateChange] = []
+
+  init(nodes: NodeTable.Configuration, limits: TaskBoard.Limits) {
+    self.nodes = NodeTable(configuration: nodes)
+    self.board = TaskBoard(limits: limits)
+  }
+
+  /// The changes made since the last call, in the order they were made, for the journal.
+  mutating func takeChanges() -> [StateChange] {
+    defer { nodeChanges.removeAll(keepingCapacity: true) }
+    let tasks = board.tasks.takeChanges()
+    if nodeChanges.isEmpty { return tasks }
+    // Node changes first: a task placed on a node refers to a node the store already has.
+    return nodeChanges + tasks
+  }
+
+  // MARK: Nodes
+
+  /// Registers a node or updates the one under its ID.
+  /// - Parameters:
+  ///   - registration: What the node says about itself, already validated.
+  ///   - credential: Decides, given the node already under the ID, whether the caller may
+  ///     register it and which credential digest the node keeps (`nil`: the one it has).
+  ///   - newID: Makes a fresh ID for a registration that has none.
+  mutating func register(
+    _ registration: NodeRegistration,
+    now: UTCInstant,
+    credential: (Node?) throws(OrchionError) -> [UInt8]?,
+    newID: () -> NodeID
+  ) throws(OrchionError) -> (node: Node, created: Bool, actions: [ClusterAction]) {
+    let digest = try credential(registration.id.flatMap { nodes.node($0) })
+    let result = nodes.register(registration, now: now, credentialDigest: digest, newID: newID)
+    return (result.node, result.created, apply([result.transition], now: now))
+  }
+
+  /// Records a heartbeat; `changed` when it brought an inactive node back.
+  mutating func heartbeat(
+    _ id: NodeID,
+    now: UTCInstant
+  ) throws(OrchionError) -> (node: Node, changed: Bool, actions: [ClusterAction]) {
+    let result = try nodes.heartbeat(id, now: now)
+    guard let transition = result.transition else { return (result.node, false, []) }
+    return (result.node, true, apply([transition], now: now))
+  }
+
+  /// The node's agent said goodbye: it is disconnected and stays listed.
+  mutating func leave(_ id: NodeID, now: UTCInstant) throws(OrchionError) -> (
+    node: Node, actions: [ClusterAction]
+  ) {
+    let result = try nodes.leave(id, now: now)
+    return (result.node, apply(result.transition.map { [$0] } ?? [], now: now))
+  }
+
+  /// Removes a node (`UnregisterNode`): its work is requeued.
+  mutating func remove(_ id: NodeID, now: UTCInstant) throws(OrchionError) -> (
+    node: Node, actions: [ClusterAction]
+  ) {
+    let result = try nodes.remove(id, now: now)
+    return (result.node, apply([result.transition], now: now))
+  }
+
+  /// Cordons, uncordons (ending any drain) or drains a node until `drainDeadline`.
+  mutating func setScheduling(
+    _ id: NodeID,
+    cordoned: Bool,
+    drainDeadline: UTCInstant?,
+    now: UTCInstant
+  ) throws(OrchionError) -> (node: Node, actions: [ClusterAction]) {
+    let transition = try nodes.setScheduling(id, cordoned: cordoned, drainDeadline: drainDeadline)
+    return (transition.node, apply([transition], now: now))
+  }
+
+  /// Applies the node status changes due now (silence: INACTIVE, DISCONNECTED, forgotten).
+  mutating func expire(now: UTCInstant) -> (
+    transitions: [NodeTransition], actions: [ClusterAction]
+  ) {
+    let transitions = nodes.expire(now: now)
+    return (transitions, apply(transitions, now: now))
+  }
+
+  /// What node changes mean for the store, the tasks and the streams.
+  private mutating func apply(_ transitions: [NodeTransition], now: UTCInstant) -> [ClusterAction] {
+    guard !transitions.isEmpty else { return [] }
+    var actions: [ClusterAction] = []
+    for transition in transitions {
+      let id = transition.node.id
+      let removed = transition.reason == .forgotten || transition.reason == .unregistered
+      nodeChanges.append(removed ? .nodeDeleted(id) : .nodeSaved(transition.node))
+      // Kept in step on every change, so a drain survives its node re-registering. A cordon
+      // or drain of a node that is already gone is not a second loss.
+      guard transition.node.status == .disconnected, transition.reason != .scheduling else {
+        board.setDrain(id, deadline: transition.node.drainDeadline)
+        continue
+      }
+      actions += board.nodeLost(id, now: now)
+      if let session = sessions.removeValue(forKey: id) { actions.append(.endSession(session)) }
+    }
+    // A forced drain is due now.
+    actions += board.tick(now: now).actions
+    return actions
+  }
+
+  // MARK: Agent streams
+
+  /// A node's agent opened a stream and runs `running`: it becomes the node's session (ending
+  /// an older one), and what it runs is reconciled with the board.
+  mutating func attach(
+    node: NodeID,
+    running: [(task: TaskID, attempt: AttemptID)],
+    now: UTCInstant
+  ) -> (session: SessionID, actions: [ClusterAction]) {
+    lastSession += 1
+    let session = SessionID(rawValue: lastSession)
+    var actions: [ClusterAction] = []
+    if let previous = sessions.updateValue(session, forKey: node) {
+      actions.append(.endSession(previous))
+    }
+    actions += board.reconcile(node: node, running: running, now: now)
+    return (session, actions)
+  }
+
+  /// A stream ended; it stops speaking for its node unless a newer one replaced it.
+  /// - Returns: Whether it was the node's current session.
+  @discardableResult
+  mutating func detach(_ session: SessionID, node: NodeID) -> Bool {
+    guard sessions[node] == session else { return false }
+    sessions[node] = nil
+    return true
+  }
+
+  /// Every stream ends (shutdown).
+  mutating func detachAll() -> [ClusterAction] {
+    defer { sessions.removeAll() }
+    return sessions.values.sorted().map { .endSession($0) }
+  }
+
+  // MARK: Tasks
+
+  mutating func submit(_ spec: TaskSpec, now: UTCInstant) -> TaskRecord {
+    board.submit(spec, now: now)
+  }
+
+  mutating func cancel(_ id: TaskID, now: UTCInstant) throws(OrchionError) -> (
+    TaskRecord, [ClusterAction]
+  ) {
+    try board.cancel(id, now: now)
+  }
+
+  mutating func report(_ reports: [AttemptReport], from node: NodeID, now: UTCInstant)
+    -> [ClusterAction]
+  {
+    reports.flatMap { board.report($0, from: node, now: now) }
+  }
+
+  /// An assignment could not reach its node: the task goes back in the queue.
+  mutating func undeliverable(_ task: TaskID, attempt: AttemptID) {
+    board.undeliverable(task, attempt: attempt)
+  }
+
+  /// Puts back what a store held before a restart: nodes silent (see
+  /// ``NodeTable/restore(_:now:)``), tasks as ``TaskBoard/restore(_:)`` says, drains resumed.
+  mutating func restore(tasks: [TaskRecord], nodes restored: [Node], now: UTCInstant) {
+    for node in restored { nodes.restore(node, now: now) }
+    board.restore(tasks)
+    for node in restored where node.status != .disconnected {
+      board.setDrain(node.id, deadline: node.drainDeadline)
+    }
+  }
+
+  // MARK: Time and placement
+
+  /// Retry delays that ended and drain deadlines that passed; drains left with no task
+  /// complete (their nodes stay cordoned).
+  /// - Returns: The stops to send, and whether there is something new to place.
+  mutating func tick(now: UTCInstant) -> (actions: [ClusterAction], wake: Bool) {
+    var (actions, wake) = board.tick(now: now)
+    for id in board.takeCompletedDrains() {
+      guard let node = nodes.node(id), node.drainDeadline != nil,
+        let transition = try? nodes.setScheduling(id, cordoned: node.cordoned, drainDeadline: nil)
+      else { continue }
+      actions += apply([transition], now: now)
+      wake = true
+    }
+    return (actions, wake)
+  }
+
+  /// Places what can be placed now on active nodes whose agent has a stream.
+  mutating func schedule(
+    scheduler: some Scheduler,
+    now: UTCInstant,
+    generator: inout some RandomNumberGenerator
+  ) -> [ClusterAction] {
+    guard board.pendingCount > 0 else { return [] }
+    let candidates = nodes.nodes(status: .active).compactMap { node -> ClusterSnapshot.Node? in
+      guard sessions[node.id] != nil else { return nil }
+      return ClusterSnapshot.Node(
+        id: node.id,
+        status: node.status,
+        cordoned: node.cordoned,
+        labels: node.labels,
+        capacity: node.resources,
+        slots: node.slots
+      )
+    }
+    return board.schedule(
+      nodes: candidates,
+      scheduler: scheduler,
+      now: now,
+      generator: &generator
+    )
+  }
+}
