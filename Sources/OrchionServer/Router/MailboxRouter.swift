@@ -54,6 +54,10 @@ final class MailboxRouter: Router {
     /// Lazy heaps: an entry is acted on only if it still matches the message.
     var expiries = DeadlineHeap<String>()
     var ackDeadlines = DeadlineHeap<String>()
+    /// Deliveries decided but not yet handed to their subscriptions, in the order decided.
+    var outbox: [(subscription: Subscription, delivery: Orchion_V1_Delivery)] = []
+    /// A caller is handing the outbox over now (see ``flushDeliveries()``).
+    var flushing = false
   }
 
   private struct Subscriber: Sendable {
@@ -105,6 +109,8 @@ final class MailboxRouter: Router {
     routed.headers = message.headers
     routed.sentAt = .init(now)
     routed.expiresAt = .init(now.advanced(by: ttl))
+    // Asked before the router's lock: the directory answers from the cluster's.
+    try requireAddressable(message.to)
     let journalEntry = try state.withLock { state throws(OrchionError) -> UInt64? in
       var kept: [MailboxKey] = []
       var opened = 0
@@ -160,6 +166,12 @@ final class MailboxRouter: Router {
       let durableIDs = ids
       return journal.append(changes) { [self] in makeVisible(durableIDs) }
     }
+    if case .task(let task) = message.to, directory.taskState(task)?.isTerminal != false {
+      // The task finished between the check and the insert, and its mailbox may have been
+      // dropped before this one opened: drop it again (the sender was answered as for a
+      // message sent just before the task ended).
+      taskFinished(task)
+    }
     guard let journalEntry else {
       // A topic nobody listens to: accepted, and gone (publish/subscribe).
       return AcceptedMessage(id: id, durable: {})
@@ -185,20 +197,27 @@ final class MailboxRouter: Router {
     -> [MailboxKey]
   {
     switch address {
-    case .task(let task):
-      try requireOpen(task)
-      return [MailboxKey(address: address, consumer: "")]
-    case .node(let node):
-      guard directory.nodeExists(node) else {
-        throw .notFound("no node is named '\(node)'")
-      }
-      return [MailboxKey(address: address, consumer: "")]
-    case .queue:
+    case .task, .node, .queue:
       return [MailboxKey(address: address, consumer: "")]
     case .topic(let name):
       let consumers = Set((state.topicConsumers[name] ?? [:]).keys)
         .union(state.namedConsumers[name] ?? [])
       return consumers.sorted().map { MailboxKey(address: address, consumer: $0) }
+    }
+  }
+
+  /// Refuses a message to a task that is unknown or finished, or to an unknown node. Called
+  /// before taking the router's lock.
+  private func requireAddressable(_ address: MessageAddress) throws(OrchionError) {
+    switch address {
+    case .task(let task):
+      try requireOpen(task)
+    case .node(let node):
+      guard directory.nodeExists(node) else {
+        throw .notFound("no node is named '\(node)'")
+      }
+    case .queue, .topic:
+      break
     }
   }
 
@@ -247,6 +266,7 @@ final class MailboxRouter: Router {
       }
       for key in touched { pump(key, now: now, in: &state) }
     }
+    flushDeliveries()
   }
 
   // MARK: Subscribing
@@ -257,6 +277,7 @@ final class MailboxRouter: Router {
       throw .notFound("no node is named '\(node)'")
     }
     let now = clock.now
+    defer { flushDeliveries() }
     return try state.withLock { state throws(OrchionError) in
       let id = state.nextSubscriber
       var consumer = ""
@@ -324,6 +345,7 @@ final class MailboxRouter: Router {
       removeIfIdle(key, in: &state)
       return subscriber.subscription
     }
+    flushDeliveries()
     if let error {
       subscription?.continuation.finish(throwing: error)
     } else {
@@ -366,7 +388,29 @@ final class MailboxRouter: Router {
       delivery.deliveryID = id
       delivery.message = message.stored.message
       delivery.deliveryCount = message.deliveries
-      subscriber.subscription.continuation.yield(delivery)
+      state.outbox.append((subscriber.subscription, delivery))
+    }
+  }
+
+  /// Hands decided deliveries to their subscriptions, outside the lock and in the order they
+  /// were decided: one caller at a time drains the outbox (the others return at once, their
+  /// deliveries handed over by it), so two callers cannot swap a subscriber's messages.
+  private func flushDeliveries() {
+    let starts = state.withLock { state in
+      guard !state.flushing, !state.outbox.isEmpty else { return false }
+      state.flushing = true
+      return true
+    }
+    guard starts else { return }
+    while let batch = state.withLock({ state -> [(Subscription, Orchion_V1_Delivery)]? in
+      guard !state.outbox.isEmpty else {
+        state.flushing = false
+        return nil
+      }
+      defer { state.outbox.removeAll(keepingCapacity: true) }
+      return state.outbox.map { ($0.subscription, $0.delivery) }
+    }) {
+      for (subscription, delivery) in batch { subscription.continuation.yield(delivery) }
     }
   }
 
@@ -376,6 +420,7 @@ final class MailboxRouter: Router {
     throws(OrchionError) -> Int
   {
     let now = clock.now
+    defer { flushDeliveries() }
     return try state.withLock { state throws(OrchionError) in
       // All checked before any is removed: a refused acknowledgement changes nothing.
       var held: [String] = []
@@ -499,7 +544,7 @@ final class MailboxRouter: Router {
   /// task subscriptions whose attempt is over.
   func tick() {
     let now = clock.now
-    let stale = state.withLock { state -> [UInt64] in
+    let attempts = state.withLock { state -> [(UInt64, TaskID, AttemptID)] in
       var touched: Set<MailboxKey> = []
       while let first = state.ackDeadlines.first, first.deadline <= now {
         _ = state.ackDeadlines.popFirst()
@@ -536,10 +581,12 @@ final class MailboxRouter: Router {
         forget(topic: topic, consumer: first.key.consumer, in: &state)
       }
       return state.subscribers.compactMap { id, subscriber in
-        subscriber.attempt.map { directory.attemptIsCurrent($0.task, $0.attempt) } == false
-          ? id : nil
+        subscriber.attempt.map { (id, $0.task, $0.attempt) }
       }
     }
+    flushDeliveries()
+    // Asked after the router's lock: the directory answers from the cluster's.
+    let stale = attempts.filter { !directory.attemptIsCurrent($0.1, $0.2) }.map(\.0)
     for id in stale {
       end(id, error: .failedPrecondition("the attempt that subscribed has ended"))
     }
@@ -585,16 +632,31 @@ final class MailboxRouter: Router {
       }
     }
     loaded.sort { $0.stored.sequence < $1.stored.sequence }
+    // Which tasks the messages and consumers name are still open, asked before the router's
+    // lock: the directory answers from the cluster's.
+    var named = Set<TaskID>()
+    for (_, stored) in loaded {
+      if case .task(let task)? = try? MessageAddress(parsing: stored.message.to) {
+        named.insert(task)
+      }
+    }
+    for record in consumers {
+      guard let tilde = record.id.firstIndex(of: "~"),
+        let task = try? TaskID(validating: String(record.id[record.id.index(after: tilde)...]))
+      else { continue }
+      named.insert(task)
+    }
+    let openTasks = named.filter { directory.taskState($0).map { !$0.isTerminal } ?? false }
     var obsolete: [StateChange] = []
-    state.withLock { state in
-      for subscriber in state.subscribers.values { subscriber.subscription.continuation.finish() }
+    let ended = state.withLock { state in
+      let ended = state.subscribers.values.map(\.subscription)
       // Subscription IDs stay unique: a handler ending an old one must not end a new one.
       let nextSubscriber = state.nextSubscriber
       state = State()
       state.nextSubscriber = nextSubscriber
       for (id, stored) in loaded {
         guard let address = try? MessageAddress(parsing: stored.message.to),
-          keep(address, consumer: stored.consumer)
+          keep(address, consumer: stored.consumer, openTasks: openTasks)
         else {
           obsolete.append(.recordDeleted(.message, id: id))
           continue
@@ -619,16 +681,16 @@ final class MailboxRouter: Router {
         }
         let topic = String(record.id[..<tilde])
         let consumer = String(record.id[record.id.index(after: tilde)...])
-        if let task = try? TaskID(validating: consumer),
-          directory.taskState(task).map({ !$0.isTerminal }) != true
-        {
+        if let task = try? TaskID(validating: consumer), !openTasks.contains(task) {
           obsolete.append(.recordDeleted(.topicConsumer, id: record.id))
           continue
         }
         registered.append((topic, consumer))
       }
       // Copies kept before consumers were recorded: their consumer is remembered from them.
-      let recorded = Set(registered.map { Self.consumerRecordID(topic: $0.topic, consumer: $0.consumer) })
+      let recorded = Set(
+        registered.map { Self.consumerRecordID(topic: $0.topic, consumer: $0.consumer) }
+      )
       for key in state.mailboxes.keys {
         guard case .topic(let topic) = key.address, !key.consumer.hasPrefix("~"),
           !recorded.contains(Self.consumerRecordID(topic: topic, consumer: key.consumer))
@@ -646,7 +708,9 @@ final class MailboxRouter: Router {
         }
       }
       if !obsolete.isEmpty { journal.append(obsolete) }
+      return ended
     }
+    for subscription in ended { subscription.continuation.finish() }
     if !loaded.isEmpty {
       logger.info(
         "messages restored",
@@ -658,9 +722,9 @@ final class MailboxRouter: Router {
     }
   }
 
-  private func keep(_ address: MessageAddress, consumer: String) -> Bool {
+  private func keep(_ address: MessageAddress, consumer: String, openTasks: Set<TaskID>) -> Bool {
     switch address {
-    case .task(let task): directory.taskState(task).map { !$0.isTerminal } ?? false
+    case .task(let task): openTasks.contains(task)
     case .topic: !consumer.hasPrefix("~")
     case .node, .queue: true
     }

@@ -6,7 +6,7 @@ import Testing
 
 @testable import OrchionServer
 
-@Suite("Cluster")
+@Suite("Cluster", .timeLimit(.minutes(1)))
 struct ClusterTests {
   @Test("2,000 parallel registrations give exactly 2,000 nodes with distinct generated IDs")
   func parallelRegistrations() async throws {
