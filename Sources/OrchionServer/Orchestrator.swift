@@ -225,10 +225,10 @@ public final class Orchestrator: Sendable {
     cluster.observeFinished { [router] in router.taskFinished($0) }
     if store is any SharedStore {
       // Shared store: follow until the leader lease is ours (LeadershipService), then load.
-      leadership = Leadership(.follower(leader: nil))
+      leadership = Leadership(.follower(leader: nil), clock: clock)
       for name in Self.serviceNames { health.set(.notServing, for: name) }
     } else {
-      leadership = Leadership(.leader)
+      leadership = Leadership(.leader, clock: clock)
     }
     tokens =
       configuration.authentication.enabled
@@ -318,12 +318,13 @@ public final class Orchestrator: Sendable {
       // First in, last out: the lease is released only after the last write.
       services.append(
         LeadershipService(
+          clock: cluster.clock,
           lease: shared.leaderLease(
             instance: instance,
             address: advertisedAddress,
             duration: configuration.leaderLease
           ),
-          store: shared,
+          fence: { token, holdLimit in shared.fence(with: token, holdLimit: holdLimit) },
           leadership: leadership,
           health: health,
           serviceNames: Self.serviceNames,

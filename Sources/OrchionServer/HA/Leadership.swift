@@ -1,4 +1,5 @@
 import GRPCCore
+import OrchionCore
 import Synchronization
 
 /// Whether this orchestrator leads. With an embedded store it always does; with a shared
@@ -20,20 +21,23 @@ public final class Leadership: Sendable {
     /// With a shared store, leading ends here unless the lease is renewed first: a leader that
     /// was frozen (SIGSTOP, a VM paused) past it wakes up a follower, before it has heard that
     /// another took over. `nil`: no lease (embedded store), always leading.
-    var validUntil: ContinuousClock.Instant?
+    var validUntil: UTCInstant?
   }
 
   private let state: Mutex<State>
+  /// What validity is measured on: a monotonic clock in production (``SystemClock`` does not
+  /// jump when the wall clock is stepped), a manual one in tests.
+  private let clock: any WallClock
 
-  init(_ role: Role) {
+  init(_ role: Role, clock: any WallClock) {
     self.state = Mutex(State(role: role, validUntil: nil))
+    self.clock = clock
   }
 
   public var current: Role {
-    state.withLock { state in
-      if state.role == .leader, let validUntil = state.validUntil,
-        ContinuousClock.now >= validUntil
-      {
+    let now = clock.now
+    return state.withLock { state in
+      if state.role == .leader, let validUntil = state.validUntil, now >= validUntil {
         return .follower(leader: nil)
       }
       return state.role
@@ -43,12 +47,12 @@ public final class Leadership: Sendable {
   public var isLeader: Bool { current == .leader }
 
   /// Leads, until `validUntil` unless renewed (``renewed(until:)``); `nil` for ever.
-  func becomeLeader(until validUntil: ContinuousClock.Instant? = nil) {
+  func becomeLeader(until validUntil: UTCInstant? = nil) {
     state.withLock { $0 = State(role: .leader, validUntil: validUntil) }
   }
 
   /// The lease was renewed: leading goes on until `validUntil`.
-  func renewed(until validUntil: ContinuousClock.Instant) {
+  func renewed(until validUntil: UTCInstant) {
     state.withLock { state in
       if state.role == .leader { state.validUntil = validUntil }
     }

@@ -15,8 +15,11 @@ import Synchronization
 /// graceful shutdown, after everything else stopped, it releases the lease so a follower takes
 /// over at once.
 struct LeadershipService: Service {
-  let lease: LeaderLease
-  let store: any SharedStore
+  /// Rounds, renewal ages and validity are measured on it.
+  let clock: any WallClock
+  let lease: any LeaseCampaign
+  /// Fences the shared store with a new term's token: commits of an older term are refused.
+  let fence: @Sendable (_ token: Int64, _ holdLimit: Duration) -> Void
   let leadership: Leadership
   let health: HealthStatusBoard
   let serviceNames: [String]
@@ -43,9 +46,8 @@ struct LeadershipService: Service {
 
   /// Follows, and leads once elected, until cancelled or the lease is lost.
   private func campaign(holding held: HeldTerm) async throws {
-    let clock = ContinuousClock()
     let interval = lease.duration / 3
-    var term: (token: Int64, renewed: ContinuousClock.Instant)?
+    var term: (token: Int64, renewed: UTCInstant)?
     while true {
       // Rounds start every interval, however long the last one took: a slow renewal must not
       // push the next one past the two thirds of the lease that leading is good for.
@@ -62,7 +64,7 @@ struct LeadershipService: Service {
           // that point leaves a third of the lease before anyone else can take it.
           leadership.renewed(until: askedAt.advanced(by: lease.duration * 2 / 3))
         } catch let error as OrchionError where error.code == .storeUnavailable {
-          if clock.now - current.renewed > lease.duration * 2 / 3 {
+          if current.renewed.duration(to: clock.now) > lease.duration * 2 / 3 {
             leadership.stepDown()
             throw OrchionError.leaseLost(
               "cannot renew the leader lease; stepping down before it expires",
@@ -78,7 +80,7 @@ struct LeadershipService: Service {
         do {
           let askedAt = clock.now
           if let token = try await lease.acquire() {
-            store.fence(with: token, holdLimit: lease.duration / 2)
+            fence(token, lease.duration / 2)
             term = (token, clock.now)
             held.token = token
             logger.notice(
@@ -100,10 +102,29 @@ struct LeadershipService: Service {
           logger.warning("cannot reach the store", metadata: ["error": "\(error.fullMessage)"])
         }
       }
-      try await Task.sleep(for: max(.zero, round.advanced(by: interval) - clock.now))
+      try await clock.sleep(until: round.advanced(by: interval), tolerance: nil)
     }
   }
 }
+
+/// The leader lease as the campaign uses it: ``LeaderLease`` on PostgreSQL, a scripted one in
+/// tests.
+protocol LeaseCampaign: Sendable {
+  /// How long the lease lasts unrenewed.
+  var duration: Duration { get }
+  /// Where this orchestrator is reached, as it advertises itself.
+  var address: String { get }
+  /// Takes the lease if it is free or expired: the new term's fencing token, `nil` when
+  /// another holds it.
+  func acquire() async throws(OrchionError) -> Int64?
+  /// Extends the term `token`; false when another has taken the lease meanwhile.
+  func renew(token: Int64) async throws(OrchionError) -> Bool
+  func release(token: Int64) async throws(OrchionError)
+  /// Who holds the lease now.
+  func leader() async throws(OrchionError) -> LeaderLease.Holder?
+}
+
+extension LeaderLease: LeaseCampaign {}
 
 /// A renewal found the lease taken by another orchestrator: a typed outcome, so that the
 /// retry of passing store errors cannot mistake it for one.
