@@ -12,8 +12,12 @@ enum Abandonable {
   /// The deadline passed before the work answered.
   struct DeadlinePassed: Error {}
 
+  /// - Parameters:
+  ///   - limit: How long the work may take; `nil` for as long as the caller waits.
+  ///   - clock: What `limit` is measured on (a manual clock in tests).
   static func run<Value: Sendable>(
     giveUpAfter limit: Duration? = nil,
+    clock: some Clock<Duration> & Sendable = ContinuousClock(),
     _ work: @escaping @Sendable () async throws -> Value
   ) async throws -> Value {
     let answer = Answer<Value>()
@@ -28,7 +32,7 @@ enum Abandonable {
     let timer = limit.map { limit in
       Task {
         // Cancelled (and so returning early) once the answer is in.
-        guard (try? await Task.sleep(for: limit)) != nil else { return }
+        guard (try? await clock.sleep(for: limit)) != nil else { return }
         running.cancel()
         answer.give(.failure(DeadlinePassed()))
       }

@@ -9,10 +9,11 @@ enum Deadline {
   static func run<T: Sendable>(
     within limit: Duration,
     _ what: String,
+    clock: some Clock<Duration> & Sendable = ContinuousClock(),
     _ body: @escaping @Sendable () async throws -> T
   ) async throws -> T {
     do {
-      return try await Abandonable.run(giveUpAfter: limit, body)
+      return try await Abandonable.run(giveUpAfter: limit, clock: clock, body)
     } catch is Abandonable.DeadlinePassed {
       throw OrchionError.storeUnavailable(
         "\(what): no answer within \(DurationFormat.format(limit))"
