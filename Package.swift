@@ -248,7 +248,7 @@ let package = Package(
     .testTarget(
       name: "OrchionAgentTests",
       dependencies: [
-        "OrchionAgent", "OrchionAPI", "OrchionTestSupport",
+        "OrchionAgent", "OrchionAPI", "OrchionCore", "OrchionWire", "OrchionTestSupport",
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
       ],
       swiftSettings: defaultSwiftSettings

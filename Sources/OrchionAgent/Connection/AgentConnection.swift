@@ -124,7 +124,10 @@ struct AgentConnection: Sendable {
         // Running attempts, and those that ended with their report still unacknowledged: the
         // report follows on this stream, and until it arrives the attempt is not lost.
         var seen = Set<String>()
-        $0.running = (executor.running + outbox.attemptsWithUnacknowledgedStatus).compactMap {
+        let running = executor.running.map {
+          (taskID: $0.task.rawValue, attemptID: $0.attempt.rawValue)
+        }
+        $0.running = (running + outbox.attemptsWithUnacknowledgedStatus).compactMap {
           attempt in
           guard seen.insert(attempt.attemptID).inserted else { return nil }
           return .with {
@@ -197,10 +200,15 @@ struct AgentConnection: Sendable {
           if let lease, let sentAt = probes.acknowledged(ack.probe) {
             ProcessLauncher.renewLease(lease, from: sentAt)
           }
-        case .assign(let assignment):
-          executor.assign(assignment)
-        case .stop(let stop):
-          executor.stop(stop)
+        case .assign(let message):
+          do throws(OrchionError) {
+            executor.assign(try Assignment(validating: message))
+          } catch {
+            executor.refuse(message, because: error)
+          }
+        case .stop(let message):
+          // A stop naming no attempt this agent could run has nothing to stop.
+          if let request = try? StopRequest(validating: message) { executor.stop(request) }
         case .ack(let ack):
           outbox.acknowledge(upTo: ack.sequence)
         case .none:

@@ -24,10 +24,11 @@ final class AttemptRunner: Sendable {
   /// hold the task, nor a cancel, for as long as it lives.
   static let outputDrain = Duration.seconds(2)
 
-  let taskID: String
-  let attemptID: String
+  let taskID: TaskID
+  let attemptID: AttemptID
+  /// Which attempt of the task this is (1 for the first).
   let attempt: Int32
-  let spec: Orchion_V1_TaskSpec
+  let spec: TaskSpec
   let serverAddress: String
   /// Secret values by environment variable, for this attempt only: never logged or kept.
   private let secretValues: [String: String]
@@ -40,11 +41,11 @@ final class AttemptRunner: Sendable {
   /// Frees the attempt's slot on its node; called just before the final report.
   private let released: @Sendable () -> Void
 
-  init(assignment: Orchion_V1_TaskAssignment, released: @escaping @Sendable () -> Void = {}) {
+  init(assignment: Assignment, released: @escaping @Sendable () -> Void = {}) {
     self.released = released
-    taskID = assignment.taskID
-    attemptID = assignment.attemptID
-    attempt = assignment.attempt
+    taskID = assignment.task
+    attemptID = assignment.attempt
+    attempt = assignment.number
     spec = assignment.spec
     serverAddress = assignment.serverAddress
     secretValues = assignment.secretValues
@@ -74,9 +75,9 @@ final class AttemptRunner: Sendable {
     baseEnvironment: [String: String],
     cgroups: TaskCgroups? = nil
   ) async {
-    var environment = baseEnvironment.merging(spec.env) { $1 }
-    environment["ORCHION_TASK_ID"] = taskID
-    environment["ORCHION_ATTEMPT_ID"] = attemptID
+    var environment = baseEnvironment.merging(spec.environment) { $1 }
+    environment["ORCHION_TASK_ID"] = taskID.rawValue
+    environment["ORCHION_ATTEMPT_ID"] = attemptID.rawValue
     environment["ORCHION_ATTEMPT"] = "\(attempt)"
     environment["ORCHION_NODE_ID"] = nodeID.rawValue
     environment["ORCHION_SERVER"] = serverAddress
@@ -84,7 +85,7 @@ final class AttemptRunner: Sendable {
     // the router only, and only while this attempt is the task's current one.
     environment["ORCHION_TOKEN"] = taskToken.isEmpty ? nil : taskToken
 
-    let missing = spec.secretEnv.filter { secretValues[$0.key] == nil }.values.sorted()
+    let missing = spec.secretEnvironment.filter { secretValues[$0.key] == nil }.values.sorted()
     if let name = missing.first {
       return report(
         .failed,
@@ -113,7 +114,7 @@ final class AttemptRunner: Sendable {
       )
     }
     let process: LaunchedProcess
-    let cgroup = cgroups?.create(for: attemptID)
+    let cgroup = cgroups?.create(for: attemptID.rawValue)
     do {
       let (spec, environment) = (spec, environment)
       // On NIO's blocking-work pool: the launch waits for the spawner's answer, and a spawner
@@ -124,7 +125,7 @@ final class AttemptRunner: Sendable {
           executable: executable,
           arguments: spec.command,
           environment: environment,
-          workingDirectory: spec.workdir,
+          workingDirectory: spec.workingDirectory,
           cgroup: cgroup,
           fenced: !spec.surviveDisconnect,
           killGrace: killGrace
@@ -155,7 +156,7 @@ final class AttemptRunner: Sendable {
     // the cgroup, or kills what it missed), before the attempt is reported ended.
     if let cgroup { await cgroups?.remove(cgroup, clock: clock) }
 
-    let description = outcome.describe(program: program, workingDirectory: spec.workdir)
+    let description = outcome.describe(program: program, workingDirectory: spec.workingDirectory)
     switch termination.withLock({ $0 }) {
     case .timedOut(let limit)?:
       report(
@@ -193,7 +194,7 @@ final class AttemptRunner: Sendable {
     clock: any WallClock,
     killGrace: Duration
   ) async -> ProcessOutcome {
-    let timeout = spec.hasTimeout ? Duration(spec.timeout, default: .zero) : .zero
+    let timeout = spec.timeout ?? .zero
     return await withTaskGroup(of: Void.self) { control in
       // Ends the process tree when asked: SIGTERM, then SIGKILL after the grace.
       control.addTask {
@@ -288,9 +289,9 @@ final class AttemptRunner: Sendable {
         guard let bytes = buffer.readBytes(length: length) else { break }
         let time = Google_Protobuf_Timestamp(clock.now)
         let entry = Orchion_V1_AttemptLog.with {
-          $0.attemptID = attemptID
+          $0.attemptID = attemptID.rawValue
           $0.chunk = .with {
-            $0.taskID = taskID
+            $0.taskID = taskID.rawValue
             $0.attempt = attempt
             $0.stream = stream
             $0.sequence = sequence
@@ -318,8 +319,8 @@ final class AttemptRunner: Sendable {
     let time = Google_Protobuf_Timestamp(clock.now)
     outbox.post(
       status: .with {
-        $0.taskID = taskID
-        $0.attemptID = attemptID
+        $0.taskID = taskID.rawValue
+        $0.attemptID = attemptID.rawValue
         $0.state = Orchion_V1_TaskState(state)
         $0.exitCode = exitCode
         $0.message = message

@@ -10,7 +10,7 @@ import Synchronization
 /// running across reconnections.
 final class TaskExecutor: Sendable {
   private struct State {
-    var attempts: [String: AttemptRunner] = [:]
+    var attempts: [AttemptID: AttemptRunner] = [:]
     var closed = false
   }
 
@@ -57,21 +57,21 @@ final class TaskExecutor: Sendable {
   }
 
   /// Attempts running now, for the hello that opens each connection.
-  var running: [(taskID: String, attemptID: String)] {
+  var running: [(task: TaskID, attempt: AttemptID)] {
     state.withLock { $0.attempts.values.map { ($0.taskID, $0.attemptID) } }
   }
 
   /// Starts an assigned attempt. A repeated assignment is ignored; one beyond the node's slots
   /// is handed back (reported PENDING) so the orchestrator places it elsewhere.
-  func assign(_ assignment: Orchion_V1_TaskAssignment) {
-    let attemptID = assignment.attemptID
+  func assign(_ assignment: Assignment) {
+    let attemptID = assignment.attempt
     let runner = AttemptRunner(assignment: assignment) { [weak self] in
       _ = self?.state.withLock { $0.attempts.removeValue(forKey: attemptID) }
     }
     let accepted: Bool? = state.withLock { state in
-      guard state.attempts[assignment.attemptID] == nil else { return nil }
+      guard state.attempts[attemptID] == nil else { return nil }
       guard !state.closed, state.attempts.count < slots else { return false }
-      state.attempts[assignment.attemptID] = runner
+      state.attempts[attemptID] = runner
       return true
     }
     switch accepted {
@@ -80,8 +80,8 @@ final class TaskExecutor: Sendable {
     case false?:
       outbox.post(
         status: .with {
-          $0.taskID = assignment.taskID
-          $0.attemptID = assignment.attemptID
+          $0.taskID = assignment.task.rawValue
+          $0.attemptID = attemptID.rawValue
           $0.state = .pending
           $0.message = "node \(nodeID) is shutting down or all its \(slots) slots are busy"
         }
@@ -91,16 +91,28 @@ final class TaskExecutor: Sendable {
     }
   }
 
-  /// Stops an attempt's process tree; the attempt then reports `state`.
-  func stop(_ request: Orchion_V1_StopAttempt) {
-    let runner = state.withLock { $0.attempts[request.attemptID] }
-    let state: TaskState =
-      switch request.state {
-      case .failed: .failed
-      case .pending: .pending
-      default: .cancelled
+  /// Refuses an assignment that does not decode: its attempt fails as one that could not
+  /// start, naming what was wrong, so the task does not wait for a node that will never run it.
+  func refuse(_ assignment: Orchion_V1_TaskAssignment, because error: OrchionError) {
+    logger.error(
+      "refused an assignment that does not decode",
+      metadata: ["orchion.task.id": "\(assignment.taskID)", "error": "\(error.fullMessage)"]
+    )
+    outbox.post(
+      status: .with {
+        $0.taskID = assignment.taskID
+        $0.attemptID = assignment.attemptID
+        $0.state = .failed
+        $0.message = "node \(nodeID) cannot run this assignment: \(error.message)"
+        $0.termination = .init(TerminationReason.couldNotStart)
       }
-    runner?.stop(.stopped(state: state, reason: request.reason))
+    )
+  }
+
+  /// Stops an attempt's process tree; the attempt then reports the state asked for.
+  func stop(_ request: StopRequest) {
+    let runner = state.withLock { $0.attempts[request.attempt] }
+    runner?.stop(.stopped(state: request.state, reason: request.reason))
   }
 
   /// Stops every attempt (the agent is shutting down) and takes no more.
