@@ -1,5 +1,4 @@
 public import Foundation
-public import OrchionAPI
 public import OrchionCore
 
 /// The orchestrator's durable state: tasks, nodes and task output.
@@ -45,7 +44,7 @@ public protocol Store: Sendable {
   /// Writes everything the store holds, one record at a time: nodes, then tasks oldest first,
   /// each followed by its output. Tokens and secrets are left out: an export is for reading
   /// and moving the work, and must not carry credentials.
-  func export(_ emit: (Orchion_V1_ExportRecord) throws -> Void) async throws
+  func export(_ emit: (ExportedRecord) throws -> Void) async throws
 
   /// Releases connections and files. Further calls fail.
   func close() async
@@ -105,9 +104,9 @@ public struct StoredLogEntry: Sendable, Equatable {
   /// Position among all chunks ever accepted for the task, from 0.
   public var index: Int64
   public var attempt: AttemptID
-  public var chunk: Orchion_V1_LogChunk
+  public var chunk: LogChunk
 
-  public init(task: TaskID, index: Int64, attempt: AttemptID, chunk: Orchion_V1_LogChunk) {
+  public init(task: TaskID, index: Int64, attempt: AttemptID, chunk: LogChunk) {
     self.task = task
     self.index = index
     self.attempt = attempt

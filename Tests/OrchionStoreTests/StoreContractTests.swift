@@ -186,11 +186,10 @@ struct StoreContractTests {
       ])
       var kinds: [String] = []
       try await store.export { record in
-        switch record.kind {
-        case .node(let node): kinds.append("node \(node.node.id)")
-        case .task(let stored): kinds.append("task \(stored.task.spec.name)")
+        switch record {
+        case .node(let node): kinds.append("node \(node.id)")
+        case .task(let task): kinds.append("task \(task.spec.name)")
         case .log(let log): kinds.append("log \(log.index)")
-        case nil: kinds.append("?")
         }
       }
       #expect(kinds == ["node n1", "task task-1", "log 0", "task task-2"])

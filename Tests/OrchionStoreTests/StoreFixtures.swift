@@ -120,13 +120,13 @@ enum Fixtures {
       task: task,
       index: index,
       attempt: try! AttemptID(validating: "a1"),
-      chunk: .with {
-        $0.taskID = task.rawValue
-        $0.data = Data(text.utf8)
-        $0.stream = .stdout
-        $0.attempt = 1
-        $0.sequence = index
-      }
+      chunk: LogChunk(
+        task: task,
+        attempt: 1,
+        stream: .stdout,
+        sequence: index,
+        data: Data(text.utf8)
+      )
     )
   }
 }

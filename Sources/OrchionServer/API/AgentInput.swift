@@ -16,7 +16,7 @@ enum AgentInput: Sendable {
   struct Log: Sendable {
     var task: TaskID
     var attempt: AttemptID
-    var chunk: Orchion_V1_LogChunk
+    var chunk: LogChunk
   }
 
   /// A heartbeat, with the probe to echo in its acknowledgement.
@@ -111,16 +111,15 @@ extension AgentInput.Log {
         "\(field).data: \(chunk.data.count) bytes, at most \(AgentStreamLimits.maxChunkBytes)"
       )
     }
-    var kept = Orchion_V1_LogChunk()
-    kept.data = chunk.data
-    kept.stream = chunk.stream
-    kept.taskID = chunk.taskID
-    kept.attempt = chunk.attempt
-    kept.sequence = chunk.sequence
-    if chunk.hasTime {
-      _ = try UTCInstant(validating: chunk.time, field: "\(field).time")
-      kept.time = chunk.time
-    }
+    // Only the fields a node may set are kept (unknown fields are not).
+    let kept = LogChunk(
+      task: task,
+      attempt: chunk.attempt,
+      stream: chunk.stream == .stdout ? .stdout : .stderr,
+      sequence: chunk.sequence,
+      data: chunk.data,
+      time: chunk.hasTime ? try UTCInstant(validating: chunk.time, field: "\(field).time") : nil
+    )
     self.init(task: task, attempt: attempt, chunk: kept)
   }
 }

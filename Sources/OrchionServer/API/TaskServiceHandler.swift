@@ -126,7 +126,7 @@ struct TaskServiceHandler: Orchion_V1_TaskService.SimpleServiceProtocol {
             )
           )
         }
-        for chunk in read.chunks { try await response.write(chunk) }
+        for chunk in read.chunks { try await response.write(Orchion_V1_LogChunk(chunk)) }
         cursor = read.next
         if read.chunks.isEmpty {
           if read.finished, let task = try? cluster.task(id), task.state.isTerminal {
@@ -159,7 +159,7 @@ extension TaskServiceHandler {
     var index: Int64 = 0
     while true {
       let entries = try await store.logs(of: id, from: index, limit: 1024)
-      for entry in entries { try await response.write(entry.chunk) }
+      for entry in entries { try await response.write(Orchion_V1_LogChunk(entry.chunk)) }
       guard let last = entries.last, entries.count == 1024 else { break }
       index = last.index &+ 1
     }

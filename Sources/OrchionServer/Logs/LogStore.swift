@@ -33,7 +33,7 @@ final class LogStore: Sendable {
 
   /// What a reader gets: chunks from its cursor on, and where to continue.
   struct Read: Sendable {
-    var chunks: [Orchion_V1_LogChunk]
+    var chunks: [LogChunk]
     /// Bytes dropped (limit reached) between the cursor and the first chunk returned; 0 when
     /// unknown (dropped before a restart) or none.
     var missedBytes: Int64
@@ -74,10 +74,10 @@ final class LogStore: Sendable {
   /// sequence below `Int64.max`, data within bounds).
   /// - Returns: Where it was stored; `nil` when it was a duplicate.
   @discardableResult
-  func append(_ chunk: Orchion_V1_LogChunk, task: TaskID, attempt: AttemptID) -> Appended? {
+  func append(_ chunk: LogChunk, task: TaskID, attempt: AttemptID) -> Appended? {
     let result: (Appended, [AsyncStream<Void>.Continuation])? = state.withLock { state in
       let log = state.log(task)
-      let key = TaskLog.StreamKey(attempt: attempt, stream: chunk.stream.rawValue)
+      let key = TaskLog.StreamKey(attempt: attempt, stream: chunk.stream)
       let expected = log.nextSequence[key] ?? 0
       guard chunk.sequence >= expected else { return nil }
       // Saturating: a sequence of Int64.max must not trap, nor wrap to accept everything
@@ -110,7 +110,7 @@ final class LogStore: Sendable {
           maxBytes: Int.max,
           maxChunks: Int.max
         )
-        let key = TaskLog.StreamKey(attempt: entry.attempt, stream: entry.chunk.stream.rawValue)
+        let key = TaskLog.StreamKey(attempt: entry.attempt, stream: entry.chunk.stream)
         let next = entry.chunk.sequence == .max ? .max : entry.chunk.sequence + 1
         log.nextSequence[key] = max(log.nextSequence[key] ?? 0, next)
       }

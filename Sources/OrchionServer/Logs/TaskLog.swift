@@ -1,4 +1,4 @@
-import OrchionAPI
+import Foundation
 import OrchionCore
 
 /// The output kept for one task: its newest chunks in order, bounded in bytes and in chunks.
@@ -11,13 +11,13 @@ import OrchionCore
 /// `@unchecked Sendable`.
 final class TaskLog: @unchecked Sendable {
   struct Stored: Sendable {
-    var chunk: Orchion_V1_LogChunk
+    var chunk: LogChunk
     var bytes: Int
   }
 
   struct StreamKey: Hashable, Sendable {
     var attempt: AttemptID
-    var stream: Int
+    var stream: LogChunk.Stream
   }
 
   /// Kept chunks are `storage[head...]`.
@@ -52,7 +52,8 @@ final class TaskLog: @unchecked Sendable {
     while count > 1, bytes > maxBytes || count > maxChunks {
       let first = storage[head]
       // Release the chunk's data now, not at the next compaction.
-      storage[head] = Stored(chunk: Orchion_V1_LogChunk(), bytes: 0)
+      storage[head].chunk.data = Data()
+      storage[head].bytes = 0
       head += 1
       firstIndex &+= 1
       bytes &-= first.bytes
@@ -68,7 +69,7 @@ final class TaskLog: @unchecked Sendable {
 
   /// Up to `limit` chunks from position `index` (an index among all chunks ever appended, at
   /// least ``firstIndex``).
-  func chunks(from index: Int64, limit: Int) -> [Orchion_V1_LogChunk] {
+  func chunks(from index: Int64, limit: Int) -> [LogChunk] {
     guard index >= firstIndex, index < endIndex, limit > 0 else { return [] }
     let from = head + Int(index - firstIndex)
     let to = from + min(limit, storage.count - from)

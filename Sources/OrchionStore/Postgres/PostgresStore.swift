@@ -1,7 +1,7 @@
 import Foundation
 public import Logging
 import NIOCore
-public import OrchionAPI
+import OrchionAPI
 public import OrchionCore
 import OrchionWire
 import PostgresNIO
@@ -245,7 +245,7 @@ public final class PostgresStore: Store {
     ).map { data throws(OrchionError) in try StoredBytes.log(data) }
   }
 
-  public func export(_ emit: (Orchion_V1_ExportRecord) throws -> Void) async throws {
+  public func export(_ emit: (ExportedRecord) throws -> Void) async throws {
     // One REPEATABLE READ transaction: a consistent snapshot while the leader writes.
     try await client.withConnection { connection in
       try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
@@ -261,13 +261,13 @@ public final class PostgresStore: Store {
 
   nonisolated(nonsending) private func exportSnapshot(
     on connection: PostgresConnection,
-    _ emit: (Orchion_V1_ExportRecord) throws -> Void
+    _ emit: (ExportedRecord) throws -> Void
   ) async throws {
     for try await record in try await connection.query(
       "SELECT record FROM orchion_nodes ORDER BY id",
       logger: logger
     ).decode(ByteBuffer.self) {
-      try emit(.with { $0.node = try StoredBytes.storedNode(Data(record.readableBytesView)) })
+      try emit(.node(try StoredBytes.node(Data(record.readableBytesView))))
     }
     var tasks: [(String, ByteBuffer)] = []
     for try await row in try await connection.query(
@@ -277,12 +277,12 @@ public final class PostgresStore: Store {
       tasks.append(row)
     }
     for (id, record) in tasks {
-      try emit(.with { $0.task = try StoredBytes.storedTask(Data(record.readableBytesView)) })
+      try emit(.task(try StoredBytes.task(Data(record.readableBytesView))))
       for try await chunk in try await connection.query(
         "SELECT record FROM orchion_logs WHERE task_id = \(id) ORDER BY idx",
         logger: logger
       ).decode(ByteBuffer.self) {
-        try emit(.with { $0.log = try StoredBytes.storedLog(Data(chunk.readableBytesView)) })
+        try emit(.log(try StoredBytes.log(Data(chunk.readableBytesView))))
       }
     }
   }

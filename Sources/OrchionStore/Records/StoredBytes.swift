@@ -12,42 +12,34 @@ enum StoredBytes {
   }
 
   static func encode(_ node: Node) throws(OrchionError) -> Data {
-    try serialize(
-      Orchion_V1_StoredNode.with {
-        $0.node = .init(node)
-        $0.credentialSha256 = Data(node.credentialDigest)
-      }
-    )
+    try serialize(stored(node))
   }
 
   static func encode(_ entry: StoredLogEntry) throws(OrchionError) -> Data {
-    try serialize(
-      Orchion_V1_StoredLogChunk.with {
-        $0.index = entry.index
-        $0.attemptID = entry.attempt.rawValue
-        $0.chunk = entry.chunk
-      }
-    )
+    try serialize(stored(entry))
+  }
+
+  static func stored(_ node: Node) -> Orchion_V1_StoredNode {
+    .with {
+      $0.node = .init(node)
+      $0.credentialSha256 = Data(node.credentialDigest)
+    }
+  }
+
+  static func stored(_ entry: StoredLogEntry) -> Orchion_V1_StoredLogChunk {
+    .with {
+      $0.index = entry.index
+      $0.attemptID = entry.attempt.rawValue
+      $0.chunk = .init(entry.chunk)
+    }
   }
 
   static func task(_ data: Data) throws(OrchionError) -> TaskRecord {
     try TaskRecord(stored: parse(Orchion_V1_StoredTask.self, data))
   }
 
-  static func storedTask(_ data: Data) throws(OrchionError) -> Orchion_V1_StoredTask {
-    try parse(Orchion_V1_StoredTask.self, data)
-  }
-
-  static func storedNode(_ data: Data) throws(OrchionError) -> Orchion_V1_StoredNode {
-    try parse(Orchion_V1_StoredNode.self, data)
-  }
-
   static func node(_ data: Data) throws(OrchionError) -> Node {
     try Node(stored: parse(Orchion_V1_StoredNode.self, data))
-  }
-
-  static func storedLog(_ data: Data) throws(OrchionError) -> Orchion_V1_StoredLogChunk {
-    try parse(Orchion_V1_StoredLogChunk.self, data)
   }
 
   static func log(_ data: Data) throws(OrchionError) -> StoredLogEntry {
@@ -57,7 +49,7 @@ enum StoredBytes {
         task: try TaskID(validating: stored.chunk.taskID),
         index: stored.index,
         attempt: try AttemptID(validating: stored.attemptID),
-        chunk: stored.chunk
+        chunk: try LogChunk(validating: stored.chunk)
       )
     } catch {
       throw .dataLoss("stored output chunk is unreadable: \(error.message)")

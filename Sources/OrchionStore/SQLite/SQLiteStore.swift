@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-public import OrchionAPI
+import OrchionAPI
 public import OrchionCore
 import OrchionWire
 import SwiftProtobuf
@@ -186,7 +186,7 @@ public final class SQLiteStore: Store {
     return try blobs.map { data throws(OrchionError) in try StoredBytes.log(data) }
   }
 
-  public func export(_ emit: (Orchion_V1_ExportRecord) throws -> Void) async throws {
+  public func export(_ emit: (ExportedRecord) throws -> Void) async throws {
     // One read transaction: a consistent snapshot even while the orchestrator writes (WAL).
     let (nodes, tasks) = try await writer.read { db in
       (
@@ -197,10 +197,10 @@ public final class SQLiteStore: Store {
       )
     }
     for node in nodes {
-      try emit(.with { $0.node = try StoredBytes.storedNode(node) })
+      try emit(.node(try StoredBytes.node(node)))
     }
     for task in tasks {
-      try emit(.with { $0.task = try StoredBytes.storedTask(task.record) })
+      try emit(.task(try StoredBytes.task(task.record)))
       let chunks = try await writer.read { db in
         try Data.fetchAll(
           db,
@@ -208,7 +208,7 @@ public final class SQLiteStore: Store {
           arguments: [task.id]
         )
       }
-      for chunk in chunks { try emit(.with { $0.log = try StoredBytes.storedLog(chunk) }) }
+      for chunk in chunks { try emit(.log(try StoredBytes.log(chunk))) }
     }
   }
 

@@ -76,7 +76,7 @@ struct ExportCommand: AsyncParsableCommand {
     options.preserveProtoFieldNames = true
     do {
       try await opened.export { record in
-        Console.line(try record.jsonString(options: options))
+        Console.line(try Orchion_V1_ExportRecord(record).jsonString(options: options))
       }
     } catch {
       await opened.close()

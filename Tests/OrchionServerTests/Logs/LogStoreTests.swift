@@ -1,5 +1,4 @@
 import Foundation
-import OrchionAPI
 import OrchionCore
 import Testing
 
@@ -9,15 +8,8 @@ import Testing
 struct LogStoreTests {
   let task = TaskID(createdAt: .epoch, sequence: 1)
 
-  func chunk(_ text: String, sequence: Int64, stream: Orchion_V1_LogStream = .stdout)
-    -> Orchion_V1_LogChunk
-  {
-    var chunk = Orchion_V1_LogChunk()
-    chunk.data = Data(text.utf8)
-    chunk.sequence = sequence
-    chunk.stream = stream
-    chunk.taskID = task.rawValue
-    return chunk
+  func chunk(_ text: String, sequence: Int64, stream: LogChunk.Stream = .stdout) -> LogChunk {
+    LogChunk(task: task, attempt: 1, stream: stream, sequence: sequence, data: Data(text.utf8))
   }
 
   @Test("chunks come back in order; a resent sequence is dropped")
@@ -78,7 +70,11 @@ struct LogStoreTests {
     #expect(read.missedBytes == 99_000)
     #expect(read.next == 100_000)
     // Reading from the middle of what is kept.
-    #expect(store.read(task, from: 99_500, maxChunks: 3).chunks.map(\.sequence) == [99_500, 99_501, 99_502])
+    #expect(
+      store.read(task, from: 99_500, maxChunks: 3).chunks.map(\.sequence) == [
+        99_500, 99_501, 99_502,
+      ]
+    )
   }
 
   @Test("a follower's doorbell rings on output and on finish, and ends on close")

@@ -56,7 +56,7 @@ private final class FaultyStore: Store {
   {
     try await real.logs(of: task, from: index, limit: limit)
   }
-  func export(_ emit: (OrchionAPI.Orchion_V1_ExportRecord) throws -> Void) async throws {
+  func export(_ emit: (ExportedRecord) throws -> Void) async throws {
     try await real.export(emit)
   }
   func close() async { await real.close() }
