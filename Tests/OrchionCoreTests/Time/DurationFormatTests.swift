@@ -20,7 +20,9 @@ struct DurationFormatTests {
     arguments: ["", "30", "s", "1x", "-1s", "1.5s", "1 s", "99999999999h"]
   )
   func refuses(text: String) {
-    #expect(throws: OrchionError.self) { try DurationFormat.parse(text) }
+    let error = #expect(throws: OrchionError.self) { try DurationFormat.parse(text) }
+    #expect(error?.code == .invalidArgument)
+    #expect(error?.message.isEmpty == false)
   }
 
   @Test(

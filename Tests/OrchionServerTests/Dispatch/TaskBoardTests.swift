@@ -249,6 +249,7 @@ struct TaskBoardTests {
     // Cancelling a pending task finishes it; the first two were evicted along the way.
     evicted = ids.filter { (try? board.task($0)) == nil }
     #expect(evicted == Array(ids.prefix(2)))
-    #expect(throws: OrchionError.self) { try board.task(ids[0]) }
+    let forgotten = #expect(throws: OrchionError.self) { try board.task(ids[0]) }
+    #expect(forgotten?.code == .notFound)
   }
 }

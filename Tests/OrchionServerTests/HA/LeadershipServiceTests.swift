@@ -111,8 +111,9 @@ struct LeadershipServiceTests {
     lease.renewal.withLock { $0 = .taken }
     clock.advance(by: .seconds(1))
     let outcome = await run.result
-    #expect(throws: OrchionError.self) { try outcome.get() }
-    if case .failure(let error as OrchionError) = outcome { #expect(error.code == .leaseLost) }
+    let error = #expect(throws: OrchionError.self) { try outcome.get() }
+    #expect(error?.code == .leaseLost)
+    #expect(error?.message.contains("another orchestrator took over") == true)
     #expect(!leadership.isLeader)
   }
 

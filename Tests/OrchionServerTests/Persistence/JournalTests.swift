@@ -158,7 +158,10 @@ struct JournalTests {
     #expect(refusal?.code == .storeFull)
     // A waiter that comes while the store is full is answered at once too.
     let second = journal.append([.taskCreated(task(2))])
-    await #expect(throws: OrchionError.self) { try await journal.waitUntilDurable(second) }
+    let later = await #expect(throws: OrchionError.self) {
+      try await journal.waitUntilDurable(second)
+    }
+    #expect(later?.code == .storeFull)
     #expect(ran.withLock { $0 } == false)
 
     // Space frees: the retry writes both changes, in order, and runs the effect.

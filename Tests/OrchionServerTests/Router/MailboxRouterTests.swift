@@ -155,9 +155,10 @@ struct MailboxRouterTests {
       try await send(.queue("q"), "x")
       var iterator = holder.deliveries.makeAsyncIterator()
       let delivery = try #require(try await iterator.next())
-      #expect(throws: OrchionError.self) {
+      let refused = #expect(throws: OrchionError.self) {
         try router.acknowledge([delivery.deliveryID], by: .subscription(other.id))
       }
+      #expect(refused?.code == .permissionDenied)
       #expect(try router.acknowledge([delivery.deliveryID], by: .subscription(holder.id)) == 1)
       #expect(try router.acknowledge([delivery.deliveryID], by: .subscription(holder.id)) == 0)
     }
@@ -218,7 +219,9 @@ struct MailboxRouterTests {
       // The attempt ends: the next tick ends its subscription.
       directory.currentAttempts.withLock { $0.removeAll() }
       router.tick()
-      await #expect(throws: OrchionError.self) { _ = try await iterator.next() }
+      let ended = await #expect(throws: OrchionError.self) { _ = try await iterator.next() }
+      #expect(ended?.code == .failedPrecondition)
+      #expect(ended?.message == "the attempt that subscribed has ended")
 
       directory.tasks.withLock { $0[task] = .succeeded }
       do {
