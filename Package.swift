@@ -248,8 +248,12 @@ let package = Package(
     .testTarget(
       name: "OrchionAgentTests",
       dependencies: [
-        "OrchionAgent", "OrchionAPI", "OrchionCore", "OrchionWire", "OrchionTestSupport",
+        "OrchionAgent", "OrchionAPI", "OrchionClient", "OrchionCore", "OrchionServer",
+        "OrchionWire", "OrchionTestSupport",
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+        .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: defaultSwiftSettings
     ),
