@@ -43,7 +43,14 @@ enum StoredBytes {
   }
 
   static func log(_ data: Data) throws(OrchionError) -> StoredLogEntry {
-    let stored = try parse(Orchion_V1_StoredLogChunk.self, data)
+    var stored = try parse(Orchion_V1_StoredLogChunk.self, data)
+    switch stored.chunk.stream {
+    case .stdout, .stderr, .system: break
+    default:
+      // Written by a version that knew another stream (or none): kept as output, rather than
+      // refusing to load the task's log and so to start.
+      stored.chunk.stream = .stdout
+    }
     do {
       return StoredLogEntry(
         task: try TaskID(validating: stored.chunk.taskID),
