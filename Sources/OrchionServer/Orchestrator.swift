@@ -192,6 +192,10 @@ public final class Orchestrator: Sendable {
       clock: clock,
       logger: logger
     )
+    let routerLimits = RouterLimits.defaults(
+      maxMessagesPerMailbox: configuration.maxMessagesPerMailbox,
+      maxMailboxes: configuration.maxMailboxes
+    )
     cluster = Cluster(
       nodes: configuration.nodes,
       limits: .init(
@@ -199,6 +203,7 @@ public final class Orchestrator: Sendable {
         maxLostAttempts: configuration.maxLostAttempts,
         reserveAfter: configuration.reserveAfter
       ),
+      router: routerLimits,
       clock: clock,
       logs: logs,
       journal: journal,
@@ -208,21 +213,7 @@ public final class Orchestrator: Sendable {
       taskTokens: taskTokens,
       logger: logger
     )
-    router = MailboxRouter(
-      journal: journal,
-      clock: clock,
-      directory: RouterDirectory(
-        taskState: { [cluster] in cluster.state(of: $0) },
-        nodeExists: { [cluster] in (try? cluster.node($0)) != nil },
-        attemptIsCurrent: { [cluster] in cluster.currentNode(of: $0, attempt: $1) != nil }
-      ),
-      limits: RouterLimits.defaults(
-        maxMessagesPerMailbox: configuration.maxMessagesPerMailbox,
-        maxMailboxes: configuration.maxMailboxes
-      ),
-      logger: logger
-    )
-    cluster.observeFinished { [router] in router.taskFinished($0) }
+    router = MailboxRouter(cluster: cluster, limits: routerLimits)
     if store is any SharedStore {
       // Shared store: follow until the leader lease is ours (LeadershipService), then load.
       leadership = Leadership(.follower(leader: nil), clock: clock)
@@ -338,16 +329,15 @@ public final class Orchestrator: Sendable {
       JournalService(journal: journal),
       HeartbeatMonitor(cluster: cluster, logger: logger),
       ClusterService(cluster: cluster),
-      RouterTimerService(router: router, clock: cluster.clock),
       GRPCServerService(
         server: server,
         endpoint: "\(configuration.host):\(configuration.port)",
-        beforeShutdown: { [health, cluster, logs, router] in
+        beforeShutdown: { [health, cluster, logs] in
           // Long-lived streams would hold graceful shutdown up: end them first.
           health.shutDown()
           cluster.closeSessions()
           logs.close()
-          router.closeSubscriptions()
+          cluster.closeSubscriptions()
         }
       ),
     ]
@@ -359,8 +349,7 @@ public final class Orchestrator: Sendable {
       cluster: cluster,
       logs: logs,
       tokens: tokens,
-      secrets: secrets,
-      router: router
+      secrets: secrets
     )
   }
 

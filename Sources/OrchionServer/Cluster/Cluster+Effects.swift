@@ -6,12 +6,11 @@ import SwiftProtobuf
 import Synchronization
 
 extension Cluster {
-  /// Performs actions whose changes are durable: messages to agents, log followers. Runs on
-  /// the journal's task, one batch after another, so what one agent receives is in the order
-  /// the state decided it (a stop never overtakes the assignment it refers to). No lock is
+  /// Performs actions whose changes are durable: messages to agents, log followers, messages
+  /// to reveal to subscribers. Runs on the journal's task, one batch after another, so what one
+  /// agent receives is in the order the state decided it (a stop never overtakes the assignment it refers to). No lock is
   /// held while messages are built (secrets decrypted, tokens signed) and sent.
   func perform(_ actions: [ClusterAction]) {
-    var finished: [TaskID] = []
     for action in actions {
       switch action {
       case .assign(let node, let assignment):
@@ -40,17 +39,15 @@ extension Cluster {
         )
       case .finished(let task):
         logs.finish(task)
-        finished.append(task)
       case .evicted(let task):
         logs.remove(task)
-      case .endSession(let session):
-        // Ended in the transition itself, before the commit.
-        logger.debug("agent stream ended", metadata: ["orchion.session": "\(session)"])
+      case .reveal(let ids):
+        reveal(ids)
+      case .endSession, .deliver, .endSubscription:
+        // Immediate: performed right after the transition's lock, never queued here.
+        break
       }
     }
-    guard !finished.isEmpty else { return }
-    let observers = finishedObservers.withLock { $0 }
-    for task in finished { for observer in observers { observer(task) } }
   }
 
   /// The message that hands an attempt to its agent, with the values of the secrets its spec

@@ -17,12 +17,12 @@ import Synchronization
 /// A lock rather than an actor: transitions are short, synchronous and never wait, and the
 /// gRPC handlers that feed them must not hop executors for every heartbeat.
 final class Cluster: Sendable {
-  /// The state, and the live streams it refers to by ``SessionID``.
+  /// The state, and the live streams it refers to by ``SessionID`` and subscription ID.
   ///
-  /// One lock for both, because a session's identity and its stream are created, replaced and
-  /// dropped together. Held only to run a transition (which never waits) or to read; never
-  /// while sending, logging, encrypting or awaiting.
-  private let state: Mutex<Shell>
+  /// One lock for all, because an identity and its stream are created, replaced and dropped
+  /// together. Held only to run a transition (which never waits) or to read; never while
+  /// sending, logging, encrypting or awaiting.
+  let state: Mutex<Shell>
   let clock: any WallClock
   let logger: Logger
   let logs: LogStore
@@ -35,19 +35,24 @@ final class Cluster: Sendable {
   let secrets: SecretRegistry?
   /// Signs the token each attempt gets for the router.
   let taskTokens: TaskTokens?
-  /// Told (after the commit, with no lock held) of every task that finished.
-  let finishedObservers = Mutex<[@Sendable (TaskID) -> Void]>([])
   private let kicks: AsyncStream<Void>
   private let kick: AsyncStream<Void>.Continuation
 
-  private struct Shell: Sendable {
+  struct Shell: Sendable {
     var cluster: ClusterState
     var streams: [SessionID: AgentSession] = [:]
+    /// The router's live subscriptions, by the ID the state knows them by.
+    var subscriptions: [UInt64: Subscription] = [:]
+    /// Deliveries decided but not yet handed to their subscriptions, in the order decided.
+    var outbox: [(subscription: Subscription, delivery: MailboxDelivery)] = []
+    /// A caller is handing the outbox over now (see ``flushDeliveries()``).
+    var flushing = false
   }
 
   init(
     nodes: NodeTable.Configuration,
     limits: TaskBoard.Limits,
+    router: RouterLimits = .defaults,
     clock: any WallClock,
     logs: LogStore,
     journal: Journal,
@@ -65,7 +70,7 @@ final class Cluster: Sendable {
     self.secrets = secrets
     self.taskTokens = taskTokens
     self.logger = logger
-    state = Mutex(Shell(cluster: ClusterState(nodes: nodes, limits: limits)))
+    state = Mutex(Shell(cluster: ClusterState(nodes: nodes, limits: limits, router: router)))
     (kicks, kick) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
   }
 
@@ -87,25 +92,36 @@ final class Cluster: Sendable {
   }
 
   /// Runs one transition: its changes are journaled in the same critical section; its actions
-  /// (and then `then`) are performed once they are durable, except ending streams, which
-  /// happens right after the lock. `wake` runs a scheduling pass after it.
+  /// (and then `then`) are performed once they are durable, except those that are
+  /// ``ClusterAction/isImmediate``, performed right after the lock. `wake` runs a scheduling
+  /// pass after it.
   /// - Returns: What the transition returned, and its journal entry to wait for (`nil` when
   ///   it changed nothing and asked for nothing).
-  private func transitionShell<Result, Failure: Error>(
+  @discardableResult
+  func transitionShell<Result, Failure: Error>(
     wake: Bool,
     then: Journal.Effect?,
     _ body: (inout Shell, UTCInstant) throws(Failure) -> (Result, [ClusterAction])
   ) throws(Failure) -> (result: Result, entry: UInt64?) {
     let now = clock.now
     let (result, entry, ended) = try state.withLock {
-      shell throws(Failure) -> (Result, UInt64?, [AgentSession]) in
+      shell throws(Failure) -> (Result, UInt64?, Ended) in
       let (result, actions) = try body(&shell, now)
       var later: [ClusterAction] = []
-      var ended: [AgentSession] = []
+      var ended = Ended()
       for action in actions {
-        if case .endSession(let id) = action {
-          if let stream = shell.streams.removeValue(forKey: id) { ended.append(stream) }
-        } else {
+        switch action {
+        case .endSession(let id):
+          if let stream = shell.streams.removeValue(forKey: id) { ended.sessions.append(stream) }
+        case .deliver(let id, let delivery):
+          guard let subscription = shell.subscriptions[id] else { continue }
+          shell.outbox.append((subscription, delivery))
+          ended.delivered = true
+        case .endSubscription(let id, let error):
+          if let subscription = shell.subscriptions.removeValue(forKey: id) {
+            ended.subscriptions.append((subscription, error))
+          }
+        case .assign, .stop, .finished, .evicted, .reveal:
           later.append(action)
         }
       }
@@ -125,9 +141,25 @@ final class Cluster: Sendable {
       }
       return (result, entry, ended)
     }
-    for stream in ended { stream.close() }
+    for stream in ended.sessions { stream.close() }
+    // Deliveries first: a subscription ends after what was decided for it before.
+    if ended.delivered { flushDeliveries() }
+    for (subscription, error) in ended.subscriptions {
+      if let error {
+        subscription.continuation.finish(throwing: error)
+      } else {
+        subscription.continuation.finish()
+      }
+    }
     if wake { kick.yield() }
     return (result, entry)
+  }
+
+  /// What a transition's immediate actions leave to do once the lock is released.
+  private struct Ended {
+    var sessions: [AgentSession] = []
+    var subscriptions: [(Subscription, OrchionError?)] = []
+    var delivered = false
   }
 
   /// Reads the state.
@@ -281,10 +313,8 @@ final class Cluster: Sendable {
   /// The node running `attempt` while it is the task's current, unfinished attempt.
   func currentNode(of id: TaskID, attempt: AttemptID) -> NodeID? {
     state.withLock { shell in
-      guard let task = try? shell.cluster.board.task(id), task.attemptID == attempt,
-        task.state == .assigned || task.state == .running
-      else { return nil }
-      return task.nodeID
+      guard shell.cluster.isCurrent(id, attempt: attempt) else { return nil }
+      return try? shell.cluster.board.task(id).nodeID
     }
   }
 
@@ -297,11 +327,6 @@ final class Cluster: Sendable {
     state.withLock {
       $0.cluster.board.list(state: filter, node: node, pageSize: pageSize, after: token)
     }
-  }
-
-  /// Calls `observer` with every task that finishes from now on.
-  func observeFinished(_ observer: @escaping @Sendable (TaskID) -> Void) {
-    finishedObservers.withLock { $0.append(observer) }
   }
 
   /// Puts back the nodes and tasks a store held before a restart (see
@@ -436,12 +461,19 @@ final class Cluster: Sendable {
       } catch {
         return
       }
-      let queued = transition(wake: false) { state, now in
-        let (actions, wake) = state.tick(now: now)
-        return (wake, actions)
-      }.result
-      if queued { kick.yield() }
+      if tick() { kick.yield() }
     }
+  }
+
+  /// Applies what is due now: retry delays, drain deadlines, the router's ack timeouts and
+  /// TTLs, subscriptions of attempts that ended.
+  /// - Returns: Whether there is something new to place.
+  @discardableResult
+  func tick() -> Bool {
+    transition(wake: false) { state, now in
+      let (actions, wake) = state.tick(now: now)
+      return (wake, actions)
+    }.result
   }
 
   /// Ends the scheduling loop.

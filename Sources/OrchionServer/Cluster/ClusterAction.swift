@@ -1,8 +1,8 @@
 import OrchionCore
 
 /// What the cluster's shell must do after a transition of the ``ClusterState``: the side
-/// effects the pure state asks for. Everything but ``endSession(_:)`` waits until the
-/// transition's changes are durable.
+/// effects the pure state asks for. Everything but ending sessions and subscriptions and
+/// delivering messages (see ``isImmediate``) waits until the transition's changes are durable.
 enum ClusterAction: Sendable {
   /// Send an assignment to a node's agent.
   case assign(NodeID, Assignment)
@@ -16,6 +16,23 @@ enum ClusterAction: Sendable {
   /// once, not after the commit: a stream that carries on would only deliver to a node the
   /// state has written off.
   case endSession(SessionID)
+  /// Hand a message to a live subscription. Performed at once, in the order decided: the
+  /// message was durable before it could be chosen.
+  case deliver(UInt64, MailboxDelivery)
+  /// End a subscription, with the error its stream ends with (`nil`: it just ends).
+  /// Performed at once, after the deliveries decided before it: what it held is back in its
+  /// mailbox already, and a subscriber whose stream ended early subscribes again.
+  case endSubscription(UInt64, OrchionError?)
+  /// Messages that are now durable may be delivered (``MailboxTable/reveal(_:now:)``).
+  case reveal([String])
+
+  /// Performed right after the transition's lock, not once its changes are durable.
+  var isImmediate: Bool {
+    switch self {
+    case .endSession, .deliver, .endSubscription: true
+    case .assign, .stop, .finished, .evicted, .reveal: false
+    }
+  }
 
   /// Stop an attempt whose process must go; once gone, the agent reports it CANCELLED.
   static func stopAttempt(_ node: NodeID, _ task: TaskID, _ attempt: AttemptID, reason: String)

@@ -3,35 +3,55 @@ import OrchionScheduler
 import OrchionStore
 
 /// Everything the orchestrator decides about: the nodes, the tasks and what is placed where,
-/// and which agent stream speaks for each node. A value type with no clock, no locks and no
+/// which agent stream speaks for each node, and the router's mailboxes and subscriptions. A value type with no clock, no locks and no
 /// I/O: every transition takes `now` and returns the ``ClusterAction``s its shell
 /// (``Cluster``) must perform; the changes to persist accumulate until ``takeChanges()``.
 ///
 /// Node events and task events go through the same value, so a node's loss and what it means
 /// for its tasks are one transition: a heartbeat expiry's DISCONNECTED and a re-registration's
 /// ACTIVE cannot reach the task board in the wrong order, because there is no second party for
-/// them to cross on the way to.
+/// them to cross on the way to. Likewise a message to a task and the task's end: whether the
+/// task may still be written to is decided in the same transition that queues the message.
 struct ClusterState: Sendable {
   private(set) var nodes: NodeTable
   private(set) var board: TaskBoard
   /// The live agent stream of each node that has one.
   private(set) var sessions: [NodeID: SessionID] = [:]
+  /// The router's mailboxes and live subscriptions (as identities).
+  var mailboxes: MailboxTable
   private var lastSession: UInt64 = 0
   /// Node changes not yet taken for the store (the board keeps its own).
   private var nodeChanges: [StateChange] = []
 
-  init(nodes: NodeTable.Configuration, limits: TaskBoard.Limits) {
+  init(
+    nodes: NodeTable.Configuration,
+    limits: TaskBoard.Limits,
+    router: RouterLimits = .defaults
+  ) {
     self.nodes = NodeTable(configuration: nodes)
     self.board = TaskBoard(limits: limits)
+    self.mailboxes = MailboxTable(limits: router)
   }
 
   /// The changes made since the last call, in the order they were made, for the journal.
   mutating func takeChanges() -> [StateChange] {
     defer { nodeChanges.removeAll(keepingCapacity: true) }
     let tasks = board.tasks.takeChanges()
-    if nodeChanges.isEmpty { return tasks }
+    let messages = mailboxes.takeChanges()
+    if nodeChanges.isEmpty, messages.isEmpty { return tasks }
     // Node changes first: a task placed on a node refers to a node the store already has.
-    return nodeChanges + tasks
+    return nodeChanges + tasks + messages
+  }
+
+  /// Follows up what `actions` say happened to tasks: a finished task's mailbox is dropped
+  /// and its subscriptions end. Every transition that can finish a task passes its actions
+  /// through here.
+  private mutating func settled(_ actions: [ClusterAction], now: UTCInstant) -> [ClusterAction] {
+    var result = actions
+    for case .finished(let task) in actions {
+      result += mailboxes.taskFinished(task, now: now)
+    }
+    return result
   }
 
   // MARK: Nodes
@@ -117,7 +137,7 @@ struct ClusterState: Sendable {
     }
     // A forced drain is due now.
     actions += board.tick(now: now).actions
-    return actions
+    return settled(actions, now: now)
   }
 
   // MARK: Agent streams
@@ -136,7 +156,7 @@ struct ClusterState: Sendable {
       actions.append(.endSession(previous))
     }
     actions += board.reconcile(node: node, running: running, now: now)
-    return (session, actions)
+    return (session, settled(actions, now: now))
   }
 
   /// A stream ended; it stops speaking for its node unless a newer one replaced it.
@@ -163,13 +183,14 @@ struct ClusterState: Sendable {
   mutating func cancel(_ id: TaskID, now: UTCInstant) throws(OrchionError) -> (
     TaskRecord, [ClusterAction]
   ) {
-    try board.cancel(id, now: now)
+    let (task, actions) = try board.cancel(id, now: now)
+    return (task, settled(actions, now: now))
   }
 
   mutating func report(_ reports: [AttemptReport], from node: NodeID, now: UTCInstant)
     -> [ClusterAction]
   {
-    reports.flatMap { board.report($0, from: node, now: now) }
+    settled(reports.flatMap { board.report($0, from: node, now: now) }, now: now)
   }
 
   /// An assignment could not reach its node: the task goes back in the queue.
@@ -190,10 +211,21 @@ struct ClusterState: Sendable {
   // MARK: Time and placement
 
   /// Retry delays that ended and drain deadlines that passed; drains left with no task
-  /// complete (their nodes stay cordoned).
+  /// complete (their nodes stay cordoned). The router's ack timeouts and TTLs that passed;
+  /// subscriptions whose attempt is over end.
   /// - Returns: The stops to send, and whether there is something new to place.
   mutating func tick(now: UTCInstant) -> (actions: [ClusterAction], wake: Bool) {
     var (actions, wake) = board.tick(now: now)
+    actions = settled(actions, now: now)
+    actions += mailboxes.tick(now: now)
+    for subscription in mailboxes.attemptSubscriptions
+    where !isCurrent(subscription.task, attempt: subscription.attempt) {
+      actions += mailboxes.end(
+        subscription.id,
+        error: .failedPrecondition("the attempt that subscribed has ended"),
+        now: now
+      )
+    }
     for id in board.takeCompletedDrains() {
       guard let node = nodes.node(id), node.drainDeadline != nil,
         let transition = try? nodes.setScheduling(id, cordoned: node.cordoned, drainDeadline: nil)
@@ -222,11 +254,12 @@ struct ClusterState: Sendable {
         slots: node.slots
       )
     }
-    return board.schedule(
+    let actions = board.schedule(
       nodes: candidates,
       scheduler: scheduler,
       now: now,
       generator: &generator
     )
+    return settled(actions, now: now)
   }
 }

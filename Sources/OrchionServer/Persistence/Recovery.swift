@@ -14,7 +14,6 @@ struct Recovery {
   let logs: LogStore
   let tokens: TokenRegistry?
   let secrets: SecretRegistry
-  let router: MailboxRouter
 
   /// Most output chunks loaded per task (the per-task byte limit bounds them long before).
   static let maxChunksPerTask = 1_000_000
@@ -36,7 +35,7 @@ struct Recovery {
     logs.markOnDisk(finished)
     cluster.restore(tasks: tasks, nodes: nodes)
     // After the tasks: messages for tasks that finished meanwhile are dropped.
-    try router.restore(
+    try cluster.restoreMessages(
       try await store.records(.message),
       consumers: try await store.records(.topicConsumer)
     )

@@ -31,10 +31,9 @@ struct QueuedMessage: Sendable {
 /// Messages wait in `pending` by acceptance order (a message delivered again goes back to its
 /// place), so each sender's messages leave in the order they came.
 ///
-/// A class, not a struct: a mailbox lives in a dictionary and changes with every message, and
-/// a struct copied out of the dictionary would copy all its messages each time. Only touched
-/// under ``MailboxRouter``'s lock, hence `@unchecked Sendable`.
-final class Mailbox: @unchecked Sendable {
+/// A value, changed in place where it lives (`mailboxes[key]?.…`): copied out of its
+/// dictionary and written back, it would copy all its messages each time.
+struct Mailbox: Sendable {
   /// By delivery (record) ID.
   var messages: [String: QueuedMessage] = [:]
   /// Visible, undelivered messages by sequence; entries before `head` were taken. An entry
@@ -68,7 +67,7 @@ final class Mailbox: @unchecked Sendable {
   var invisible = 0
 
   /// Puts a message (new or delivered again) in its place among those waiting.
-  func makePending(_ id: String, sequence: UInt64) {
+  mutating func makePending(_ id: String, sequence: UInt64) {
     let entry = PendingEntry(sequence: sequence, id: id)
     if head == pending.count || pending[pending.count - 1].sequence < sequence {
       pending.append(entry)
@@ -79,7 +78,7 @@ final class Mailbox: @unchecked Sendable {
   }
 
   /// Puts a held message back in line.
-  func release(_ id: String) {
+  mutating func release(_ id: String) {
     guard let message = messages[id], message.holder != nil else { return }
     messages[id]?.holder = nil
     messages[id]?.ackDeadline = nil
@@ -87,19 +86,24 @@ final class Mailbox: @unchecked Sendable {
     makePending(id, sequence: message.sequence)
   }
 
-  /// The subscriber `offset` places after the one whose turn it is (`subscribers` not empty).
-  /// The turn moves only in ``advance(past:)``, once a subscriber was given a message.
-  func subscriber(afterTurn offset: Int) -> UInt64 {
-    subscribers[(turn + offset) % subscribers.count]
+  /// The first subscriber from the one whose turn it is that `hasRoom`, and how many places
+  /// after the turn it is. The turn moves only in ``advance(past:)``, once a subscriber was
+  /// given a message.
+  func nextReader(hasRoom: (UInt64) -> Bool) -> (id: UInt64, offset: Int)? {
+    for offset in 0..<subscribers.count {
+      let candidate = subscribers[(turn + offset) % subscribers.count]
+      if hasRoom(candidate) { return (candidate, offset) }
+    }
+    return nil
   }
 
   /// Gives the turn to the subscriber after the one `offset` places after the current turn.
-  func advance(past offset: Int) {
+  mutating func advance(past offset: Int) {
     turn = (turn + offset + 1) % subscribers.count
   }
 
   /// The next waiting message's ID, taken from the queue.
-  func takeNext() -> String? {
+  mutating func takeNext() -> String? {
     while head < pending.count {
       let entry = pending[head]
       head += 1
@@ -115,7 +119,7 @@ final class Mailbox: @unchecked Sendable {
   /// Whether any message may be waiting.
   var mayHavePending: Bool { head < pending.count }
 
-  private func compactIfWorthIt() {
+  private mutating func compactIfWorthIt() {
     if head == pending.count {
       pending.removeAll(keepingCapacity: true)
       head = 0

@@ -17,12 +17,13 @@ struct ClusterHarness {
 
   static let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
-  init(nodes: NodeTable.Configuration = .defaults) throws {
+  init(nodes: NodeTable.Configuration = .defaults, router: RouterLimits = .defaults) throws {
     store = try SQLiteStore.inMemory()
     journal = Journal(store: store, logger: Self.logger, clock: clock)
     cluster = OrchionServer.Cluster(
       nodes: nodes,
       limits: .init(retainedFinishedTasks: 100, maxLostAttempts: 5),
+      router: router,
       clock: clock,
       logs: LogStore(maxBytesPerTask: 1 << 20),
       journal: journal,

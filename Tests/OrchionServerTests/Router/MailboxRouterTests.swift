@@ -9,49 +9,26 @@ import Testing
 
 @testable import OrchionServer
 
-/// The router on its own: a real in-memory SQLite store behind its journal, a manual clock,
-/// and a directory the test controls.
+/// The router as the cluster runs it: its mailboxes are part of the one state, over a real
+/// in-memory SQLite store behind the journal and a manual clock; tasks and nodes are real ones
+/// of the same cluster.
 @Suite("MailboxRouter", .timeLimit(.minutes(1)))
 struct MailboxRouterTests {
-  final class Directory: Sendable {
-    let tasks = Mutex<[TaskID: TaskState]>([:])
-    let currentAttempts = Mutex<Set<AttemptID>>([])
-
-    var value: RouterDirectory {
-      RouterDirectory(
-        taskState: { task in self.tasks.withLock { $0[task] } },
-        nodeExists: { _ in false },
-        attemptIsCurrent: { _, attempt in self.currentAttempts.withLock { $0.contains(attempt) } }
-      )
-    }
-  }
-
   static let mailboxBound = 100
-  let clock = ManualClock()
-  let store: SQLiteStore
-  let journal: Journal
-  let directory = Directory()
+  let harness: ClusterHarness
   let router: MailboxRouter
+  var clock: ManualClock { harness.clock }
+  var store: SQLiteStore { harness.store }
+  var cluster: OrchionServer.Cluster { harness.cluster }
 
   init() throws {
-    let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
-    store = try SQLiteStore.inMemory()
-    journal = Journal(store: store, logger: logger, clock: clock)
-    router = MailboxRouter(
-      journal: journal,
-      clock: clock,
-      directory: directory.value,
-      limits: RouterLimits.defaults(maxMessagesPerMailbox: Self.mailboxBound, maxMailboxes: 10),
-      logger: logger
-    )
+    let limits = RouterLimits.defaults(maxMessagesPerMailbox: Self.mailboxBound, maxMailboxes: 10)
+    harness = try ClusterHarness(router: limits)
+    router = MailboxRouter(cluster: harness.cluster, limits: limits)
   }
 
   func withJournal(_ body: () async throws -> Void) async throws {
-    try await withThrowingTaskGroup(of: Void.self) { group in
-      group.addTask { await journal.run() }
-      defer { journal.close() }
-      try await body()
-    }
+    try await harness.withJournal(body)
   }
 
   @discardableResult
@@ -134,9 +111,9 @@ struct MailboxRouterTests {
       #expect(text(first) == "a")
       // Not acknowledged: "b" waits (one in flight at most), until the timeout passes.
       clock.advance(by: .seconds(4))
-      router.tick()
+      cluster.tick()
       clock.advance(by: .seconds(2))
-      router.tick()
+      cluster.tick()
       let again = try #require(try await iterator.next())
       #expect(again.deliveryID == first.deliveryID)
       #expect(again.deliveryCount == 2)
@@ -174,7 +151,7 @@ struct MailboxRouterTests {
       try await accepted.durable()
       #expect(try await store.records(.message).count == 1)
       clock.advance(by: .seconds(11))
-      router.tick()
+      cluster.tick()
       try await eventually { try await store.records(.message).isEmpty }
       #expect(router.mailboxes().isEmpty)
     }
@@ -195,35 +172,96 @@ struct MailboxRouterTests {
     }
   }
 
+  /// A task running on a node of the cluster: its ID and attempt.
+  func runningTask() async throws -> (task: TaskID, attempt: AttemptID, node: NodeID) {
+    let node = try cluster.register(NodeRegistration(id: try NodeID(validating: "n1"))).node.id
+    let (_, messages) = harness.connect(node)
+    let task = try await cluster.submit(TaskSpec(command: ["true"]))
+    cluster.schedulePass()
+    var iterator = messages.makeAsyncIterator()
+    guard case .assign(let assign) = try #require(await iterator.next()).kind else {
+      throw OrchionError(code: .internalError, message: "expected an assignment")
+    }
+    let attempt = try AttemptID(validating: assign.attemptID)
+    cluster.report(
+      [AttemptReport(task: task.id, attempt: attempt, state: .running, message: "", time: clock.now)],
+      from: node
+    )
+    return (task.id, attempt, node)
+  }
+
+  /// The agent reports the attempt succeeded: the task is finished.
+  func succeed(_ task: TaskID, _ attempt: AttemptID, on node: NodeID) {
+    cluster.report(
+      [
+        AttemptReport(
+          task: task,
+          attempt: attempt,
+          state: .succeeded,
+          exitCode: 0,
+          message: "",
+          time: clock.now
+        )
+      ],
+      from: node
+    )
+  }
+
   @Test(
-    "messages to a finished or unknown task are refused; a subscription of an attempt ends with it"
+    "messages to an unknown task are refused; a subscription of an attempt ends with it, at the next tick"
   )
-  func tasks() async throws {
+  func attemptEnds() async throws {
     try await withJournal {
-      let task = TaskID(createdAt: clock.now, sequence: 1)
-      var generator = SystemRandomNumberGenerator()
-      let attempt = AttemptID.random(using: &generator)
+      let unknown = TaskID(createdAt: clock.now, sequence: 99)
       do {
-        try await send(.task(task), "x")
+        try await send(.task(unknown), "x")
         Issue.record("accepted a message to an unknown task")
       } catch let error as OrchionError {
         #expect(error.code == .notFound)
       }
-      directory.tasks.withLock { $0[task] = .running }
-      directory.currentAttempts.withLock { _ = $0.insert(attempt) }
+      let (task, attempt, node) = try await runningTask()
       let subscription = try subscribe(.task(task), attempt: (task, attempt))
       try await send(.task(task), "hello")
       var iterator = subscription.deliveries.makeAsyncIterator()
       #expect(try await iterator.next().map(text) == "hello")
 
-      // The attempt ends: the next tick ends its subscription.
-      directory.currentAttempts.withLock { $0.removeAll() }
-      router.tick()
+      // The node leaves: the attempt is over and the task waits for another; the next tick
+      // ends the subscription the attempt opened.
+      _ = try cluster.leave(node)
+      #expect(cluster.state(of: task) == .pending)
+      cluster.tick()
       let ended = await #expect(throws: OrchionError.self) { _ = try await iterator.next() }
       #expect(ended?.code == .failedPrecondition)
       #expect(ended?.message == "the attempt that subscribed has ended")
+    }
+  }
 
-      directory.tasks.withLock { $0[task] = .succeeded }
+  @Test(
+    "a task's end drops its mailbox, from the store too, and ends its subscriptions in the same transition; later messages are refused"
+  )
+  func taskFinishes() async throws {
+    try await withJournal {
+      let (task, attempt, node) = try await runningTask()
+      let reader = try subscribe(.task(task), maxInFlight: 1)
+      // Takes none: what the reader has no room for waits in the mailbox.
+      let idle = try subscribe(.task(task), maxInFlight: 0)
+      try await send(.task(task), "one")
+      try await send(.task(task), "two")
+      #expect(try await store.records(.message).count == 2)
+      var fromReader = reader.deliveries.makeAsyncIterator()
+      #expect(try await fromReader.next().map(text) == "one")
+
+      succeed(task, attempt, on: node)
+      // No tick: the report itself ended them, and nothing more was delivered.
+      #expect(router.mailboxes().isEmpty)
+      var fromIdle = idle.deliveries.makeAsyncIterator()
+      for ended in [
+        await #expect(throws: OrchionError.self) { _ = try await fromReader.next() },
+        await #expect(throws: OrchionError.self) { _ = try await fromIdle.next() },
+      ] {
+        #expect(ended?.message == "task \(task) has finished")
+      }
+      try await eventually { try await store.records(.message).isEmpty }
       do {
         try await send(.task(task), "late")
         Issue.record("accepted a message to a finished task")
@@ -233,6 +271,62 @@ struct MailboxRouterTests {
     }
   }
 
+  @Test(
+    "messages sent while their task finishes either are refused or go with the mailbox: none is left behind"
+  )
+  func sendRacesFinish() async throws {
+    try await withJournal {
+      let (task, attempt, node) = try await runningTask()
+      let accepted = try await withThrowingTaskGroup(of: Int.self) { group in
+        group.addTask {
+          succeed(task, attempt, on: node)
+          return 0
+        }
+        group.addTask {
+          var accepted = 0
+          for n in 0..<50 {
+            do {
+              try await send(.task(task), "m\(n)")
+              accepted += 1
+            } catch let error as OrchionError {
+              #expect(error.code == .failedPrecondition, "\(error)")
+            }
+          }
+          return accepted
+        }
+        return try await group.reduce(0, +)
+      }
+      #expect(cluster.state(of: task) == .succeeded)
+      #expect(router.mailboxes().isEmpty, "\(accepted) accepted")
+      try await eventually { try await store.records(.message).isEmpty }
+    }
+  }
+
+  @Test("a restore keeps open tasks' and queues' messages and drops those of finished tasks")
+  func restore() async throws {
+    try await withJournal {
+      let (task, attempt, node) = try await runningTask()
+      try await send(.task(task), "for the task")
+      try await send(.queue("q"), "for the queue")
+      let records = try await store.records(.message)
+      #expect(records.count == 2)
+      let before = try subscribe(.queue("q"), maxInFlight: 0)
+
+      try cluster.restoreMessages(records, consumers: [])
+      // The old subscription ends: the state it read was replaced.
+      var ended = before.deliveries.makeAsyncIterator()
+      #expect(try await ended.next() == nil)
+      let summaries = router.mailboxes().map { "\($0.address) \($0.pending)" }
+      #expect(summaries.sorted() == ["queue/q 1", "task/\(task) 1"])
+
+      succeed(task, attempt, on: node)
+      try cluster.restoreMessages(records, consumers: [])
+      #expect(router.mailboxes().map(\.address) == ["queue/q"])
+      let queue = try subscribe(.queue("q"))
+      var iterator = queue.deliveries.makeAsyncIterator()
+      #expect(try await iterator.next().map(text) == "for the queue")
+    }
+  }
 }
 
 extension Data {
