@@ -83,7 +83,7 @@ public struct Agent: Service {
     let servers = try configuration.servers.map { address in
       (
         address: address,
-        grpc: try OrchionClient.makeGRPCClient(
+        grpc: try OrchionNetworkClient.makeGRPCClient(
           server: address,
           token: configuration.token,
           tls: configuration.tls,

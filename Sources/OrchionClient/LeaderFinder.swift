@@ -66,7 +66,7 @@ public func withOrchionClient<Result: Sendable>(
   servers: [ServerAddress],
   token: String? = nil,
   tls: ClientTLS? = nil,
-  _ body: (OrchionClient) async throws -> Result
+  _ body: (OrchionNetworkClient) async throws -> Result
 ) async throws -> Result {
   guard let first = servers.first else {
     throw OrchionError.invalidArgument("no orchestrator address given")

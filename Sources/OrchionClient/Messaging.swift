@@ -1,6 +1,5 @@
 public import Foundation
 public import GRPCCore
-public import GRPCNIOTransportHTTP2
 public import OrchionAPI
 import OrchionWire
 import SwiftProtobuf
@@ -8,7 +7,7 @@ import Synchronization
 
 extension OrchionClient {
   /// `orchion.v1.RouterService`.
-  public var router: Orchion_V1_RouterService.Client<HTTP2ClientTransport.Posix> {
+  public var router: Orchion_V1_RouterService.Client<Transport> {
     .init(wrapping: grpc)
   }
 

@@ -3,42 +3,49 @@ public import GRPCNIOTransportHTTP2
 public import OrchionAPI
 public import OrchionCore
 
-/// A typed client for an Orchion orchestrator.
+/// A typed client for an Orchion orchestrator, over any gRPC transport: HTTP/2 on TCP
+/// (``OrchionNetworkClient``, what ``withOrchionClient(server:token:tls:_:)`` gives), or an
+/// in-process one in tests.
 ///
 /// ```swift
 /// try await withOrchionClient(server: ServerAddress(parsing: "127.0.0.1:50051")) { client in
 ///   let nodes = try await client.nodes.listNodes(.init()).nodes
 /// }
 /// ```
-public struct OrchionClient: Sendable {
+public struct OrchionClient<Transport: ClientTransport>: Sendable {
   /// The underlying gRPC client.
-  public let grpc: GRPCClient<HTTP2ClientTransport.Posix>
+  public let grpc: GRPCClient<Transport>
   /// `orchion.v1.NodeService`.
-  public var nodes: Orchion_V1_NodeService.Client<HTTP2ClientTransport.Posix> {
+  public var nodes: Orchion_V1_NodeService.Client<Transport> {
     .init(wrapping: grpc)
   }
   /// `orchion.v1.TaskService`.
-  public var tasks: Orchion_V1_TaskService.Client<HTTP2ClientTransport.Posix> {
+  public var tasks: Orchion_V1_TaskService.Client<Transport> {
     .init(wrapping: grpc)
   }
   /// `orchion.v1.TokenService`.
-  public var tokens: Orchion_V1_TokenService.Client<HTTP2ClientTransport.Posix> {
+  public var tokens: Orchion_V1_TokenService.Client<Transport> {
     .init(wrapping: grpc)
   }
   /// `orchion.v1.SecretService`.
-  public var secrets: Orchion_V1_SecretService.Client<HTTP2ClientTransport.Posix> {
+  public var secrets: Orchion_V1_SecretService.Client<Transport> {
     .init(wrapping: grpc)
   }
   /// `grpc.health.v1.Health`.
-  public var health: Grpc_Health_V1_Health.Client<HTTP2ClientTransport.Posix> {
+  public var health: Grpc_Health_V1_Health.Client<Transport> {
     .init(wrapping: grpc)
   }
 
   /// Wraps a running gRPC client.
-  public init(grpc: GRPCClient<HTTP2ClientTransport.Posix>) {
+  public init(grpc: GRPCClient<Transport>) {
     self.grpc = grpc
   }
+}
 
+/// A client over the network: HTTP/2 on TCP, with TLS or not.
+public typealias OrchionNetworkClient = OrchionClient<HTTP2ClientTransport.Posix>
+
+extension OrchionClient where Transport == HTTP2ClientTransport.Posix {
   /// A gRPC client for `server`, not yet running: run its `runConnections()` in a task.
   /// - Parameters:
   ///   - server: The orchestrator's address.
@@ -83,9 +90,9 @@ public func withOrchionClient<Result: Sendable>(
   server: ServerAddress,
   token: String? = nil,
   tls: ClientTLS? = nil,
-  _ body: (OrchionClient) async throws -> Result
+  _ body: (OrchionNetworkClient) async throws -> Result
 ) async throws -> Result {
-  let grpc = try OrchionClient.makeGRPCClient(server: server, token: token, tls: tls)
+  let grpc = try OrchionNetworkClient.makeGRPCClient(server: server, token: token, tls: tls)
   return try await withThrowingTaskGroup(of: Void.self) { group in
     group.addTask { try await grpc.runConnections() }
     defer { grpc.beginGracefulShutdown() }

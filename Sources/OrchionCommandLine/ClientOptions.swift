@@ -82,7 +82,7 @@ public struct ClientOptions: ParsableArguments, Sendable {
 
   /// Connects to the resolved orchestrator and runs `body` with a client.
   public func connect<Result: Sendable>(
-    _ body: (OrchionClient) async throws -> Result
+    _ body: (OrchionNetworkClient) async throws -> Result
   ) async throws -> Result {
     try await withOrchionClient(
       servers: try addresses(),

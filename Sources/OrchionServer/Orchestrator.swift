@@ -1,5 +1,6 @@
 import Foundation
 import GRPCCore
+public import GRPCInProcessTransport
 import GRPCNIOTransportHTTP2
 public import Logging
 import OrchionAPI
@@ -25,6 +26,20 @@ import Synchronization
 /// ```
 public final class Orchestrator: Sendable {
   /// How the orchestrator listens and times nodes.
+  /// How clients reach the API.
+  public enum Listener: Sendable {
+    /// HTTP/2 on TCP, with TLS or not: what `orchion server` serves.
+    case tcp
+    /// Only clients in this process, through ``connectInProcess()``: unit tests of the server,
+    /// with no sockets, ports or connection limits in the way.
+    case inProcess
+  }
+
+  private enum Server: Sendable {
+    case tcp(GRPCServer<HTTP2ServerTransport.Posix>)
+    case inProcess(InProcessListener)
+  }
+
   public struct Configuration: Sendable {
     /// Address to listen on; `127.0.0.1` keeps the API off the network.
     public var host: String
@@ -75,6 +90,8 @@ public final class Orchestrator: Sendable {
     /// away); a send or subscription that would open another is refused with
     /// RESOURCE_EXHAUSTED.
     public var maxMailboxes: Int
+    /// How clients reach the API: TCP on `host`:`port` (the default), or only in this process.
+    public var listener: Listener = .tcp
 
     /// 127.0.0.1:50051, 30 s heartbeat timeout, 1 min lost-after, 4 MiB requests, 1 MiB of
     /// output per task, 10,000 finished tasks kept, 5 node losses per task, binpack, reservation
@@ -140,7 +157,8 @@ public final class Orchestrator: Sendable {
   /// Where tasks reach this orchestrator (their `ORCHION_SERVER`).
   private let taskAddress: TaskAddress
   private let instance = UUID().uuidString
-  private let server: GRPCServer<HTTP2ServerTransport.Posix>
+  /// The TCP server (``Listener/tcp``) or the in-process one (``Listener/inProcess``).
+  private let server: Server
   private let logger: Logger
 
   /// Creates an orchestrator over the store its configuration names, with the state it holds.
@@ -250,9 +268,7 @@ public final class Orchestrator: Sendable {
       config: transportConfig
     )
     let limits = configuration.authentication
-    server = GRPCServer(
-      transport: transport,
-      services: [
+    let services: [any RegistrableRPCService] = [
         NodeServiceHandler(
           cluster: cluster,
           leadership: leadership,
@@ -280,8 +296,8 @@ public final class Orchestrator: Sendable {
           currentNode: { [cluster] in cluster.currentNode(of: $0, attempt: $1) }
         ),
         HealthService(board: health),
-      ],
-      interceptors: [
+      ]
+    let interceptors: [any ServerInterceptor] = [
         AccessLogInterceptor(logger: logger),
         AuthInterceptor(
           tokens: tokens,
@@ -296,7 +312,14 @@ public final class Orchestrator: Sendable {
         LeaderOnlyInterceptor(leadership: leadership),
         RequestSizeInterceptor(limit: configuration.maxRequestBytes),
       ]
-    )
+    switch configuration.listener {
+    case .tcp:
+      server = .tcp(
+        GRPCServer(transport: transport, services: services, interceptors: interceptors)
+      )
+    case .inProcess:
+      server = .inProcess(InProcessListener(services: services, interceptors: interceptors))
+    }
     if leadership.isLeader { try await recovery.run(logger: logger) }
   }
 
@@ -329,18 +352,39 @@ public final class Orchestrator: Sendable {
       JournalService(journal: journal),
       HeartbeatMonitor(cluster: cluster, logger: logger),
       ClusterService(cluster: cluster),
-      GRPCServerService(
+      serving,
+    ]
+  }
+
+  /// The API's service.
+  private var serving: any Service {
+    let beforeShutdown: @Sendable () -> Void = { [health, cluster, logs] in
+      // Long-lived streams would hold graceful shutdown up: end them first.
+      health.shutDown()
+      cluster.closeSessions()
+      logs.close()
+      cluster.closeSubscriptions()
+    }
+    switch server {
+    case .tcp(let server):
+      return GRPCServerService(
         server: server,
         endpoint: "\(configuration.host):\(configuration.port)",
-        beforeShutdown: { [health, cluster, logs] in
-          // Long-lived streams would hold graceful shutdown up: end them first.
-          health.shutDown()
-          cluster.closeSessions()
-          logs.close()
-          cluster.closeSubscriptions()
-        }
-      ),
-    ]
+        beforeShutdown: beforeShutdown
+      )
+    case .inProcess(let listener):
+      return InProcessListenerService(listener: listener, beforeShutdown: beforeShutdown)
+    }
+  }
+
+  /// A client connection in this process (``Listener/inProcess``): pass it to a `GRPCClient`.
+  /// - Throws: `failedPrecondition` when the orchestrator listens on TCP; `unavailable` once
+  ///   it shut down.
+  public func connectInProcess() throws(OrchionError) -> InProcessTransport.Client {
+    guard case .inProcess(let listener) = server else {
+      throw .failedPrecondition("this orchestrator listens on TCP, not in process")
+    }
+    return try listener.connect()
   }
 
   private var recovery: Recovery {
@@ -401,6 +445,9 @@ public final class Orchestrator: Sendable {
   /// The port the server listens on, once it is bound.
   /// - Throws: When the server failed to bind or has stopped.
   public func listeningPort() async throws -> Int {
+    guard case .tcp(let server) = server else {
+      throw OrchionError.failedPrecondition("this orchestrator listens in process, not on TCP")
+    }
     let address = try await server.transport.listeningAddress
     guard let port = address.ipv4?.port ?? address.ipv6?.port else {
       throw OrchionError(

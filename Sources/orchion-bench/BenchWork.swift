@@ -35,7 +35,7 @@ enum BenchWork {
   /// (a few RPCs per poll, shrinking as tasks finish — not one per task: the client must not be
   /// what is measured), then counts those that failed or were cancelled.
   /// - Returns: How many did not succeed.
-  static func waitForAll(_ ids: Set<String>, client: OrchionClient) async throws -> Int {
+  static func waitForAll(_ ids: Set<String>, client: OrchionNetworkClient) async throws -> Int {
     func listed(_ states: [Orchion_V1_TaskState]) async throws -> Set<String> {
       var found = Set<String>()
       for state in states {
@@ -62,7 +62,7 @@ enum BenchWork {
 
   /// Follows the task's output stream, which ends when the task is terminal with the task as it
   /// ended.
-  static func waitForEnd(_ id: String, client: OrchionClient) async throws -> Orchion_V1_TaskState {
+  static func waitForEnd(_ id: String, client: OrchionNetworkClient) async throws -> Orchion_V1_TaskState {
     let final = try await client.tasks.streamTaskLogs(
       .with {
         $0.taskID = id

@@ -82,7 +82,7 @@ struct ChattyBench: AsyncParsableCommand {
 
   /// Runs one chatty task to its end.
   private func measure(
-    _ client: OrchionClient,
+    _ client: OrchionNetworkClient,
     serverPID: Int32
   ) async throws -> (chunks: Int64, cpu: Double, elapsed: Double) {
     guard let before = ProcessUsage(pid: serverPID) else {

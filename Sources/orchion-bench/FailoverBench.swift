@@ -97,7 +97,7 @@ struct FailoverBench: AsyncParsableCommand {
     )
   }
 
-  static func waitForActive(_ ids: Set<String>, client: OrchionClient) async throws {
+  static func waitForActive(_ ids: Set<String>, client: OrchionNetworkClient) async throws {
     let deadline = ContinuousClock.now.advanced(by: .seconds(60))
     while ContinuousClock.now < deadline {
       let active = try? await client.nodes.listNodes(.with { $0.status = .active }).nodes.map(\.id)
@@ -109,7 +109,7 @@ struct FailoverBench: AsyncParsableCommand {
 
   /// Reads the task every millisecond until `done` holds.
   static func poll(
-    _ client: OrchionClient,
+    _ client: OrchionNetworkClient,
     _ id: String,
     until done: (Orchion_V1_Task) -> Bool
   ) async throws -> Orchion_V1_Task {

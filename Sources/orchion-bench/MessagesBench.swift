@@ -77,7 +77,7 @@ struct MessagesBench: AsyncParsableCommand {
   /// Runs a receiver task on agent b and a sender task (`send(receiverID)`, a shell command
   /// where `$0` is that `orchion`) on agent a; measures from the receiver's output.
   private func phase(
-    _ client: OrchionClient,
+    _ client: OrchionNetworkClient,
     count: Int,
     directory: String,
     send: (String) -> String

@@ -52,7 +52,7 @@ struct NodesBench: AsyncParsableCommand {
     let address = try client.address()
     let token = client.resolvedToken()
     let grpcClients = try (0..<min(connections, count)).map { _ in
-      try OrchionClient.makeGRPCClient(server: address, token: token)
+      try OrchionNetworkClient.makeGRPCClient(server: address, token: token)
     }
     let stats = NodesBenchStats(nodes: count, window: duration.duration)
     let interval = Duration.seconds(1 / rate)

@@ -1,3 +1,5 @@
+import GRPCCore
+import GRPCInProcessTransport
 import Logging
 import OrchionClient
 import OrchionCore
@@ -42,7 +44,7 @@ extension Orchestrator.Configuration {
 public func withRunningOrchestrator<Result: Sendable>(
   configuration: Orchestrator.Configuration = .testing,
   clock: any WallClock = SystemClock(),
-  _ body: (RunningOrchestrator, OrchionClient) async throws -> Result
+  _ body: (RunningOrchestrator, OrchionNetworkClient) async throws -> Result
 ) async throws -> Result {
   let logger = Logger(label: "orchion.test", factory: { _ in SwiftLogNoOpLogHandler() })
   let orchestrator = try await Orchestrator(
@@ -60,6 +62,71 @@ public func withRunningOrchestrator<Result: Sendable>(
       let running = RunningOrchestrator(orchestrator: orchestrator, port: port)
       let result = try await withOrchionClient(server: running.address, token: testAdminToken) {
         client in
+        try await body(running, client)
+      }
+      await group.triggerGracefulShutdown()
+      try await tasks.waitForAll()
+      return result
+    } catch {
+      await group.triggerGracefulShutdown()
+      try? await tasks.waitForAll()
+      throw error
+    }
+  }
+}
+
+/// A client of an orchestrator in this process (see ``withOrchestrator(configuration:clock:_:)``).
+public typealias InProcessClient = OrchionClient<InProcessTransport.Client>
+
+/// An orchestrator serving its API in this process: no sockets, ports or connection limits,
+/// the same services, interceptors and state as over TCP.
+public struct InProcessOrchestrator: Sendable {
+  /// The orchestrator under test.
+  public let orchestrator: Orchestrator
+
+  /// Runs `body` with a connection of its own presenting `token` (none when `nil`), and
+  /// closes it after.
+  public func withClient<Result: Sendable>(
+    token: String?,
+    _ body: (InProcessClient) async throws -> Result
+  ) async throws -> Result {
+    let grpc = GRPCClient(
+      transport: try orchestrator.connectInProcess(),
+      interceptors: token.map { [BearerTokenInterceptor(token: $0)] } ?? []
+    )
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+      group.addTask { try await grpc.runConnections() }
+      defer { grpc.beginGracefulShutdown() }
+      return try await body(OrchionClient(grpc: grpc))
+    }
+  }
+}
+
+/// Starts an orchestrator serving in this process (``Orchestrator/Listener/inProcess``) in a
+/// `ServiceGroup`, runs `body` with it and a client presenting the admin token, then shuts it
+/// down gracefully and waits until it has stopped. What the server's unit tests use; the
+/// end-to-end tests run `orchion` over TCP.
+public func withOrchestrator<Result: Sendable>(
+  configuration: Orchestrator.Configuration = .testing,
+  clock: any WallClock = SystemClock(),
+  _ body: (InProcessOrchestrator, InProcessClient) async throws -> Result
+) async throws -> Result {
+  let logger = Logger(label: "orchion.test", factory: { _ in SwiftLogNoOpLogHandler() })
+  var configuration = configuration
+  configuration.listener = .inProcess
+  let orchestrator = try await Orchestrator(
+    configuration: configuration,
+    clock: clock,
+    logger: logger
+  )
+  let group = ServiceGroup(
+    configuration: .init(services: orchestrator.services, logger: logger)
+  )
+  return try await withThrowingTaskGroup(of: Void.self) { tasks in
+    tasks.addTask { try await group.run() }
+    do {
+      let running = InProcessOrchestrator(orchestrator: orchestrator)
+      let result = try await running.withClient(token: testAdminToken) { client in
         try await body(running, client)
       }
       await group.triggerGracefulShutdown()

@@ -85,7 +85,7 @@ struct MsgSendCommand: AsyncParsableCommand {
 
   /// Sends standard input line by line, pipelined; waits out full mailboxes and resends what
   /// was refused, in order.
-  private func sendLines(_ template: Orchion_V1_SendRequest, with client: OrchionClient)
+  private func sendLines(_ template: Orchion_V1_SendRequest, with client: OrchionNetworkClient)
     async throws
   {
     let unanswered = UnansweredLines()

@@ -19,7 +19,7 @@ enum SignalForwarding {
   /// task has ended); a second one gives up waiting and exits 130 at once.
   static func cancelOnInterrupt<Result: Sendable>(
     _ task: String,
-    client: OrchionClient,
+    client: OrchionNetworkClient,
     signals: UnixSignalsSequence,
     while body: @escaping @Sendable () async throws -> Result
   ) async throws -> Result {

@@ -9,7 +9,7 @@ enum LogPrinter {
   /// Streams `task`'s output until it is terminal (or, without `follow`, until what exists).
   /// - Returns: The task as it ended, when the stream ended because it is terminal.
   @discardableResult
-  static func follow(_ task: String, client: OrchionClient, follow: Bool = true) async throws
+  static func follow(_ task: String, client: OrchionNetworkClient, follow: Bool = true) async throws
     -> Orchion_V1_Task?
   {
     try await client.tasks.streamTaskLogs(

@@ -38,7 +38,7 @@ struct AgentConnectionTests {
         logger: AgentConnectionTests.logger
       )
       let credential = NodeCredentialFile(directory: directory, node: id)
-      grpc = try OrchionClient.makeGRPCClient(
+      grpc = try OrchionNetworkClient.makeGRPCClient(
         server: server,
         token: testAdminToken,
         interceptors: [NodeCredentialInterceptor(credential: credential)]

@@ -15,8 +15,8 @@ import Testing
 struct AgentServiceHandlerTests {
   /// What a fake node holds: its credential, its assignment, its open stream.
   struct FakeNode {
-    var admin: OrchionClient
-    var agent: OrchionClient
+    var admin: InProcessClient
+    var agent: InProcessClient
     var credential: String
     var assignment: Orchion_V1_TaskAssignment
 
@@ -70,9 +70,9 @@ struct AgentServiceHandlerTests {
 
   /// Registers node `fuzz` with a join token, connects it, and gives it a task.
   func withFakeNode(_ body: (FakeNode, FakeAgentStream) async throws -> Void) async throws {
-    try await withRunningOrchestrator { running, admin in
+    try await withOrchestrator { running, admin in
       let join = try await admin.tokens.createToken(.with { $0.kind = .join }).token
-      try await withOrchionClient(server: running.address, token: join) { agent in
+      try await running.withClient(token: join) { agent in
         let credential = try await agent.nodes.registerNode(
           .with {
             $0.nodeID = "fuzz"

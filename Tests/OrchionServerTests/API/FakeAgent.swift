@@ -4,6 +4,7 @@ import OrchionAPI
 import OrchionClient
 import OrchionCore
 import OrchionServer
+import OrchionTestSupport
 
 /// One hand-driven `AgentService.Connect` stream, as a hostile node would open it: the test
 /// writes whatever messages it likes and reads what the orchestrator answers.
@@ -14,7 +15,7 @@ final class FakeAgentStream {
   private let ended: Task<RPCError?, Never>
 
   /// Opens a stream with the node's credential; nothing is sent yet.
-  init(client: OrchionClient, credential: String) {
+  init(client: InProcessClient, credential: String) {
     let (requests, outgoing) = AsyncStream.makeStream(of: Orchion_V1_AgentMessage.self)
     let (responses, sink) = AsyncThrowingStream.makeStream(of: Orchion_V1_ServerMessage.self)
     self.outgoing = outgoing

@@ -27,8 +27,8 @@ struct HostileInputTests {
     "UncordonNode", "DrainNode",
   ]
 
-  func sendRaw(
-    _ client: OrchionClient,
+  func sendRaw<Transport: ClientTransport>(
+    _ client: OrchionClient<Transport>,
     service: String = "orchion.v1.NodeService",
     method: String,
     bytes: [UInt8]
@@ -56,7 +56,7 @@ struct HostileInputTests {
     "2,000 random and mutated bodies: only OK or INVALID_ARGUMENT/NOT_FOUND/FAILED_PRECONDITION, and the server keeps serving"
   )
   func randomBodies() async throws {
-    try await withRunningOrchestrator { running, client in
+    try await withOrchestrator { running, client in
       var generator = SplitMix64(seed: 0x0C4E_1A7E)
       let valid =
         try Orchion_V1_RegisterNodeRequest.with {
@@ -107,7 +107,7 @@ struct HostileInputTests {
     "1,000 random and mutated SubmitTask bodies with every scheduling field: only OK or INVALID_ARGUMENT; exactly the accepted tasks exist"
   )
   func randomTaskSpecs() async throws {
-    try await withRunningOrchestrator { _, client in
+    try await withOrchestrator { _, client in
       var generator = SplitMix64(seed: 0x7A5C_5EED)
       let valid =
         try Orchion_V1_SubmitTaskRequest.with {
@@ -156,7 +156,7 @@ struct HostileInputTests {
 
   @Test("oversized labels and metadata: INVALID_ARGUMENT naming the field, nothing registered")
   func oversizedMaps() async throws {
-    try await withRunningOrchestrator { _, client in
+    try await withOrchestrator { _, client in
       let message = await expectRPCError(.invalidArgument) {
         try await client.nodes.registerNode(
           .with {
@@ -178,7 +178,7 @@ struct HostileInputTests {
 
   @Test("control characters in IDs are refused and escaped in the message")
   func controlCharacters() async throws {
-    try await withRunningOrchestrator { _, client in
+    try await withOrchestrator { _, client in
       for id in ["a\u{0}b", "\u{1B}[2J", "tab\there", "line\nbreak", "del\u{7F}"] {
         let message = await expectRPCError(.invalidArgument) {
           try await client.nodes.registerNode(.with { $0.nodeID = id })
@@ -194,7 +194,7 @@ struct HostileInputTests {
     "2,000 random and mutated requests to every RPC, as admin, join, no and garbage tokens: never UNKNOWN or INTERNAL, and the server keeps serving"
   )
   func everyRPC() async throws {
-    try await withRunningOrchestrator { running, admin in
+    try await withOrchestrator { running, admin in
       let join = try await admin.tokens.createToken(.with { $0.kind = .join }).token
       var generator = SplitMix64(seed: 0x5EC0_F022)
       func randomBytes(_ count: ClosedRange<Int>) -> [UInt8] {
@@ -202,7 +202,7 @@ struct HostileInputTests {
           UInt8.random(in: 0...255, using: &generator)
         }
       }
-      try await withOrchionClient(server: running.address) { bare in
+      try await running.withClient(token: nil) { bare in
         for round in 0..<2_000 {
           let call = everyUnaryCall[round % everyUnaryCall.count]
           var body = call.body
@@ -292,6 +292,7 @@ struct HostileInputTests {
     let configuration = Orchestrator.Configuration.testing.updating {
       $0.maxRequestBytes = 64 * 1024
     }
+    // Over TCP: the size limits in question are the HTTP/2 transport's.
     try await withRunningOrchestrator(configuration: configuration) { _, client in
       let big = Orchion_V1_RegisterNodeRequest.with {
         $0.nodeID = "big"

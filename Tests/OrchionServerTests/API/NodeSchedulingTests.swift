@@ -13,7 +13,7 @@ struct NodeSchedulingTests {
   func cordonDrainUncordon() async throws {
     // A manual clock: deadlines are exact however slow the machine is.
     let clock = ManualClock()
-    try await withRunningOrchestrator(clock: clock) { _, client in
+    try await withOrchestrator(clock: clock) { _, client in
       _ = try await client.nodes.registerNode(.with { $0.nodeID = "n1" })
       let cordoned = try await client.nodes.cordonNode(.with { $0.nodeID = "n1" }).node
       #expect(cordoned.cordoned)
@@ -43,7 +43,7 @@ struct NodeSchedulingTests {
 
   @Test("unknown nodes are NOT_FOUND, bad IDs and negative deadlines INVALID_ARGUMENT")
   func errors() async throws {
-    try await withRunningOrchestrator { _, client in
+    try await withOrchestrator { _, client in
       _ = await expectRPCError(.notFound) {
         try await client.nodes.cordonNode(.with { $0.nodeID = "ghost" })
       }

@@ -30,7 +30,7 @@ func expectRPCError<T>(
 struct NodeServiceTests {
   @Test("register → get → list → heartbeat → unregister, every field round-trips")
   func lifecycle() async throws {
-    try await withRunningOrchestrator { _, client in
+    try await withOrchestrator { _, client in
       let registered = try await client.nodes.registerNode(
         .with {
           $0.nodeID = "worker-1"
@@ -81,7 +81,7 @@ struct NodeServiceTests {
 
   @Test("an empty node_id gets a server-assigned one; re-registering updates the same node")
   func assignedAndReRegistered() async throws {
-    try await withRunningOrchestrator { _, client in
+    try await withOrchestrator { _, client in
       let first = try await client.nodes.registerNode(.with { $0.address = "a" })
       #expect(first.node.id.hasPrefix("node-"))
       let second = try await client.nodes.registerNode(
@@ -99,7 +99,7 @@ struct NodeServiceTests {
 
   @Test("errors carry the right code and say what is wrong")
   func errors() async throws {
-    try await withRunningOrchestrator { _, client in
+    try await withOrchestrator { _, client in
       var message = await expectRPCError(.notFound) {
         try await client.nodes.heartbeat(.with { $0.nodeID = "ghost" })
       }
@@ -151,7 +151,7 @@ struct NodeServiceTests {
       $0.nodes.heartbeatTimeout = .seconds(2)
       $0.nodes.lostAfter = .seconds(5)
     }
-    try await withRunningOrchestrator(configuration: configuration, clock: clock) { _, client in
+    try await withOrchestrator(configuration: configuration, clock: clock) { _, client in
       let registered = clock.now
       _ = try await client.nodes.registerNode(.with { $0.nodeID = "quiet" })
       _ = try await client.nodes.registerNode(.with { $0.nodeID = "chatty" })

@@ -10,7 +10,7 @@ import Testing
 @Suite("TaskService over gRPC")
 struct TaskServiceTests {
   func submit(
-    _ client: OrchionClient,
+    _ client: InProcessClient,
     _ update: (inout Orchion_V1_TaskSpec) -> Void
   ) async throws -> Orchion_V1_Task {
     var spec = Orchion_V1_TaskSpec.with { $0.command = ["true"] }
@@ -20,7 +20,7 @@ struct TaskServiceTests {
 
   @Test("a submitted task is PENDING with defaults applied, and readable by GetTask")
   func submitAndGet() async throws {
-    try await withRunningOrchestrator { _, client in
+    try await withOrchestrator { _, client in
       let task = try await submit(client) { $0.name = "hello" }
       #expect(task.state == .pending)
       #expect(task.id.hasPrefix("t"))
@@ -34,7 +34,7 @@ struct TaskServiceTests {
 
   @Test("scheduling fields round-trip: strategy, constraints, preemptible, retry policy")
   func schedulingFields() async throws {
-    try await withRunningOrchestrator { _, client in
+    try await withOrchestrator { _, client in
       let task = try await submit(client) {
         $0.strategy = "spread"
         $0.constraints = ["gpu in (t4, a100)", "!spot"]
@@ -95,7 +95,7 @@ struct TaskServiceTests {
     arguments: invalidCases
   )
   func invalidSpecs(field: String, spec: Orchion_V1_TaskSpec) async throws {
-    try await withRunningOrchestrator { _, client in
+    try await withOrchestrator { _, client in
       let message = await expectRPCError(.invalidArgument) {
         try await client.tasks.submitTask(.with { $0.spec = spec })
       }
@@ -107,7 +107,7 @@ struct TaskServiceTests {
 
   @Test("a request without a spec is INVALID_ARGUMENT")
   func missingSpec() async throws {
-    try await withRunningOrchestrator { _, client in
+    try await withOrchestrator { _, client in
       let message = await expectRPCError(.invalidArgument) {
         try await client.tasks.submitTask(.init())
       }
@@ -117,7 +117,7 @@ struct TaskServiceTests {
 
   @Test("unknown and malformed task IDs: NOT_FOUND and INVALID_ARGUMENT for every RPC")
   func unknownTasks() async throws {
-    try await withRunningOrchestrator { _, client in
+    try await withOrchestrator { _, client in
       let unknown = "t00000000000000000000"
       _ = await expectRPCError(.notFound) {
         try await client.tasks.getTask(.with { $0.taskID = unknown })
@@ -148,7 +148,7 @@ struct TaskServiceTests {
 
   @Test("ListTasks pages newest first and filters by state; CancelTask on a pending task")
   func listAndCancel() async throws {
-    try await withRunningOrchestrator { _, client in
+    try await withOrchestrator { _, client in
       var ids: [String] = []
       for index in 0..<7 { ids.append(try await submit(client) { $0.name = "t\(index)" }.id) }
       let cancelled = try await client.tasks.cancelTask(.with { $0.taskID = ids[2] }).task

@@ -66,7 +66,7 @@ let everyUnaryCall: [(service: String, method: String, body: [UInt8])] = {
 
 /// Sends `body` to `service/method` as raw bytes and returns the status code.
 func statusOfRawCall(
-  _ client: OrchionClient,
+  _ client: InProcessClient,
   service: String,
   method: String,
   body: [UInt8],
@@ -95,8 +95,8 @@ struct AuthenticationTests {
     arguments: [nil, "", "wrong", "0123456789.wrong", testAdminToken + "x"] as [String?]
   )
   func unauthenticated(token: String?) async throws {
-    try await withRunningOrchestrator { running, admin in
-      try await withOrchionClient(server: running.address, token: token) { client in
+    try await withOrchestrator { running, admin in
+      try await running.withClient(token: token) { client in
         for call in everyUnaryCall {
           let code = await statusOfRawCall(
             client,
@@ -133,9 +133,9 @@ struct AuthenticationTests {
 
   @Test("a join token registers nodes and runs agents, and can do nothing else")
   func joinTokenScope() async throws {
-    try await withRunningOrchestrator { running, admin in
+    try await withOrchestrator { running, admin in
       let join = try await admin.tokens.createToken(.with { $0.kind = .join }).token
-      try await withOrchionClient(server: running.address, token: join) { client in
+      try await running.withClient(token: join) { client in
         let registered = try await client.nodes.registerNode(.with { $0.nodeID = "n1" })
         #expect(registered.credential.count == 64)
         for call in everyUnaryCall
@@ -157,7 +157,7 @@ struct AuthenticationTests {
   @Test("tokens: shown once, listed without their secret, revoked at once, expired on time")
   func tokenLifecycle() async throws {
     let clock = ManualClock()
-    try await withRunningOrchestrator(clock: clock) { running, admin in
+    try await withOrchestrator(clock: clock) { running, admin in
       let created = try await admin.tokens.createToken(
         .with {
           $0.kind = .admin
@@ -178,7 +178,7 @@ struct AuthenticationTests {
       #expect(!(try listed.jsonString()).contains(created.token.split(separator: ".")[1]))
 
       func works(_ token: String) async -> Bool {
-        (try? await withOrchionClient(server: running.address, token: token) { client in
+        (try? await running.withClient(token: token) { client in
           try await client.nodes.listNodes(.init())
         }) != nil
       }
@@ -209,7 +209,7 @@ struct AuthenticationTests {
     let configuration = Orchestrator.Configuration.testing.updating {
       $0.store = .sqlite(path: directory + "/orchion.db")
     }
-    let token = try await withRunningOrchestrator(configuration: configuration) { _, admin in
+    let token = try await withOrchestrator(configuration: configuration) { _, admin in
       try await admin.tokens.createToken(.with { $0.kind = .join }).token
     }
     let secretPart = String(token.split(separator: ".")[1])
@@ -217,8 +217,8 @@ struct AuthenticationTests {
       let data = FileManager.default.contents(atPath: directory + "/" + file) ?? Data()
       #expect(data.range(of: Data(secretPart.utf8)) == nil, "\(file) holds the token")
     }
-    try await withRunningOrchestrator(configuration: configuration) { running, _ in
-      try await withOrchionClient(server: running.address, token: token) { client in
+    try await withOrchestrator(configuration: configuration) { running, _ in
+      try await running.withClient(token: token) { client in
         _ = try await client.nodes.registerNode(.with { $0.nodeID = "n1" })
       }
     }
@@ -232,7 +232,7 @@ struct AuthenticationTests {
       $0.authentication.adminTokens = []
     }
     struct HandOutFailed: Error {}
-    try await withRunningOrchestrator(configuration: configuration) { running, _ in
+    try await withOrchestrator(configuration: configuration) { running, _ in
       let orchestrator = running.orchestrator
       await #expect(throws: HandOutFailed.self) {
         _ = try await orchestrator.bootstrapTokens { _ in throw HandOutFailed() }
@@ -246,11 +246,11 @@ struct AuthenticationTests {
       let stored = try await orchestrator.store.records(.token)
       #expect(stored.count == 2)
 
-      try await withOrchionClient(server: running.address, token: created.admin) { admin in
+      try await running.withClient(token: created.admin) { admin in
         let listed = try await admin.tokens.listTokens(.init()).tokens
         #expect(Set(listed.map(\.kind)) == [.admin, .join])
       }
-      try await withOrchionClient(server: running.address, token: created.join) { join in
+      try await running.withClient(token: created.join) { join in
         let refused = await #expect(throws: RPCError.self) {
           try await join.tokens.listTokens(.init())
         }
@@ -268,14 +268,14 @@ struct AuthenticationTests {
       $0.authentication.registrationBurst = 3
       $0.authentication.registrationsPerSecond = 1
     }
-    try await withRunningOrchestrator(configuration: configuration, clock: clock) { running, admin in
+    try await withOrchestrator(configuration: configuration, clock: clock) { running, admin in
       // An admin joining many nodes is not limited.
       for index in 0..<10 {
         _ = try await admin.nodes.registerNode(.with { $0.nodeID = "admin-\(index)" })
       }
       let first = try await admin.tokens.createToken(.with { $0.kind = .join }).token
       let second = try await admin.tokens.createToken(.with { $0.kind = .join }).token
-      try await withOrchionClient(server: running.address, token: first) { client in
+      try await running.withClient(token: first) { client in
         for index in 0..<3 {
           _ = try await client.nodes.registerNode(.with { $0.nodeID = "n\(index)" })
         }
@@ -285,12 +285,12 @@ struct AuthenticationTests {
         #expect(message.contains("join token"), "\(message)")
       }
       // Another token, from the same address (a lab behind one NAT), has its own allowance.
-      try await withOrchionClient(server: running.address, token: second) { client in
+      try await running.withClient(token: second) { client in
         _ = try await client.nodes.registerNode(.with { $0.nodeID = "other" })
       }
       #expect(try await admin.nodes.listNodes(.init()).nodes.count == 14)
       clock.advance(by: .seconds(1))
-      try await withOrchionClient(server: running.address, token: first) { client in
+      try await running.withClient(token: first) { client in
         _ = try await client.nodes.registerNode(.with { $0.nodeID = "n3" })
       }
     }
@@ -303,7 +303,9 @@ struct AuthenticationTests {
       $0.authentication.failedAuthenticationBurst = 5
       $0.authentication.failedAuthenticationsPerSecond = 1
     }
-    try await withRunningOrchestrator(configuration: configuration, clock: clock) { running, admin in
+    // Over TCP: the limit is per peer address.
+    try await withRunningOrchestrator(configuration: configuration, clock: clock) {
+      running, admin in
       try await withOrchionClient(server: running.address, token: "guess.guess") { guesser in
         for _ in 0..<5 {
           _ = await expectRPCError(.unauthenticated) { try await guesser.nodes.listNodes(.init()) }
@@ -335,8 +337,8 @@ struct AuthenticationTests {
       #expect(refused?.message.contains("without authentication") == true)
     }
     let open = Orchestrator.Configuration.testing.updating { $0.authentication.enabled = false }
-    try await withRunningOrchestrator(configuration: open) { running, _ in
-      try await withOrchionClient(server: running.address) { client in
+    try await withOrchestrator(configuration: open) { running, _ in
+      try await running.withClient(token: nil) { client in
         _ = try await client.nodes.registerNode(.with { $0.nodeID = "n1" })
       }
     }

@@ -14,7 +14,7 @@ struct CredentialWatchTests {
   /// Opens an agent stream for `node` and returns how it ended, once it has: the status code,
   /// or `nil` if it ended cleanly. `opened` runs once the orchestrator has welcomed it.
   func agentStream(
-    _ client: OrchionClient,
+    _ client: InProcessClient,
     node: String,
     credential: String,
     opened: @escaping @Sendable () async throws -> Void
@@ -39,9 +39,9 @@ struct CredentialWatchTests {
 
   @Test("revoking a join token ends the agent stream opened with it: UNAUTHENTICATED")
   func revokedJoinTokenEndsAgentStream() async throws {
-    try await withRunningOrchestrator { running, admin in
+    try await withOrchestrator { running, admin in
       let join = try await admin.tokens.createToken(.with { $0.kind = .join })
-      let ended = try await withOrchionClient(server: running.address, token: join.token) {
+      let ended = try await running.withClient(token: join.token) {
         client in
         let credential = try await client.nodes.registerNode(.with { $0.nodeID = "n1" }).credential
         return try await agentStream(client, node: "n1", credential: credential) {
@@ -54,9 +54,9 @@ struct CredentialWatchTests {
 
   @Test("an admin re-registering a node ends the old holder's agent stream")
   func replacedCredentialEndsAgentStream() async throws {
-    try await withRunningOrchestrator { running, admin in
+    try await withOrchestrator { running, admin in
       let join = try await admin.tokens.createToken(.with { $0.kind = .join }).token
-      let ended = try await withOrchionClient(server: running.address, token: join) { client in
+      let ended = try await running.withClient(token: join) { client in
         let credential = try await client.nodes.registerNode(.with { $0.nodeID = "n1" }).credential
         return try await agentStream(client, node: "n1", credential: credential) {
           let fresh = try await admin.nodes.registerNode(.with { $0.nodeID = "n1" }).credential
@@ -69,13 +69,11 @@ struct CredentialWatchTests {
 
   @Test("revoking an admin token ends a log follow opened with it; other streams go on")
   func revokedAdminTokenEndsLogFollow() async throws {
-    try await withRunningOrchestrator { running, admin in
+    try await withOrchestrator { running, admin in
       let second = try await admin.tokens.createToken(.with { $0.kind = .admin })
       // Pending for ever (no node): the follow would never end on its own.
       let task = try await admin.tasks.submitTask(.with { $0.spec.command = ["true"] }).task
-      let ended: RPCError.Code? = try await withOrchionClient(
-        server: running.address,
-        token: second.token
+      let ended: RPCError.Code? = try await running.withClient(token: second.token
       ) { client in
         do {
           try await client.tasks.streamTaskLogs(

@@ -28,9 +28,9 @@ struct NodeCredentialTests {
 
   @Test("one node cannot act as another: heartbeat, unregister, agent stream, re-registration")
   func nodesCannotImpersonate() async throws {
-    try await withRunningOrchestrator { running, admin in
+    try await withOrchestrator { running, admin in
       let join = try await admin.tokens.createToken(.with { $0.kind = .join }).token
-      try await withOrchionClient(server: running.address, token: join) { client in
+      try await running.withClient(token: join) { client in
         let a = try await client.nodes.registerNode(.with { $0.nodeID = "a" }).credential
         let b = try await client.nodes.registerNode(.with { $0.nodeID = "b" }).credential
         #expect(a != b)
@@ -89,15 +89,15 @@ struct NodeCredentialTests {
 
   @Test("an admin acts for any node; re-registering one issues a new credential")
   func adminActsForAnyNode() async throws {
-    try await withRunningOrchestrator { running, admin in
+    try await withOrchestrator { running, admin in
       let join = try await admin.tokens.createToken(.with { $0.kind = .join }).token
-      let old = try await withOrchionClient(server: running.address, token: join) { client in
+      let old = try await running.withClient(token: join) { client in
         try await client.nodes.registerNode(.with { $0.nodeID = "n1" }).credential
       }
       _ = try await admin.nodes.heartbeat(.with { $0.nodeID = "n1" })
       let rotated = try await admin.nodes.registerNode(.with { $0.nodeID = "n1" }).credential
       #expect(rotated != old)
-      try await withOrchionClient(server: running.address, token: join) { client in
+      try await running.withClient(token: join) { client in
         let stale = await #expect(throws: RPCError.self) {
           try await client.nodes.heartbeat(.with { $0.nodeID = "n1" }, metadata: credential(old))
         }

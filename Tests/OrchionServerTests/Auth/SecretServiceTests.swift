@@ -11,7 +11,7 @@ import Testing
 
 @Suite("Secrets API")
 struct SecretServiceTests {
-  func set(_ client: OrchionClient, _ name: String, _ value: String) async throws
+  func set(_ client: InProcessClient, _ name: String, _ value: String) async throws
     -> Orchion_V1_SetSecretResponse
   {
     try await client.secrets.setSecret(
@@ -24,7 +24,7 @@ struct SecretServiceTests {
 
   @Test("set, replace, list by name only, remove; tasks may only name secrets that exist")
   func lifecycle() async throws {
-    try await withRunningOrchestrator { _, client in
+    try await withOrchestrator { _, client in
       #expect(try await set(client, "anthropic", "sk-one").created)
       #expect(try await !set(client, "anthropic", "sk-two").created)
       let listed = try await client.secrets.listSecrets(.init())
@@ -67,7 +67,7 @@ struct SecretServiceTests {
     ]
   )
   func badSecrets(name: String, value: String) async throws {
-    try await withRunningOrchestrator { _, client in
+    try await withOrchestrator { _, client in
       let refused = await #expect(throws: RPCError.self) { try await set(client, name, value) }
       #expect(refused?.code == .invalidArgument)
       let secrets = try await client.secrets.listSecrets(.init()).secrets
@@ -80,7 +80,7 @@ struct SecretServiceTests {
     arguments: [["1BAD": "s"], ["GOOD": "Bad Name"], ["HOME": "s"]]
   )
   func badReferences(secretEnv: [String: String]) async throws {
-    try await withRunningOrchestrator { _, client in
+    try await withOrchestrator { _, client in
       _ = try await set(client, "s", "v")
       let refused = await #expect(throws: RPCError.self) {
         try await client.tasks.submitTask(
@@ -107,7 +107,7 @@ struct SecretServiceTests {
       $0.secretsKey = Array(repeating: 7, count: 32)
     }
     let value = "sk-ant-\(UUID().uuidString)"
-    try await withRunningOrchestrator(configuration: configuration) { _, client in
+    try await withOrchestrator(configuration: configuration) { _, client in
       _ = try await set(client, "anthropic", value)
     }
     for file in try FileManager.default.contentsOfDirectory(atPath: directory) {
@@ -115,7 +115,7 @@ struct SecretServiceTests {
       #expect(data.range(of: Data(value.utf8)) == nil, "\(file) holds the value")
       #expect(data.range(of: Data(value.utf8.dropFirst(7))) == nil, "\(file) holds part of it")
     }
-    try await withRunningOrchestrator(configuration: configuration) { _, client in
+    try await withOrchestrator(configuration: configuration) { _, client in
       let names = try await client.secrets.listSecrets(.init()).secrets.map(\.name)
       #expect(names == ["anthropic"])
     }

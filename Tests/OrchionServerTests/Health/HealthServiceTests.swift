@@ -13,7 +13,7 @@ import Testing
 struct HealthServiceTests {
   @Test("Check: the server and each service are SERVING; an unknown service is NOT_FOUND")
   func check() async throws {
-    try await withRunningOrchestrator { _, client in
+    try await withOrchestrator { _, client in
       let server = try await client.health.check(.init()).status
       let service = try await client.health.check(.with { $0.service = "orchion.v1.NodeService" })
       #expect(server == .serving)
@@ -50,7 +50,7 @@ struct HealthServiceTests {
 
   @Test("Watch on an unknown service reports SERVICE_UNKNOWN and keeps the stream open")
   func watchUnknown() async throws {
-    try await withRunningOrchestrator { running, client in
+    try await withOrchestrator { running, client in
       let first = try await client.health.watch(.with { $0.service = "later.Service" }) {
         response in
         var iterator = response.messages.makeAsyncIterator()
@@ -65,7 +65,7 @@ struct HealthServiceTests {
 
   @Test("Watch on a huge unknown name is answered at once and not kept: the stream ends")
   func watchHugeUnknown() async throws {
-    try await withRunningOrchestrator { _, client in
+    try await withOrchestrator { _, client in
       let name = String(repeating: "x", count: HealthStatusBoard.maxServiceNameBytes + 1)
       let seen = try await client.health.watch(.with { $0.service = name }) { response in
         var statuses: [Grpc_Health_V1_HealthCheckResponse.ServingStatus] = []

@@ -13,7 +13,7 @@ import Testing
 @Suite("RouterService over gRPC")
 struct RouterServiceTests {
   func send(
-    _ client: OrchionClient,
+    _ client: InProcessClient,
     _ to: String,
     _ payload: String,
     ttl: Duration? = nil
@@ -23,7 +23,7 @@ struct RouterServiceTests {
 
   /// Receives `count` deliveries from `address`, acknowledging each unless `acknowledge` is off.
   func receive(
-    _ client: OrchionClient,
+    _ client: InProcessClient,
     _ address: String,
     count: Int,
     consumer: String = "",
@@ -42,7 +42,7 @@ struct RouterServiceTests {
     return received.withLock { $0 }
   }
 
-  func mailboxes(_ client: OrchionClient) async throws -> [Orchion_V1_MailboxInfo] {
+  func mailboxes(_ client: InProcessClient) async throws -> [Orchion_V1_MailboxInfo] {
     try await client.router.listMailboxes(.init()).mailboxes
   }
 
@@ -52,7 +52,7 @@ struct RouterServiceTests {
 
   @Test("a queue delivers in the order sent, once acknowledged the mailbox is empty")
   func fifoAndAck() async throws {
-    try await withRunningOrchestrator { _, client in
+    try await withOrchestrator { _, client in
       var ids: [String] = []
       for index in 1...50 { ids.append(try await send(client, "queue/jobs", "job-\(index)")) }
       #expect(Set(ids).count == 50)
@@ -72,7 +72,7 @@ struct RouterServiceTests {
 
   @Test("pipelined sends keep their order and answer each message")
   func pipelined() async throws {
-    try await withRunningOrchestrator { _, client in
+    try await withOrchestrator { _, client in
       let accepted = MutexBox<[String]>([])
       try await client.sendPipelined(
         { writer in
@@ -99,7 +99,7 @@ struct RouterServiceTests {
   )
   func redelivery() async throws {
     let clock = ManualClock()
-    try await withRunningOrchestrator(clock: clock) { _, client in
+    try await withOrchestrator(clock: clock) { _, client in
       for index in 1...3 { _ = try await send(client, "queue/retry", "\(index)") }
       let first = try await receive(client, "queue/retry", count: 2, acknowledge: false)
       #expect(payloads(first) == ["1", "2"])
@@ -129,7 +129,7 @@ struct RouterServiceTests {
   @Test("a message outliving its TTL is dropped")
   func ttl() async throws {
     let clock = ManualClock()
-    try await withRunningOrchestrator(clock: clock) { _, client in
+    try await withOrchestrator(clock: clock) { _, client in
       _ = try await send(client, "queue/short", "gone", ttl: .seconds(2))
       _ = try await send(client, "queue/short", "kept", ttl: .seconds(60))
       clock.advance(by: .seconds(3))
@@ -141,7 +141,7 @@ struct RouterServiceTests {
 
   @Test("a task's mailbox holds messages until it runs and is dropped when it finishes")
   func taskMailbox() async throws {
-    try await withRunningOrchestrator { _, client in
+    try await withOrchestrator { _, client in
       let task = try await client.tasks.submitTask(.with { $0.spec.command = ["true"] }).task
       _ = try await send(client, "task/\(task.id)", "for later")
       #expect(try await mailboxes(client).map(\.address) == ["task/\(task.id)"])
@@ -166,7 +166,7 @@ struct RouterServiceTests {
     "a topic copies each message to every current subscriber; a named consumer gets what it missed"
   )
   func topics() async throws {
-    try await withRunningOrchestrator { _, client in
+    try await withOrchestrator { _, client in
       // Nobody listens: accepted, and gone.
       _ = try await send(client, "topic/news", "unheard")
       #expect(try await mailboxes(client).isEmpty)
@@ -245,7 +245,7 @@ struct RouterServiceTests {
     configuration.store = .sqlite(path: directory + "/orchion.db")
     configuration.secretsKey = Array(repeating: 7, count: 32)
     let clock = ManualClock()
-    try await withRunningOrchestrator(configuration: configuration, clock: clock) { _, client in
+    try await withOrchestrator(configuration: configuration, clock: clock) { _, client in
       // Subscribes and leaves at once: from now on it is away.
       try await client.router.subscribe(
         requestProducer: { writer in
@@ -260,11 +260,11 @@ struct RouterServiceTests {
       )
       try await eventually { try await mailboxes(client).map(\.subscribers) == [0] }
     }
-    try await withRunningOrchestrator(configuration: configuration, clock: clock) { _, client in
+    try await withOrchestrator(configuration: configuration, clock: clock) { _, client in
       _ = try await send(client, "topic/alerts", "while away", ttl: .seconds(14 * 86_400))
       #expect(try await mailboxes(client).map(\.pending) == [1])
     }
-    try await withRunningOrchestrator(configuration: configuration, clock: clock) { _, client in
+    try await withOrchestrator(configuration: configuration, clock: clock) { _, client in
       let missed = try await receive(client, "topic/alerts", count: 1, consumer: "pager")
       #expect(payloads(missed) == ["while away"])
       _ = try await send(client, "topic/alerts", "later", ttl: .seconds(14 * 86_400))
@@ -278,7 +278,7 @@ struct RouterServiceTests {
 
   @Test("a queue's consumers take turns: two consumers get 5 of 10 messages each")
   func roundRobin() async throws {
-    try await withRunningOrchestrator { _, client in
+    try await withOrchestrator { _, client in
       let subscribed = MutexBox(0)
       let received = MutexBox<[String: [String]]>([:])
       try await withThrowingTaskGroup(of: Void.self) { group in
@@ -309,7 +309,7 @@ struct RouterServiceTests {
     "only the subscription a message was delivered to may acknowledge it; a waiting message cannot be acknowledged away"
   )
   func ackByHolderOnly() async throws {
-    try await withRunningOrchestrator { running, client in
+    try await withOrchestrator { running, client in
       let other = try await client.tokens.createToken(.with { $0.kind = .admin }).token
       _ = try await send(client, "queue/held", "mine")
       let delivered = AsyncStream.makeStream(of: String.self)
@@ -324,7 +324,7 @@ struct RouterServiceTests {
         }
         var ids = delivered.stream.makeAsyncIterator()
         let id = try #require(await ids.next())
-        try await withOrchionClient(server: running.address, token: other) { intruder in
+        try await running.withClient(token: other) { intruder in
           let unary = await expectRPCError(.permissionDenied) {
             try await intruder.router.ack(.with { $0.deliveryIds = [id] })
           }
@@ -359,7 +359,7 @@ struct RouterServiceTests {
   func mailboxLimits() async throws {
     var configuration = Orchestrator.Configuration.testing
     configuration.maxMailboxes = 3
-    try await withRunningOrchestrator(configuration: configuration) { _, client in
+    try await withOrchestrator(configuration: configuration) { _, client in
       for index in 1...3 { _ = try await send(client, "queue/q\(index)", "") }
       #expect(try await mailboxes(client).map(\.bytes) == [256, 256, 256])
       let refused = await expectRPCError(.resourceExhausted) {
@@ -377,7 +377,7 @@ struct RouterServiceTests {
 
   @Test("bad messages and subscriptions are refused with INVALID_ARGUMENT and change nothing")
   func badInput() async throws {
-    try await withRunningOrchestrator { _, client in
+    try await withOrchestrator { _, client in
       let badAddresses = ["nope", "task/xyz", "topic/", "queue/a b", "mailbox/x", "node/", ""]
       for address in badAddresses {
         await expectRPCError(.invalidArgument) { try await send(client, address, "x") }
@@ -425,7 +425,7 @@ struct RouterServiceTests {
   func backPressure() async throws {
     var configuration = Orchestrator.Configuration.testing
     configuration.maxMessagesPerMailbox = 5
-    try await withRunningOrchestrator(configuration: configuration) { _, client in
+    try await withOrchestrator(configuration: configuration) { _, client in
       for index in 1...5 { _ = try await send(client, "queue/small", "\(index)") }
       let message = await expectRPCError(.resourceExhausted) {
         try await send(client, "queue/small", "6")
@@ -449,13 +449,13 @@ struct RouterServiceTests {
     var configuration = Orchestrator.Configuration.testing
     configuration.store = .sqlite(path: directory + "/orchion.db")
     configuration.secretsKey = Array(repeating: 7, count: 32)
-    let ids = try await withRunningOrchestrator(configuration: configuration) { _, client in
+    let ids = try await withOrchestrator(configuration: configuration) { _, client in
       var ids: [String] = []
       for index in 1...10 { ids.append(try await send(client, "queue/kept", "\(index)")) }
       _ = try await receive(client, "queue/kept", count: 4)
       return ids
     }
-    try await withRunningOrchestrator(configuration: configuration) { _, client in
+    try await withOrchestrator(configuration: configuration) { _, client in
       let deliveries = try await receive(client, "queue/kept", count: 6)
       #expect(payloads(deliveries) == (5...10).map { "\($0)" })
       #expect(deliveries.map(\.message.id) == Array(ids[4...]))

@@ -46,7 +46,7 @@ struct RouterEndToEndTests {
     )
   }
 
-  func mailboxes(_ client: OrchionClient) async throws -> [Orchion_V1_MailboxInfo] {
+  func mailboxes(_ client: OrchionNetworkClient) async throws -> [Orchion_V1_MailboxInfo] {
     try await client.router.listMailboxes(.init()).mailboxes
   }
 
