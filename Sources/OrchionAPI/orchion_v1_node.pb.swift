@@ -174,11 +174,40 @@ public nonisolated struct Orchion_V1_Node: @unchecked Sendable {
   /// Clears the value of `drainDeadline`. Subsequent reads from it will return its default value.
   public mutating func clearDrainDeadline() {_uniqueStorage()._drainDeadline = nil}
 
+  /// The coding-agent CLIs the node's agent found (see RegisterNodeRequest.agents). Each is also
+  /// a label agent.orchion.io/<name>=<version>, set by the orchestrator from this list.
+  public var agents: [Orchion_V1_AgentCLI] {
+    get {_storage._agents}
+    set {_uniqueStorage()._agents = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// A coding-agent CLI installed on a node (Claude Code, Codex, Gemini CLI…).
+public nonisolated struct Orchion_V1_AgentCLI: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The CLI's name as Orchion knows it: 1-64 characters of a-z, 0-9 and '-' (claude, codex,
+  /// gemini, opencode, aider, goose, cursor-agent).
+  public var name: String = String()
+
+  /// What its version command printed (the version number where one was found): 1-128 bytes,
+  /// no control characters.
+  public var version: String = String()
+
+  /// Absolute path of the executable, at most 4096 bytes.
+  public var path: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 public nonisolated struct Orchion_V1_RegisterNodeRequest: Sendable {
@@ -206,6 +235,10 @@ public nonisolated struct Orchion_V1_RegisterNodeRequest: Sendable {
 
   /// Concurrent task limit; 0 means "as many as resources allow".
   public var slots: Int32 = 0
+
+  /// The coding-agent CLIs found on the node: at most 32, names unique. Registering again with
+  /// a different list (the agent looks every minute) replaces it.
+  public var agents: [Orchion_V1_AgentCLI] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -503,7 +536,7 @@ nonisolated extension Orchion_V1_NodeStatus: SwiftProtobuf._ProtoNameProviding {
 
 nonisolated extension Orchion_V1_Node: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Node"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}address\0\u{1}metadata\0\u{1}labels\0\u{1}status\0\u{3}registered_at\0\u{3}last_heartbeat\0\u{1}resources\0\u{1}allocated\0\u{1}slots\0\u{3}running_tasks\0\u{3}status_changed_at\0\u{1}cordoned\0\u{3}drain_deadline\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}address\0\u{1}metadata\0\u{1}labels\0\u{1}status\0\u{3}registered_at\0\u{3}last_heartbeat\0\u{1}resources\0\u{1}allocated\0\u{1}slots\0\u{3}running_tasks\0\u{3}status_changed_at\0\u{1}cordoned\0\u{3}drain_deadline\0\u{1}agents\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -520,6 +553,7 @@ nonisolated extension Orchion_V1_Node: SwiftProtobuf.Message, SwiftProtobuf._Mes
     var _statusChangedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _cordoned: Bool = false
     var _drainDeadline: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _agents: [Orchion_V1_AgentCLI] = []
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -544,6 +578,7 @@ nonisolated extension Orchion_V1_Node: SwiftProtobuf.Message, SwiftProtobuf._Mes
       _statusChangedAt = source._statusChangedAt
       _cordoned = source._cordoned
       _drainDeadline = source._drainDeadline
+      _agents = source._agents
     }
   }
 
@@ -576,6 +611,7 @@ nonisolated extension Orchion_V1_Node: SwiftProtobuf.Message, SwiftProtobuf._Mes
         case 12: try { try decoder.decodeSingularMessageField(value: &_storage._statusChangedAt) }()
         case 13: try { try decoder.decodeSingularBoolField(value: &_storage._cordoned) }()
         case 14: try { try decoder.decodeSingularMessageField(value: &_storage._drainDeadline) }()
+        case 15: try { try decoder.decodeRepeatedMessageField(value: &_storage._agents) }()
         default: break
         }
       }
@@ -630,6 +666,9 @@ nonisolated extension Orchion_V1_Node: SwiftProtobuf.Message, SwiftProtobuf._Mes
       try { if let v = _storage._drainDeadline {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
       } }()
+      if !_storage._agents.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._agents, fieldNumber: 15)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -653,6 +692,7 @@ nonisolated extension Orchion_V1_Node: SwiftProtobuf.Message, SwiftProtobuf._Mes
         if _storage._statusChangedAt != rhs_storage._statusChangedAt {return false}
         if _storage._cordoned != rhs_storage._cordoned {return false}
         if _storage._drainDeadline != rhs_storage._drainDeadline {return false}
+        if _storage._agents != rhs_storage._agents {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -662,9 +702,49 @@ nonisolated extension Orchion_V1_Node: SwiftProtobuf.Message, SwiftProtobuf._Mes
   }
 }
 
+nonisolated extension Orchion_V1_AgentCLI: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AgentCLI"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}version\0\u{1}path\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.version) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.path) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.version.isEmpty {
+      try visitor.visitSingularStringField(value: self.version, fieldNumber: 2)
+    }
+    if !self.path.isEmpty {
+      try visitor.visitSingularStringField(value: self.path, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Orchion_V1_AgentCLI, rhs: Orchion_V1_AgentCLI) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs.path != rhs.path {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Orchion_V1_RegisterNodeRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RegisterNodeRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}node_id\0\u{1}address\0\u{1}metadata\0\u{1}labels\0\u{1}resources\0\u{1}slots\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}node_id\0\u{1}address\0\u{1}metadata\0\u{1}labels\0\u{1}resources\0\u{1}slots\0\u{1}agents\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -678,6 +758,7 @@ nonisolated extension Orchion_V1_RegisterNodeRequest: SwiftProtobuf.Message, Swi
       case 4: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.labels) }()
       case 5: try { try decoder.decodeSingularMessageField(value: &self._resources) }()
       case 6: try { try decoder.decodeSingularInt32Field(value: &self.slots) }()
+      case 7: try { try decoder.decodeRepeatedMessageField(value: &self.agents) }()
       default: break
       }
     }
@@ -706,6 +787,9 @@ nonisolated extension Orchion_V1_RegisterNodeRequest: SwiftProtobuf.Message, Swi
     if self.slots != 0 {
       try visitor.visitSingularInt32Field(value: self.slots, fieldNumber: 6)
     }
+    if !self.agents.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.agents, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -716,6 +800,7 @@ nonisolated extension Orchion_V1_RegisterNodeRequest: SwiftProtobuf.Message, Swi
     if lhs.labels != rhs.labels {return false}
     if lhs._resources != rhs._resources {return false}
     if lhs.slots != rhs.slots {return false}
+    if lhs.agents != rhs.agents {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -91,16 +91,17 @@ public struct Agent: Service {
         )
       )
     }
-    let registration = Orchion_V1_RegisterNodeRequest.with {
+    let labels = CapacityProbe.labels().merging(configuration.labels) { $1 }
+    let registration = RegistrationSource(.with {
       $0.nodeID = nodeID.rawValue
       $0.address = ProcessInfo.processInfo.hostName
-      $0.labels = CapacityProbe.labels().merging(configuration.labels) { $1 }
+      $0.labels = labels
       var resources = CapacityProbe.resources()
       resources.extended.merge(configuration.extendedResources) { $1 }
       $0.resources = .init(resources)
       $0.slots = slots
       $0.metadata = ["orchion.io/agent-pid": "\(ProcessInfo.processInfo.processIdentifier)"]
-    }
+    })
     let connection = AgentConnection(
       servers: servers,
       token: configuration.token,
@@ -128,12 +129,41 @@ public struct Agent: Service {
       }
       group.addTask { await executor.run() }
       group.addTask { await connection.run() }
+      if let watcher = factsWatcher(source: registration, baseLabels: labels) {
+        group.addTask { await watcher.run() }
+      }
       // Run until the process is asked to stop...
       try? await gracefulShutdown()
       await leave(node: nodeID, connection: connection, executor: executor, outbox: outbox)
       group.cancelAll()
       for server in servers { server.grpc.beginGracefulShutdown() }
     }
+  }
+
+  /// What looks for agent CLIs and GPUs, unless detection is off.
+  private func factsWatcher(
+    source: RegistrationSource,
+    baseLabels: [String: String]
+  ) -> FactsWatcher? {
+    guard configuration.detectsFacts else { return nil }
+    let agentEnvironment = ProcessInfo.processInfo.environment
+    let searchPath = FactsDetector.searchPath(
+      extra: configuration.agentSearchPath,
+      path: agentEnvironment["PATH"]
+    )
+    return FactsWatcher(
+      detector: FactsDetector(
+        searchPath: searchPath,
+        environment: FactsDetector.environment(from: agentEnvironment, searchPath: searchPath),
+        timeout: configuration.detectionTimeout,
+        clock: clock
+      ),
+      source: source,
+      baseLabels: baseLabels,
+      interval: configuration.detectionInterval,
+      clock: clock,
+      logger: logger
+    )
   }
 
   /// Stops the node gracefully: no new work, every process stopped (SIGTERM, then SIGKILL after

@@ -30,6 +30,15 @@ public struct AgentConfiguration: Sendable {
   public var tls: ClientTLS?
   /// The user tasks run as; `nil`: the agent's own (see the README's Security model).
   public var taskUser: TaskUser?
+  /// Whether the agent looks for agent CLIs and GPU models (at start, then every
+  /// ``detectionInterval``); `--no-detect` turns it off.
+  public var detectsFacts = true
+  /// Directories searched for agent CLIs before the agent's PATH (`--agent-path`).
+  public var agentSearchPath: [String] = []
+  /// How often the agent looks again.
+  public var detectionInterval: Duration = .seconds(60)
+  /// How long one version command (or `nvidia-smi`) may take before it is killed.
+  public var detectionTimeout: Duration = .seconds(5)
 
   /// ``server`` and ``otherServers``.
   public var servers: [ServerAddress] { [server] + otherServers }

@@ -64,5 +64,22 @@ extension Orchion_V1_Node {
     runningTasks = Int32(clamping: usage.tasks)
     cordoned = node.cordoned
     if let drainDeadline = node.drainDeadline { self.drainDeadline = .init(drainDeadline) }
+    agents = node.agents.map(Orchion_V1_AgentCLI.init)
+  }
+}
+
+extension Orchion_V1_AgentCLI {
+  public init(_ agent: AgentCLI) {
+    self.init()
+    name = agent.name
+    version = agent.version
+    path = agent.path
+  }
+}
+
+extension AgentCLI {
+  /// The entry a message carries, unchecked (see ``AgentCLI/validate(_:)``).
+  public init(_ proto: Orchion_V1_AgentCLI) {
+    self.init(name: proto.name, version: proto.version, path: proto.path)
   }
 }

@@ -21,7 +21,8 @@ struct AgentConnection: Sendable {
   let credential: NodeCredentialFile
   /// Which of ``servers`` the current (or last) session uses.
   private let current = SharedCounter()
-  let registration: Orchion_V1_RegisterNodeRequest
+  /// What the node registers as; when it changes, the session registers again.
+  let registration: RegistrationSource
   let executor: TaskExecutor
   let outbox: Outbox
   let clock: any WallClock
@@ -38,7 +39,7 @@ struct AgentConnection: Sendable {
     token: String?,
     tls: ClientTLS?,
     credential: NodeCredentialFile,
-    registration: Orchion_V1_RegisterNodeRequest,
+    registration: RegistrationSource,
     executor: TaskExecutor,
     outbox: Outbox,
     clock: any WallClock,
@@ -107,7 +108,9 @@ struct AgentConnection: Sendable {
     // the lease the welcome grants starts from here.
     let startedAt = ProcessLauncher.monotonicNanoseconds()
     let nodes = Orchion_V1_NodeService.Client(wrapping: grpc)
-    let registered = try await nodes.registerNode(registration)
+    let changes = registration.subscribe()
+    let (request, generation) = registration.current
+    let registered = try await nodes.registerNode(request)
     // Kept before anything else is said for the node: every later call presents it.
     try credential.save(registered.credential)
     logger.info(
@@ -166,6 +169,9 @@ struct AgentConnection: Sendable {
           )
         }
         group.addTask {
+          try await reregister(on: changes, after: generation, using: nodes)
+        }
+        group.addTask {
           while true {
             try await clock.sleep(for: interval)
             let heard = UTCInstant(nanosecondsSinceEpoch: Int64(lastHeard.value))
@@ -218,6 +224,32 @@ struct AgentConnection: Sendable {
       return welcomed
     }
     if welcomed { onWelcome() }
+  }
+
+  /// Registers again whenever the registration changes (detection found a new CLI), so the
+  /// orchestrator sees it without a new session. Registering an active node with its own
+  /// credential only updates what it offers; the stream goes on.
+  private func reregister(
+    on changes: AsyncStream<Void>,
+    after generation: UInt64,
+    using nodes: Orchion_V1_NodeService.Client<HTTP2ClientTransport.Posix>
+  ) async throws {
+    var sent = generation
+    for await _ in changes {
+      let (request, generation) = registration.current
+      guard generation != sent else { continue }
+      let registered = try await nodes.registerNode(request)
+      // The same credential comes back.
+      try credential.save(registered.credential)
+      sent = generation
+      logger.info(
+        "registration updated",
+        metadata: ["orchion.agents": "\(request.agents.map(\.name).joined(separator: ","))"]
+      )
+    }
+    // Ends when the session does, or when a newer session subscribed (then this one is stale).
+    try Task.checkCancellation()
+    throw OrchionError(code: .internalError, message: "a newer session took over registration")
   }
 
   /// Writes what the outbox holds — everything not yet acknowledged, then each new item — and

@@ -12,6 +12,8 @@ public struct NodeRegistration: Hashable, Sendable {
   public var resources: Resources
   /// Concurrent task limit; 0 means as many as resources allow.
   public var slots: Int32
+  /// The coding-agent CLIs found on the node.
+  public var agents: [AgentCLI]
 
   /// The longest accepted address, in bytes.
   public static let maxAddressBytes = 255
@@ -24,13 +26,15 @@ public struct NodeRegistration: Hashable, Sendable {
   ///   - labels: Labels tasks select nodes by.
   ///   - resources: Capacity the node offers.
   ///   - slots: Concurrent task limit; 0 means as many as resources allow.
+  ///   - agents: The coding-agent CLIs found on the node.
   public init(
     id: NodeID? = nil,
     address: String = "",
     metadata: [String: String] = [:],
     labels: [String: String] = [:],
     resources: Resources = .zero,
-    slots: Int32 = 0
+    slots: Int32 = 0,
+    agents: [AgentCLI] = []
   ) {
     self.id = id
     self.address = address
@@ -38,7 +42,12 @@ public struct NodeRegistration: Hashable, Sendable {
     self.labels = labels
     self.resources = resources
     self.slots = slots
+    self.agents = agents
   }
+
+  /// The node's labels: those it sent, with the `agent.orchion.io/` ones derived from
+  /// ``agents`` (what it sent under that prefix is replaced).
+  public var effectiveLabels: [String: String] { AgentCLI.labels(labels, with: agents) }
 
   /// Checks every field against its documented limits.
   /// - Throws: ``OrchionError`` `invalidArgument` naming the field and the rule.
@@ -56,5 +65,6 @@ public struct NodeRegistration: Hashable, Sendable {
     try StringMapLimits.labels.validate(labels)
     try resources.validate(field: "resources")
     guard slots >= 0 else { throw .invalidArgument(field: "slots", "slots: must not be negative") }
+    try AgentCLI.validate(agents)
   }
 }

@@ -101,7 +101,8 @@ public struct NodeTable: Sendable {
       let previous = entry.node.status
       entry.node.address = registration.address
       entry.node.metadata = registration.metadata
-      entry.node.labels = registration.labels
+      entry.node.labels = registration.effectiveLabels
+      entry.node.agents = registration.agents
       entry.node.resources = registration.resources
       entry.node.slots = registration.slots
       if let credentialDigest { entry.node.credentialDigest = credentialDigest }
@@ -121,7 +122,7 @@ public struct NodeTable: Sendable {
       id: id,
       address: registration.address,
       metadata: registration.metadata,
-      labels: registration.labels,
+      labels: registration.effectiveLabels,
       status: .active,
       registeredAt: now,
       lastHeartbeat: now,
@@ -130,6 +131,7 @@ public struct NodeTable: Sendable {
       slots: registration.slots
     )
     node.credentialDigest = credentialDigest ?? []
+    node.agents = registration.agents
     let deadline = trueDeadline(of: node)
     entries[id] = Entry(node: node, scheduled: deadline)
     deadlines.push(id, at: deadline)

@@ -13,7 +13,8 @@ extension NodeRegistration {
       metadata: request.metadata,
       labels: request.labels,
       resources: Resources(request.resources),
-      slots: request.slots
+      slots: request.slots,
+      agents: request.agents.map(AgentCLI.init)
     )
     try validate()
   }

@@ -30,6 +30,8 @@ extension Node {
       cordoned = proto.cordoned
       drainDeadline = proto.hasDrainDeadline ? UTCInstant(proto.drainDeadline) : nil
       credentialDigest = Array(stored.credentialSha256)
+      agents = proto.agents.map(AgentCLI.init)
+      try AgentCLI.validate(agents)
     } catch {
       throw .dataLoss("stored node '\(proto.id)' is unreadable: \(error.message)")
     }

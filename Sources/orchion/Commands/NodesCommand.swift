@@ -44,7 +44,7 @@ struct NodesCommand: AsyncParsableCommand {
       Console.line(try response.jsonString())
     case .table:
       var table = TextTable(columns: [
-        "ID", "STATUS", "ADDRESS", "CPU", "MEMORY", "GPUS", "TASKS", "LAST SEEN",
+        "ID", "STATUS", "ADDRESS", "CPU", "MEMORY", "GPUS", "TASKS", "AGENTS", "LAST SEEN",
       ])
       let now = SystemClock().now
       for node in response.nodes {
@@ -55,7 +55,7 @@ struct NodesCommand: AsyncParsableCommand {
         table.append([
           node.id, node.schedulingLabel, node.address,
           Quantity.cpu(node.resources.cpuMillis), Quantity.bytes(node.resources.memoryBytes),
-          "\(node.resources.gpus)", "\(node.runningTasks)",
+          "\(node.resources.gpus)", "\(node.runningTasks)", node.agentsLabel,
           DurationFormat.format(.seconds(lastSeen.duration(to: now).components.seconds)) + " ago",
         ])
       }
@@ -65,6 +65,11 @@ struct NodesCommand: AsyncParsableCommand {
 }
 
 extension Orchion_V1_Node {
+  /// The agent CLIs as `claude 1.0.58,codex 0.20.0`; `-` for none.
+  var agentsLabel: String {
+    agents.isEmpty ? "-" : agents.map { "\($0.name) \($0.version)" }.joined(separator: ",")
+  }
+
   /// The status, with `,DRAINING` or `,CORDONED` when the node takes no new work.
   var schedulingLabel: String {
     if hasDrainDeadline { return status.label + ",DRAINING" }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import OrchionAgent
 import OrchionCommandLine
 import OrchionCore
@@ -32,7 +33,17 @@ struct AgentOptions: ParsableArguments {
   )
   var taskUser: String?
 
+  @Flag(help: "Do not look for agent CLIs (claude, codex, gemini…) and GPU models on this machine.")
+  var noDetect = false
+
+  @Option(
+    name: .customLong("agent-path"),
+    help: "A directory searched for agent CLIs before PATH (repeatable)."
+  )
+  var agentPaths: [String] = []
+
   func validate() throws {
+
     if let slots, slots < 1 { throw ValidationError("--slots must be at least 1") }
     for resource in resources where Int64(resource.value).map({ $0 < 0 }) ?? true {
       throw ValidationError("--resource \(resource.key): the amount must be a whole number >= 0")
@@ -66,6 +77,11 @@ struct AgentOptions: ParsableArguments {
     configuration.slots = slots
     configuration.extendedResources = extendedResources
     configuration.killGrace = killGrace.duration
+    configuration.detectsFacts = !noDetect
+    // Relative to where the agent was started, as a shell would read them.
+    configuration.agentSearchPath = agentPaths.map {
+      URL(fileURLWithPath: $0).standardizedFileURL.path
+    }
     if let taskUser {
       do {
         configuration.taskUser = try TaskUser(named: taskUser)

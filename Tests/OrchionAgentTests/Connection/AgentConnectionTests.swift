@@ -24,6 +24,7 @@ struct AgentConnectionTests {
     let connection: AgentConnection
     let executor: TaskExecutor
     let outbox: Outbox
+    let registration: RegistrationSource
     let grpc: GRPCClient<HTTP2ClientTransport.Posix>
 
     init(node: String, server: ServerAddress, directory: String) throws {
@@ -43,19 +44,22 @@ struct AgentConnectionTests {
         token: testAdminToken,
         interceptors: [NodeCredentialInterceptor(credential: credential)]
       )
-      connection = AgentConnection(
-        servers: [(server, grpc)],
-        token: testAdminToken,
-        tls: nil,
-        credential: credential,
-        registration: .with {
+      registration = RegistrationSource(
+        .with {
           $0.nodeID = node
           $0.slots = 2
           $0.resources = .with {
             $0.cpuMillis = 2000
             $0.memoryBytes = 1 << 30
           }
-        },
+        }
+      )
+      connection = AgentConnection(
+        servers: [(server, grpc)],
+        token: testAdminToken,
+        tls: nil,
+        credential: credential,
+        registration: registration,
         executor: executor,
         outbox: outbox,
         clock: SystemClock(),
@@ -143,6 +147,41 @@ struct AgentConnectionTests {
           try await client.tasks.getTask(.with { $0.taskID = submitted.id }).task.state
             == .succeeded
         }
+      }
+    }
+  }
+  @Test("a changed registration reaches the orchestrator on the open session, labels derived")
+  func registrationChanges() async throws {
+    let directory = try directory()
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    try await withRunningOrchestrator { running, client in
+      let agent = try TestAgent(node: "agent-3", server: running.address, directory: directory)
+      try await agent.running {
+        try await eventually {
+          (try? await client.nodes.getNode(.with { $0.nodeID = "agent-3" }).node.status) == .active
+        }
+        let before = try await client.nodes.getNode(.with { $0.nodeID = "agent-3" }).node
+        #expect(before.agents.isEmpty)
+        agent.registration.update {
+          $0.agents = [
+            .with {
+              $0.name = "claude"
+              $0.version = "1.0.58"
+              $0.path = "/opt/bin/claude"
+            }
+          ]
+          $0.labels["zone"] = "a"
+        }
+        try await eventually(timeout: .seconds(30)) {
+          try await !client.nodes.getNode(.with { $0.nodeID = "agent-3" }).node.agents.isEmpty
+        }
+        let after = try await client.nodes.getNode(.with { $0.nodeID = "agent-3" }).node
+        #expect(after.agents.map(\.name) == ["claude"])
+        #expect(after.agents.first?.path == "/opt/bin/claude")
+        #expect(after.labels == ["zone": "a", "agent.orchion.io/claude": "1.0.58"])
+        #expect(after.status == .active)
+        // The same session: it was not registered afresh.
+        #expect(after.registeredAt == before.registeredAt)
       }
     }
   }
