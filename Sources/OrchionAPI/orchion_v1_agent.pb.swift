@@ -166,41 +166,69 @@ public nonisolated struct Orchion_V1_TaskStatusBatch: Sendable {
   public init() {}
 }
 
-public nonisolated struct Orchion_V1_TaskStatusUpdate: Sendable {
+public nonisolated struct Orchion_V1_TaskStatusUpdate: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var taskID: String = String()
+  public var taskID: String {
+    get {_storage._taskID}
+    set {_uniqueStorage()._taskID = newValue}
+  }
 
-  public var attemptID: String = String()
+  public var attemptID: String {
+    get {_storage._attemptID}
+    set {_uniqueStorage()._attemptID = newValue}
+  }
 
   /// RUNNING, SUCCEEDED, FAILED or CANCELLED.
-  public var state: Orchion_V1_TaskState = .unspecified
+  public var state: Orchion_V1_TaskState {
+    get {_storage._state}
+    set {_uniqueStorage()._state = newValue}
+  }
 
-  public var exitCode: Int32 = 0
+  public var exitCode: Int32 {
+    get {_storage._exitCode}
+    set {_uniqueStorage()._exitCode = newValue}
+  }
 
-  public var message: String = String()
+  public var message: String {
+    get {_storage._message}
+    set {_uniqueStorage()._message = newValue}
+  }
 
   public var time: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_time ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_time = newValue}
+    get {_storage._time ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._time = newValue}
   }
   /// Returns true if `time` has been explicitly set.
-  public var hasTime: Bool {self._time != nil}
+  public var hasTime: Bool {_storage._time != nil}
   /// Clears the value of `time`. Subsequent reads from it will return its default value.
-  public mutating func clearTime() {self._time = nil}
+  public mutating func clearTime() {_uniqueStorage()._time = nil}
 
   /// With a terminal state: why the process ended as the agent saw it (EXITED, SIGNALLED,
   /// TIMED_OUT, COULD_NOT_START, SPAWNER_DIED). Stops the orchestrator asked for are typed by
   /// the orchestrator, which knows why it asked.
-  public var termination: Orchion_V1_TerminationReason = .unspecified
+  public var termination: Orchion_V1_TerminationReason {
+    get {_storage._termination}
+    set {_uniqueStorage()._termination = newValue}
+  }
+
+  /// With a terminal state of an agent task: what the agent's output said.
+  public var agentResult: Orchion_V1_AgentResult {
+    get {_storage._agentResult ?? Orchion_V1_AgentResult()}
+    set {_uniqueStorage()._agentResult = newValue}
+  }
+  /// Returns true if `agentResult` has been explicitly set.
+  public var hasAgentResult: Bool {_storage._agentResult != nil}
+  /// Clears the value of `agentResult`. Subsequent reads from it will return its default value.
+  public mutating func clearAgentResult() {_uniqueStorage()._agentResult = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _time: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Orchion_V1_LogBatch: Sendable {
@@ -715,63 +743,118 @@ nonisolated extension Orchion_V1_TaskStatusBatch: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Orchion_V1_TaskStatusUpdate: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TaskStatusUpdate"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{3}attempt_id\0\u{1}state\0\u{3}exit_code\0\u{1}message\0\u{1}time\0\u{1}termination\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{3}attempt_id\0\u{1}state\0\u{3}exit_code\0\u{1}message\0\u{1}time\0\u{1}termination\0\u{3}agent_result\0")
+
+  fileprivate class _StorageClass {
+    var _taskID: String = String()
+    var _attemptID: String = String()
+    var _state: Orchion_V1_TaskState = .unspecified
+    var _exitCode: Int32 = 0
+    var _message: String = String()
+    var _time: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _termination: Orchion_V1_TerminationReason = .unspecified
+    var _agentResult: Orchion_V1_AgentResult? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _taskID = source._taskID
+      _attemptID = source._attemptID
+      _state = source._state
+      _exitCode = source._exitCode
+      _message = source._message
+      _time = source._time
+      _termination = source._termination
+      _agentResult = source._agentResult
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.taskID) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.attemptID) }()
-      case 3: try { try decoder.decodeSingularEnumField(value: &self.state) }()
-      case 4: try { try decoder.decodeSingularInt32Field(value: &self.exitCode) }()
-      case 5: try { try decoder.decodeSingularStringField(value: &self.message) }()
-      case 6: try { try decoder.decodeSingularMessageField(value: &self._time) }()
-      case 7: try { try decoder.decodeSingularEnumField(value: &self.termination) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._taskID) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._attemptID) }()
+        case 3: try { try decoder.decodeSingularEnumField(value: &_storage._state) }()
+        case 4: try { try decoder.decodeSingularInt32Field(value: &_storage._exitCode) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._message) }()
+        case 6: try { try decoder.decodeSingularMessageField(value: &_storage._time) }()
+        case 7: try { try decoder.decodeSingularEnumField(value: &_storage._termination) }()
+        case 8: try { try decoder.decodeSingularMessageField(value: &_storage._agentResult) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.taskID.isEmpty {
-      try visitor.visitSingularStringField(value: self.taskID, fieldNumber: 1)
-    }
-    if !self.attemptID.isEmpty {
-      try visitor.visitSingularStringField(value: self.attemptID, fieldNumber: 2)
-    }
-    if self.state != .unspecified {
-      try visitor.visitSingularEnumField(value: self.state, fieldNumber: 3)
-    }
-    if self.exitCode != 0 {
-      try visitor.visitSingularInt32Field(value: self.exitCode, fieldNumber: 4)
-    }
-    if !self.message.isEmpty {
-      try visitor.visitSingularStringField(value: self.message, fieldNumber: 5)
-    }
-    try { if let v = self._time {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
-    } }()
-    if self.termination != .unspecified {
-      try visitor.visitSingularEnumField(value: self.termination, fieldNumber: 7)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._taskID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._taskID, fieldNumber: 1)
+      }
+      if !_storage._attemptID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._attemptID, fieldNumber: 2)
+      }
+      if _storage._state != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._state, fieldNumber: 3)
+      }
+      if _storage._exitCode != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._exitCode, fieldNumber: 4)
+      }
+      if !_storage._message.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._message, fieldNumber: 5)
+      }
+      try { if let v = _storage._time {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+      } }()
+      if _storage._termination != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._termination, fieldNumber: 7)
+      }
+      try { if let v = _storage._agentResult {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Orchion_V1_TaskStatusUpdate, rhs: Orchion_V1_TaskStatusUpdate) -> Bool {
-    if lhs.taskID != rhs.taskID {return false}
-    if lhs.attemptID != rhs.attemptID {return false}
-    if lhs.state != rhs.state {return false}
-    if lhs.exitCode != rhs.exitCode {return false}
-    if lhs.message != rhs.message {return false}
-    if lhs._time != rhs._time {return false}
-    if lhs.termination != rhs.termination {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._taskID != rhs_storage._taskID {return false}
+        if _storage._attemptID != rhs_storage._attemptID {return false}
+        if _storage._state != rhs_storage._state {return false}
+        if _storage._exitCode != rhs_storage._exitCode {return false}
+        if _storage._message != rhs_storage._message {return false}
+        if _storage._time != rhs_storage._time {return false}
+        if _storage._termination != rhs_storage._termination {return false}
+        if _storage._agentResult != rhs_storage._agentResult {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -85,13 +85,27 @@ public enum Orchion_V1_TaskService: Sendable {
                 type: .serverStreaming
             )
         }
+        /// Namespace for "StreamAgentEvents" metadata.
+        public enum StreamAgentEvents: Sendable {
+            /// Request type for "StreamAgentEvents".
+            public typealias Input = Orchion_V1_StreamAgentEventsRequest
+            /// Response type for "StreamAgentEvents".
+            public typealias Output = Orchion_V1_AgentEvent
+            /// Descriptor for "StreamAgentEvents".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "orchion.v1.TaskService"),
+                method: "StreamAgentEvents",
+                type: .serverStreaming
+            )
+        }
         /// Descriptors for all methods in the "orchion.v1.TaskService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             SubmitTask.descriptor,
             GetTask.descriptor,
             ListTasks.descriptor,
             CancelTask.descriptor,
-            StreamTaskLogs.descriptor
+            StreamTaskLogs.descriptor,
+            StreamAgentEvents.descriptor
         ]
     }
 }
@@ -212,6 +226,25 @@ extension Orchion_V1_TaskService {
             request: GRPCCore.StreamingServerRequest<Orchion_V1_StreamTaskLogsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Orchion_V1_LogChunk>
+
+        /// Handle the "StreamAgentEvents" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > An agent task's typed events so far (every attempt, in order); with follow, then live
+        /// > events until the task is terminal. Unknown task: NOT_FOUND.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Orchion_V1_StreamAgentEventsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Orchion_V1_AgentEvent` messages.
+        func streamAgentEvents(
+            request: GRPCCore.StreamingServerRequest<Orchion_V1_StreamAgentEventsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Orchion_V1_AgentEvent>
     }
 
     /// Service protocol for the "orchion.v1.TaskService" service.
@@ -316,6 +349,25 @@ extension Orchion_V1_TaskService {
             request: GRPCCore.ServerRequest<Orchion_V1_StreamTaskLogsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Orchion_V1_LogChunk>
+
+        /// Handle the "StreamAgentEvents" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > An agent task's typed events so far (every attempt, in order); with follow, then live
+        /// > events until the task is terminal. Unknown task: NOT_FOUND.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Orchion_V1_StreamAgentEventsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Orchion_V1_AgentEvent` messages.
+        func streamAgentEvents(
+            request: GRPCCore.ServerRequest<Orchion_V1_StreamAgentEventsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Orchion_V1_AgentEvent>
     }
 
     /// Simple service protocol for the "orchion.v1.TaskService" service.
@@ -419,6 +471,26 @@ extension Orchion_V1_TaskService {
             response: GRPCCore.RPCWriter<Orchion_V1_LogChunk>,
             context: GRPCCore.ServerContext
         ) async throws
+
+        /// Handle the "StreamAgentEvents" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > An agent task's typed events so far (every attempt, in order); with follow, then live
+        /// > events until the task is terminal. Unknown task: NOT_FOUND.
+        ///
+        /// - Parameters:
+        ///   - request: A `Orchion_V1_StreamAgentEventsRequest` message.
+        ///   - response: A response stream of `Orchion_V1_AgentEvent` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func streamAgentEvents(
+            request: Orchion_V1_StreamAgentEventsRequest,
+            response: GRPCCore.RPCWriter<Orchion_V1_AgentEvent>,
+            context: GRPCCore.ServerContext
+        ) async throws
     }
 }
 
@@ -481,6 +553,17 @@ extension Orchion_V1_TaskService.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Orchion_V1_TaskService.Method.StreamAgentEvents.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Orchion_V1_StreamAgentEventsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Orchion_V1_AgentEvent>(),
+            handler: { request, context in
+                try await self.streamAgentEvents(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -536,6 +619,17 @@ extension Orchion_V1_TaskService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Orchion_V1_LogChunk> {
         let response = try await self.streamTaskLogs(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return response
+    }
+
+    public func streamAgentEvents(
+        request: GRPCCore.StreamingServerRequest<Orchion_V1_StreamAgentEventsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Orchion_V1_AgentEvent> {
+        let response = try await self.streamAgentEvents(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -606,6 +700,23 @@ extension Orchion_V1_TaskService.SimpleServiceProtocol {
             metadata: [:],
             producer: { writer in
                 try await self.streamTaskLogs(
+                    request: request.message,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
+        )
+    }
+
+    public func streamAgentEvents(
+        request: GRPCCore.ServerRequest<Orchion_V1_StreamAgentEventsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Orchion_V1_AgentEvent> {
+        return GRPCCore.StreamingServerResponse<Orchion_V1_AgentEvent>(
+            metadata: [:],
+            producer: { writer in
+                try await self.streamAgentEvents(
                     request: request.message,
                     response: writer,
                     context: context
@@ -743,6 +854,30 @@ extension Orchion_V1_TaskService {
             deserializer: some GRPCCore.MessageDeserializer<Orchion_V1_LogChunk>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Orchion_V1_LogChunk>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "StreamAgentEvents" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > An agent task's typed events so far (every attempt, in order); with follow, then live
+        /// > events until the task is terminal. Unknown task: NOT_FOUND.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Orchion_V1_StreamAgentEventsRequest` message.
+        ///   - serializer: A serializer for `Orchion_V1_StreamAgentEventsRequest` messages.
+        ///   - deserializer: A deserializer for `Orchion_V1_AgentEvent` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func streamAgentEvents<Result>(
+            request: GRPCCore.ClientRequest<Orchion_V1_StreamAgentEventsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Orchion_V1_StreamAgentEventsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Orchion_V1_AgentEvent>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Orchion_V1_AgentEvent>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -934,6 +1069,39 @@ extension Orchion_V1_TaskService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "StreamAgentEvents" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > An agent task's typed events so far (every attempt, in order); with follow, then live
+        /// > events until the task is terminal. Unknown task: NOT_FOUND.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Orchion_V1_StreamAgentEventsRequest` message.
+        ///   - serializer: A serializer for `Orchion_V1_StreamAgentEventsRequest` messages.
+        ///   - deserializer: A deserializer for `Orchion_V1_AgentEvent` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func streamAgentEvents<Result>(
+            request: GRPCCore.ClientRequest<Orchion_V1_StreamAgentEventsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Orchion_V1_StreamAgentEventsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Orchion_V1_AgentEvent>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Orchion_V1_AgentEvent>) async throws -> Result
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.serverStreaming(
+                request: request,
+                descriptor: Orchion_V1_TaskService.Method.StreamAgentEvents.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1079,6 +1247,34 @@ extension Orchion_V1_TaskService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Orchion_V1_StreamTaskLogsRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Orchion_V1_LogChunk>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "StreamAgentEvents" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > An agent task's typed events so far (every attempt, in order); with follow, then live
+    /// > events until the task is terminal. Unknown task: NOT_FOUND.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Orchion_V1_StreamAgentEventsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func streamAgentEvents<Result>(
+        request: GRPCCore.ClientRequest<Orchion_V1_StreamAgentEventsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Orchion_V1_AgentEvent>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        try await self.streamAgentEvents(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Orchion_V1_StreamAgentEventsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Orchion_V1_AgentEvent>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1246,6 +1442,38 @@ extension Orchion_V1_TaskService.ClientProtocol {
             metadata: metadata
         )
         return try await self.streamTaskLogs(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "StreamAgentEvents" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > An agent task's typed events so far (every attempt, in order); with follow, then live
+    /// > events until the task is terminal. Unknown task: NOT_FOUND.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func streamAgentEvents<Result>(
+        _ message: Orchion_V1_StreamAgentEventsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Orchion_V1_AgentEvent>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Orchion_V1_StreamAgentEventsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.streamAgentEvents(
             request: request,
             options: options,
             onResponse: handleResponse

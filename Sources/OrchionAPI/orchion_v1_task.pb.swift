@@ -90,6 +90,10 @@ public nonisolated enum Orchion_V1_LogStream: SwiftProtobuf.Enum, Swift.CaseIter
 
   /// Lines written by Orchion itself, e.g. "output truncated".
   case system // = 3
+
+  /// One serialized AgentEvent per chunk, parsed by the node from an agent CLI's output.
+  /// StreamTaskLogs leaves these out; StreamAgentEvents reads them.
+  case agentEvent // = 4
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -102,6 +106,7 @@ public nonisolated enum Orchion_V1_LogStream: SwiftProtobuf.Enum, Swift.CaseIter
     case 1: self = .stdout
     case 2: self = .stderr
     case 3: self = .system
+    case 4: self = .agentEvent
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -112,6 +117,7 @@ public nonisolated enum Orchion_V1_LogStream: SwiftProtobuf.Enum, Swift.CaseIter
     case .stdout: return 1
     case .stderr: return 2
     case .system: return 3
+    case .agentEvent: return 4
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -122,6 +128,45 @@ public nonisolated enum Orchion_V1_LogStream: SwiftProtobuf.Enum, Swift.CaseIter
     .stdout,
     .stderr,
     .system,
+    .agentEvent,
+  ]
+
+}
+
+public nonisolated enum Orchion_V1_AgentStatus: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case succeeded // = 1
+  case failed // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .succeeded
+    case 2: self = .failed
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .succeeded: return 1
+    case .failed: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Orchion_V1_AgentStatus] = [
+    .unspecified,
+    .succeeded,
+    .failed,
   ]
 
 }
@@ -281,6 +326,290 @@ public nonisolated enum Orchion_V1_TerminationReason: SwiftProtobuf.Enum, Swift.
 
 }
 
+/// A coding-agent CLI run headless: Orchion builds the command from this (README, "AI agents"),
+/// places the task only on a node that has the CLI and parses its output into AgentEvents.
+public nonisolated struct Orchion_V1_AgentSpec: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The CLI: claude, codex, gemini, opencode, aider, goose, cursor-agent.
+  public var name: String = String()
+
+  /// What the agent is asked to do: one argument of the CLI, never through a shell.
+  public var prompt: String = String()
+
+  /// The CLI's model option; empty: the CLI's default. "ollama/NAME" also requires the node
+  /// to serve that model locally (label model.orchion.io/NAME).
+  public var model: String = String()
+
+  /// The most agentic turns, for a CLI that has such a limit; 0: the CLI's default.
+  public var maxTurns: Int32 = 0
+
+  /// Further arguments for the CLI, placed before the prompt.
+  public var extraArgs: [String] = []
+
+  /// The ID of an earlier agent task of the same CLI: this one continues its session, on the
+  /// node that ran it.
+  public var resume: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// What an agent run came to: its final result event, or what the node could tell without one.
+public nonisolated struct Orchion_V1_AgentResult: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var status: Orchion_V1_AgentStatus = .unspecified
+
+  /// The CLI's session, for --resume.
+  public var sessionID: String = String()
+
+  public var model: String = String()
+
+  /// The agent's final answer (at most 16 KiB).
+  public var text: String = String()
+
+  public var turns: Int32 = 0
+
+  public var duration: SwiftProtobuf.Google_Protobuf_Duration {
+    get {_duration ?? SwiftProtobuf.Google_Protobuf_Duration()}
+    set {_duration = newValue}
+  }
+  /// Returns true if `duration` has been explicitly set.
+  public var hasDuration: Bool {self._duration != nil}
+  /// Clears the value of `duration`. Subsequent reads from it will return its default value.
+  public mutating func clearDuration() {self._duration = nil}
+
+  public var inputTokens: Int64 = 0
+
+  public var outputTokens: Int64 = 0
+
+  public var cachedInputTokens: Int64 = 0
+
+  /// Where the CLI reports it.
+  public var costUsd: Double {
+    get {_costUsd ?? 0}
+    set {_costUsd = newValue}
+  }
+  /// Returns true if `costUsd` has been explicitly set.
+  public var hasCostUsd: Bool {self._costUsd != nil}
+  /// Clears the value of `costUsd`. Subsequent reads from it will return its default value.
+  public mutating func clearCostUsd() {self._costUsd = nil}
+
+  /// Events sent for the attempt.
+  public var events: Int64 = 0
+
+  /// Output lines that were not the CLI's JSON: kept as stdout.
+  public var unparsedLines: Int64 = 0
+
+  /// Why it failed, as the CLI said.
+  public var error: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _duration: SwiftProtobuf.Google_Protobuf_Duration? = nil
+  fileprivate var _costUsd: Double? = nil
+}
+
+public nonisolated struct Orchion_V1_AgentSessionStarted: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var sessionID: String = String()
+
+  public var model: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Orchion_V1_AgentText: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var text: String = String()
+
+  /// The model's reasoning rather than its answer.
+  public var thinking: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Orchion_V1_AgentToolCall: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var name: String = String()
+
+  /// The tool's input as JSON text (at most 16 KiB).
+  public var inputJson: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Orchion_V1_AgentToolResult: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The call it answers.
+  public var id: String = String()
+
+  /// At most 16 KiB.
+  public var output: String = String()
+
+  public var isError: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Orchion_V1_AgentUsage: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var inputTokens: Int64 = 0
+
+  public var outputTokens: Int64 = 0
+
+  public var cachedInputTokens: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One thing an agent did, in the order it did it.
+public nonisolated struct Orchion_V1_AgentEvent: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var taskID: String {
+    get {_storage._taskID}
+    set {_uniqueStorage()._taskID = newValue}
+  }
+
+  public var attempt: Int32 {
+    get {_storage._attempt}
+    set {_uniqueStorage()._attempt = newValue}
+  }
+
+  /// Per attempt, from 1, without gaps.
+  public var sequence: Int64 {
+    get {_storage._sequence}
+    set {_uniqueStorage()._sequence = newValue}
+  }
+
+  public var time: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._time ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._time = newValue}
+  }
+  /// Returns true if `time` has been explicitly set.
+  public var hasTime: Bool {_storage._time != nil}
+  /// Clears the value of `time`. Subsequent reads from it will return its default value.
+  public mutating func clearTime() {_uniqueStorage()._time = nil}
+
+  public var kind: OneOf_Kind? {
+    get {return _storage._kind}
+    set {_uniqueStorage()._kind = newValue}
+  }
+
+  public var sessionStarted: Orchion_V1_AgentSessionStarted {
+    get {
+      if case .sessionStarted(let v)? = _storage._kind {return v}
+      return Orchion_V1_AgentSessionStarted()
+    }
+    set {_uniqueStorage()._kind = .sessionStarted(newValue)}
+  }
+
+  public var text: Orchion_V1_AgentText {
+    get {
+      if case .text(let v)? = _storage._kind {return v}
+      return Orchion_V1_AgentText()
+    }
+    set {_uniqueStorage()._kind = .text(newValue)}
+  }
+
+  public var toolCall: Orchion_V1_AgentToolCall {
+    get {
+      if case .toolCall(let v)? = _storage._kind {return v}
+      return Orchion_V1_AgentToolCall()
+    }
+    set {_uniqueStorage()._kind = .toolCall(newValue)}
+  }
+
+  public var toolResult: Orchion_V1_AgentToolResult {
+    get {
+      if case .toolResult(let v)? = _storage._kind {return v}
+      return Orchion_V1_AgentToolResult()
+    }
+    set {_uniqueStorage()._kind = .toolResult(newValue)}
+  }
+
+  public var usage: Orchion_V1_AgentUsage {
+    get {
+      if case .usage(let v)? = _storage._kind {return v}
+      return Orchion_V1_AgentUsage()
+    }
+    set {_uniqueStorage()._kind = .usage(newValue)}
+  }
+
+  public var result: Orchion_V1_AgentResult {
+    get {
+      if case .result(let v)? = _storage._kind {return v}
+      return Orchion_V1_AgentResult()
+    }
+    set {_uniqueStorage()._kind = .result(newValue)}
+  }
+
+  /// Set on the last message of a stream that ends because the task is terminal: the task as
+  /// it ended. That message carries no event.
+  public var finalTask: Orchion_V1_Task {
+    get {_storage._finalTask ?? Orchion_V1_Task()}
+    set {_uniqueStorage()._finalTask = newValue}
+  }
+  /// Returns true if `finalTask` has been explicitly set.
+  public var hasFinalTask: Bool {_storage._finalTask != nil}
+  /// Clears the value of `finalTask`. Subsequent reads from it will return its default value.
+  public mutating func clearFinalTask() {_uniqueStorage()._finalTask = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Kind: Equatable, Sendable {
+    case sessionStarted(Orchion_V1_AgentSessionStarted)
+    case text(Orchion_V1_AgentText)
+    case toolCall(Orchion_V1_AgentToolCall)
+    case toolResult(Orchion_V1_AgentToolResult)
+    case usage(Orchion_V1_AgentUsage)
+    case result(Orchion_V1_AgentResult)
+
+  }
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
 public nonisolated struct Orchion_V1_TaskSpec: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -411,6 +740,23 @@ public nonisolated struct Orchion_V1_TaskSpec: @unchecked Sendable {
   public var secretEnv: Dictionary<String,String> {
     get {_storage._secretEnv}
     set {_uniqueStorage()._secretEnv = newValue}
+  }
+
+  /// Set: a coding agent, whose command Orchion builds (leave command empty).
+  public var agent: Orchion_V1_AgentSpec {
+    get {_storage._agent ?? Orchion_V1_AgentSpec()}
+    set {_uniqueStorage()._agent = newValue}
+  }
+  /// Returns true if `agent` has been explicitly set.
+  public var hasAgent: Bool {_storage._agent != nil}
+  /// Clears the value of `agent`. Subsequent reads from it will return its default value.
+  public mutating func clearAgent() {_uniqueStorage()._agent = nil}
+
+  /// The one node the task may run on; empty: any that fits. An agent task that resumes a
+  /// session gets its session's node.
+  public var nodeID: String {
+    get {_storage._nodeID}
+    set {_uniqueStorage()._nodeID = newValue}
   }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -591,6 +937,16 @@ public nonisolated struct Orchion_V1_Task: @unchecked Sendable {
     set {_uniqueStorage()._termination = newValue}
   }
 
+  /// An agent task's outcome as its last attempt reported it.
+  public var agentResult: Orchion_V1_AgentResult {
+    get {_storage._agentResult ?? Orchion_V1_AgentResult()}
+    set {_uniqueStorage()._agentResult = newValue}
+  }
+  /// Returns true if `agentResult` has been explicitly set.
+  public var hasAgentResult: Bool {_storage._agentResult != nil}
+  /// Clears the value of `agentResult`. Subsequent reads from it will return its default value.
+  public mutating func clearAgentResult() {_uniqueStorage()._agentResult = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -690,6 +1046,9 @@ public nonisolated struct Orchion_V1_ListTasksRequest: Sendable {
   /// From a previous response's next_page_token.
   public var pageToken: String = String()
 
+  /// Only agent tasks of this CLI.
+  public var agent: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -758,6 +1117,27 @@ public nonisolated struct Orchion_V1_StreamTaskLogsRequest: Sendable {
   public init() {}
 }
 
+public nonisolated struct Orchion_V1_StreamAgentEventsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var taskID: String = String()
+
+  /// Keep the stream open for new events until the task is terminal.
+  public var follow: Bool = false
+
+  /// Resume after this event: events of earlier attempts, and of this attempt up to after_seq,
+  /// are skipped. 0 and 0: from the first.
+  public var afterAttempt: Int32 = 0
+
+  public var afterSeq: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Orchion_V1_LogChunk: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -812,7 +1192,11 @@ nonisolated extension Orchion_V1_TaskState: SwiftProtobuf._ProtoNameProviding {
 }
 
 nonisolated extension Orchion_V1_LogStream: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0LOG_STREAM_UNSPECIFIED\0\u{1}LOG_STREAM_STDOUT\0\u{1}LOG_STREAM_STDERR\0\u{1}LOG_STREAM_SYSTEM\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0LOG_STREAM_UNSPECIFIED\0\u{1}LOG_STREAM_STDOUT\0\u{1}LOG_STREAM_STDERR\0\u{1}LOG_STREAM_SYSTEM\0\u{1}LOG_STREAM_AGENT_EVENT\0")
+}
+
+nonisolated extension Orchion_V1_AgentStatus: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0AGENT_STATUS_UNSPECIFIED\0\u{1}AGENT_STATUS_SUCCEEDED\0\u{1}AGENT_STATUS_FAILED\0")
 }
 
 nonisolated extension Orchion_V1_AttemptOutcome: SwiftProtobuf._ProtoNameProviding {
@@ -823,9 +1207,554 @@ nonisolated extension Orchion_V1_TerminationReason: SwiftProtobuf._ProtoNameProv
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0TERMINATION_REASON_UNSPECIFIED\0\u{1}TERMINATION_REASON_EXITED\0\u{1}TERMINATION_REASON_SIGNALLED\0\u{1}TERMINATION_REASON_TIMED_OUT\0\u{1}TERMINATION_REASON_CANCELLED\0\u{1}TERMINATION_REASON_LOST\0\u{1}TERMINATION_REASON_PREEMPTED\0\u{1}TERMINATION_REASON_DRAINED\0\u{1}TERMINATION_REASON_COULD_NOT_START\0\u{1}TERMINATION_REASON_SPAWNER_DIED\0")
 }
 
+nonisolated extension Orchion_V1_AgentSpec: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AgentSpec"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}prompt\0\u{1}model\0\u{3}max_turns\0\u{3}extra_args\0\u{1}resume\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.prompt) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.model) }()
+      case 4: try { try decoder.decodeSingularInt32Field(value: &self.maxTurns) }()
+      case 5: try { try decoder.decodeRepeatedStringField(value: &self.extraArgs) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.resume) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.prompt.isEmpty {
+      try visitor.visitSingularStringField(value: self.prompt, fieldNumber: 2)
+    }
+    if !self.model.isEmpty {
+      try visitor.visitSingularStringField(value: self.model, fieldNumber: 3)
+    }
+    if self.maxTurns != 0 {
+      try visitor.visitSingularInt32Field(value: self.maxTurns, fieldNumber: 4)
+    }
+    if !self.extraArgs.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.extraArgs, fieldNumber: 5)
+    }
+    if !self.resume.isEmpty {
+      try visitor.visitSingularStringField(value: self.resume, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Orchion_V1_AgentSpec, rhs: Orchion_V1_AgentSpec) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.prompt != rhs.prompt {return false}
+    if lhs.model != rhs.model {return false}
+    if lhs.maxTurns != rhs.maxTurns {return false}
+    if lhs.extraArgs != rhs.extraArgs {return false}
+    if lhs.resume != rhs.resume {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Orchion_V1_AgentResult: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AgentResult"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}status\0\u{3}session_id\0\u{1}model\0\u{1}text\0\u{1}turns\0\u{1}duration\0\u{3}input_tokens\0\u{3}output_tokens\0\u{3}cached_input_tokens\0\u{3}cost_usd\0\u{1}events\0\u{3}unparsed_lines\0\u{1}error\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.sessionID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.model) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.text) }()
+      case 5: try { try decoder.decodeSingularInt32Field(value: &self.turns) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._duration) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.inputTokens) }()
+      case 8: try { try decoder.decodeSingularInt64Field(value: &self.outputTokens) }()
+      case 9: try { try decoder.decodeSingularInt64Field(value: &self.cachedInputTokens) }()
+      case 10: try { try decoder.decodeSingularDoubleField(value: &self._costUsd) }()
+      case 11: try { try decoder.decodeSingularInt64Field(value: &self.events) }()
+      case 12: try { try decoder.decodeSingularInt64Field(value: &self.unparsedLines) }()
+      case 13: try { try decoder.decodeSingularStringField(value: &self.error) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.status != .unspecified {
+      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 1)
+    }
+    if !self.sessionID.isEmpty {
+      try visitor.visitSingularStringField(value: self.sessionID, fieldNumber: 2)
+    }
+    if !self.model.isEmpty {
+      try visitor.visitSingularStringField(value: self.model, fieldNumber: 3)
+    }
+    if !self.text.isEmpty {
+      try visitor.visitSingularStringField(value: self.text, fieldNumber: 4)
+    }
+    if self.turns != 0 {
+      try visitor.visitSingularInt32Field(value: self.turns, fieldNumber: 5)
+    }
+    try { if let v = self._duration {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    if self.inputTokens != 0 {
+      try visitor.visitSingularInt64Field(value: self.inputTokens, fieldNumber: 7)
+    }
+    if self.outputTokens != 0 {
+      try visitor.visitSingularInt64Field(value: self.outputTokens, fieldNumber: 8)
+    }
+    if self.cachedInputTokens != 0 {
+      try visitor.visitSingularInt64Field(value: self.cachedInputTokens, fieldNumber: 9)
+    }
+    try { if let v = self._costUsd {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 10)
+    } }()
+    if self.events != 0 {
+      try visitor.visitSingularInt64Field(value: self.events, fieldNumber: 11)
+    }
+    if self.unparsedLines != 0 {
+      try visitor.visitSingularInt64Field(value: self.unparsedLines, fieldNumber: 12)
+    }
+    if !self.error.isEmpty {
+      try visitor.visitSingularStringField(value: self.error, fieldNumber: 13)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Orchion_V1_AgentResult, rhs: Orchion_V1_AgentResult) -> Bool {
+    if lhs.status != rhs.status {return false}
+    if lhs.sessionID != rhs.sessionID {return false}
+    if lhs.model != rhs.model {return false}
+    if lhs.text != rhs.text {return false}
+    if lhs.turns != rhs.turns {return false}
+    if lhs._duration != rhs._duration {return false}
+    if lhs.inputTokens != rhs.inputTokens {return false}
+    if lhs.outputTokens != rhs.outputTokens {return false}
+    if lhs.cachedInputTokens != rhs.cachedInputTokens {return false}
+    if lhs._costUsd != rhs._costUsd {return false}
+    if lhs.events != rhs.events {return false}
+    if lhs.unparsedLines != rhs.unparsedLines {return false}
+    if lhs.error != rhs.error {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Orchion_V1_AgentSessionStarted: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AgentSessionStarted"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}session_id\0\u{1}model\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.sessionID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.model) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.sessionID.isEmpty {
+      try visitor.visitSingularStringField(value: self.sessionID, fieldNumber: 1)
+    }
+    if !self.model.isEmpty {
+      try visitor.visitSingularStringField(value: self.model, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Orchion_V1_AgentSessionStarted, rhs: Orchion_V1_AgentSessionStarted) -> Bool {
+    if lhs.sessionID != rhs.sessionID {return false}
+    if lhs.model != rhs.model {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Orchion_V1_AgentText: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AgentText"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}text\0\u{1}thinking\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.text) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.thinking) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.text.isEmpty {
+      try visitor.visitSingularStringField(value: self.text, fieldNumber: 1)
+    }
+    if self.thinking != false {
+      try visitor.visitSingularBoolField(value: self.thinking, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Orchion_V1_AgentText, rhs: Orchion_V1_AgentText) -> Bool {
+    if lhs.text != rhs.text {return false}
+    if lhs.thinking != rhs.thinking {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Orchion_V1_AgentToolCall: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AgentToolCall"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{3}input_json\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.inputJson) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    if !self.inputJson.isEmpty {
+      try visitor.visitSingularStringField(value: self.inputJson, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Orchion_V1_AgentToolCall, rhs: Orchion_V1_AgentToolCall) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.inputJson != rhs.inputJson {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Orchion_V1_AgentToolResult: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AgentToolResult"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}output\0\u{3}is_error\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.output) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.isError) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.output.isEmpty {
+      try visitor.visitSingularStringField(value: self.output, fieldNumber: 2)
+    }
+    if self.isError != false {
+      try visitor.visitSingularBoolField(value: self.isError, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Orchion_V1_AgentToolResult, rhs: Orchion_V1_AgentToolResult) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.output != rhs.output {return false}
+    if lhs.isError != rhs.isError {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Orchion_V1_AgentUsage: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AgentUsage"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}input_tokens\0\u{3}output_tokens\0\u{3}cached_input_tokens\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.inputTokens) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.outputTokens) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.cachedInputTokens) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.inputTokens != 0 {
+      try visitor.visitSingularInt64Field(value: self.inputTokens, fieldNumber: 1)
+    }
+    if self.outputTokens != 0 {
+      try visitor.visitSingularInt64Field(value: self.outputTokens, fieldNumber: 2)
+    }
+    if self.cachedInputTokens != 0 {
+      try visitor.visitSingularInt64Field(value: self.cachedInputTokens, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Orchion_V1_AgentUsage, rhs: Orchion_V1_AgentUsage) -> Bool {
+    if lhs.inputTokens != rhs.inputTokens {return false}
+    if lhs.outputTokens != rhs.outputTokens {return false}
+    if lhs.cachedInputTokens != rhs.cachedInputTokens {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Orchion_V1_AgentEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AgentEvent"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{1}attempt\0\u{1}sequence\0\u{1}time\0\u{4}\u{6}session_started\0\u{1}text\0\u{3}tool_call\0\u{3}tool_result\0\u{1}usage\0\u{1}result\0\u{4}\u{5}final_task\0")
+
+  fileprivate class _StorageClass {
+    var _taskID: String = String()
+    var _attempt: Int32 = 0
+    var _sequence: Int64 = 0
+    var _time: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _kind: Orchion_V1_AgentEvent.OneOf_Kind?
+    var _finalTask: Orchion_V1_Task? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _taskID = source._taskID
+      _attempt = source._attempt
+      _sequence = source._sequence
+      _time = source._time
+      _kind = source._kind
+      _finalTask = source._finalTask
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._taskID) }()
+        case 2: try { try decoder.decodeSingularInt32Field(value: &_storage._attempt) }()
+        case 3: try { try decoder.decodeSingularInt64Field(value: &_storage._sequence) }()
+        case 4: try { try decoder.decodeSingularMessageField(value: &_storage._time) }()
+        case 10: try {
+          var v: Orchion_V1_AgentSessionStarted?
+          var hadOneofValue = false
+          if let current = _storage._kind {
+            hadOneofValue = true
+            if case .sessionStarted(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._kind = .sessionStarted(v)
+          }
+        }()
+        case 11: try {
+          var v: Orchion_V1_AgentText?
+          var hadOneofValue = false
+          if let current = _storage._kind {
+            hadOneofValue = true
+            if case .text(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._kind = .text(v)
+          }
+        }()
+        case 12: try {
+          var v: Orchion_V1_AgentToolCall?
+          var hadOneofValue = false
+          if let current = _storage._kind {
+            hadOneofValue = true
+            if case .toolCall(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._kind = .toolCall(v)
+          }
+        }()
+        case 13: try {
+          var v: Orchion_V1_AgentToolResult?
+          var hadOneofValue = false
+          if let current = _storage._kind {
+            hadOneofValue = true
+            if case .toolResult(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._kind = .toolResult(v)
+          }
+        }()
+        case 14: try {
+          var v: Orchion_V1_AgentUsage?
+          var hadOneofValue = false
+          if let current = _storage._kind {
+            hadOneofValue = true
+            if case .usage(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._kind = .usage(v)
+          }
+        }()
+        case 15: try {
+          var v: Orchion_V1_AgentResult?
+          var hadOneofValue = false
+          if let current = _storage._kind {
+            hadOneofValue = true
+            if case .result(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._kind = .result(v)
+          }
+        }()
+        case 20: try { try decoder.decodeSingularMessageField(value: &_storage._finalTask) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._taskID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._taskID, fieldNumber: 1)
+      }
+      if _storage._attempt != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._attempt, fieldNumber: 2)
+      }
+      if _storage._sequence != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._sequence, fieldNumber: 3)
+      }
+      try { if let v = _storage._time {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+      } }()
+      switch _storage._kind {
+      case .sessionStarted?: try {
+        guard case .sessionStarted(let v)? = _storage._kind else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+      }()
+      case .text?: try {
+        guard case .text(let v)? = _storage._kind else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+      }()
+      case .toolCall?: try {
+        guard case .toolCall(let v)? = _storage._kind else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+      }()
+      case .toolResult?: try {
+        guard case .toolResult(let v)? = _storage._kind else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+      }()
+      case .usage?: try {
+        guard case .usage(let v)? = _storage._kind else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
+      }()
+      case .result?: try {
+        guard case .result(let v)? = _storage._kind else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
+      }()
+      case nil: break
+      }
+      try { if let v = _storage._finalTask {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 20)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Orchion_V1_AgentEvent, rhs: Orchion_V1_AgentEvent) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._taskID != rhs_storage._taskID {return false}
+        if _storage._attempt != rhs_storage._attempt {return false}
+        if _storage._sequence != rhs_storage._sequence {return false}
+        if _storage._time != rhs_storage._time {return false}
+        if _storage._kind != rhs_storage._kind {return false}
+        if _storage._finalTask != rhs_storage._finalTask {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Orchion_V1_TaskSpec: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TaskSpec"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}command\0\u{1}env\0\u{1}workdir\0\u{1}resources\0\u{3}node_selector\0\u{1}timeout\0\u{3}max_attempts\0\u{1}priority\0\u{1}strategy\0\u{1}constraints\0\u{1}preemptible\0\u{3}retry_exit_codes\0\u{3}retry_backoff\0\u{3}retry_backoff_max\0\u{3}survive_disconnect\0\u{3}secret_env\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}command\0\u{1}env\0\u{1}workdir\0\u{1}resources\0\u{3}node_selector\0\u{1}timeout\0\u{3}max_attempts\0\u{1}priority\0\u{1}strategy\0\u{1}constraints\0\u{1}preemptible\0\u{3}retry_exit_codes\0\u{3}retry_backoff\0\u{3}retry_backoff_max\0\u{3}survive_disconnect\0\u{3}secret_env\0\u{1}agent\0\u{3}node_id\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -845,6 +1774,8 @@ nonisolated extension Orchion_V1_TaskSpec: SwiftProtobuf.Message, SwiftProtobuf.
     var _retryBackoffMax: SwiftProtobuf.Google_Protobuf_Duration? = nil
     var _surviveDisconnect: Bool = false
     var _secretEnv: Dictionary<String,String> = [:]
+    var _agent: Orchion_V1_AgentSpec? = nil
+    var _nodeID: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -872,6 +1803,8 @@ nonisolated extension Orchion_V1_TaskSpec: SwiftProtobuf.Message, SwiftProtobuf.
       _retryBackoffMax = source._retryBackoffMax
       _surviveDisconnect = source._surviveDisconnect
       _secretEnv = source._secretEnv
+      _agent = source._agent
+      _nodeID = source._nodeID
     }
   }
 
@@ -907,6 +1840,8 @@ nonisolated extension Orchion_V1_TaskSpec: SwiftProtobuf.Message, SwiftProtobuf.
         case 15: try { try decoder.decodeSingularMessageField(value: &_storage._retryBackoffMax) }()
         case 16: try { try decoder.decodeSingularBoolField(value: &_storage._surviveDisconnect) }()
         case 17: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &_storage._secretEnv) }()
+        case 18: try { try decoder.decodeSingularMessageField(value: &_storage._agent) }()
+        case 19: try { try decoder.decodeSingularStringField(value: &_storage._nodeID) }()
         default: break
         }
       }
@@ -970,6 +1905,12 @@ nonisolated extension Orchion_V1_TaskSpec: SwiftProtobuf.Message, SwiftProtobuf.
       if !_storage._secretEnv.isEmpty {
         try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: _storage._secretEnv, fieldNumber: 17)
       }
+      try { if let v = _storage._agent {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 18)
+      } }()
+      if !_storage._nodeID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._nodeID, fieldNumber: 19)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -996,6 +1937,8 @@ nonisolated extension Orchion_V1_TaskSpec: SwiftProtobuf.Message, SwiftProtobuf.
         if _storage._retryBackoffMax != rhs_storage._retryBackoffMax {return false}
         if _storage._surviveDisconnect != rhs_storage._surviveDisconnect {return false}
         if _storage._secretEnv != rhs_storage._secretEnv {return false}
+        if _storage._agent != rhs_storage._agent {return false}
+        if _storage._nodeID != rhs_storage._nodeID {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -1086,7 +2029,7 @@ nonisolated extension Orchion_V1_Attempt: SwiftProtobuf.Message, SwiftProtobuf._
 
 nonisolated extension Orchion_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Task"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}spec\0\u{1}state\0\u{3}node_id\0\u{1}attempt\0\u{3}exit_code\0\u{3}created_at\0\u{3}started_at\0\u{3}finished_at\0\u{1}message\0\u{3}attempt_id\0\u{1}attempts\0\u{3}not_before\0\u{1}termination\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}spec\0\u{1}state\0\u{3}node_id\0\u{1}attempt\0\u{3}exit_code\0\u{3}created_at\0\u{3}started_at\0\u{3}finished_at\0\u{1}message\0\u{3}attempt_id\0\u{1}attempts\0\u{3}not_before\0\u{1}termination\0\u{3}agent_result\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -1103,6 +2046,7 @@ nonisolated extension Orchion_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Mes
     var _attempts: [Orchion_V1_Attempt] = []
     var _notBefore: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _termination: Orchion_V1_TerminationReason = .unspecified
+    var _agentResult: Orchion_V1_AgentResult? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1127,6 +2071,7 @@ nonisolated extension Orchion_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Mes
       _attempts = source._attempts
       _notBefore = source._notBefore
       _termination = source._termination
+      _agentResult = source._agentResult
     }
   }
 
@@ -1159,6 +2104,7 @@ nonisolated extension Orchion_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Mes
         case 12: try { try decoder.decodeRepeatedMessageField(value: &_storage._attempts) }()
         case 13: try { try decoder.decodeSingularMessageField(value: &_storage._notBefore) }()
         case 14: try { try decoder.decodeSingularEnumField(value: &_storage._termination) }()
+        case 15: try { try decoder.decodeSingularMessageField(value: &_storage._agentResult) }()
         default: break
         }
       }
@@ -1213,6 +2159,9 @@ nonisolated extension Orchion_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Mes
       if _storage._termination != .unspecified {
         try visitor.visitSingularEnumField(value: _storage._termination, fieldNumber: 14)
       }
+      try { if let v = _storage._agentResult {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1236,6 +2185,7 @@ nonisolated extension Orchion_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Mes
         if _storage._attempts != rhs_storage._attempts {return false}
         if _storage._notBefore != rhs_storage._notBefore {return false}
         if _storage._termination != rhs_storage._termination {return false}
+        if _storage._agentResult != rhs_storage._agentResult {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -1379,7 +2329,7 @@ nonisolated extension Orchion_V1_GetTaskResponse: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Orchion_V1_ListTasksRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListTasksRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}state\0\u{3}node_id\0\u{3}page_size\0\u{3}page_token\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}state\0\u{3}node_id\0\u{3}page_size\0\u{3}page_token\0\u{1}agent\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1391,6 +2341,7 @@ nonisolated extension Orchion_V1_ListTasksRequest: SwiftProtobuf.Message, SwiftP
       case 2: try { try decoder.decodeSingularStringField(value: &self.nodeID) }()
       case 3: try { try decoder.decodeSingularInt32Field(value: &self.pageSize) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.pageToken) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.agent) }()
       default: break
       }
     }
@@ -1409,6 +2360,9 @@ nonisolated extension Orchion_V1_ListTasksRequest: SwiftProtobuf.Message, SwiftP
     if !self.pageToken.isEmpty {
       try visitor.visitSingularStringField(value: self.pageToken, fieldNumber: 4)
     }
+    if !self.agent.isEmpty {
+      try visitor.visitSingularStringField(value: self.agent, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1417,6 +2371,7 @@ nonisolated extension Orchion_V1_ListTasksRequest: SwiftProtobuf.Message, SwiftP
     if lhs.nodeID != rhs.nodeID {return false}
     if lhs.pageSize != rhs.pageSize {return false}
     if lhs.pageToken != rhs.pageToken {return false}
+    if lhs.agent != rhs.agent {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1551,6 +2506,51 @@ nonisolated extension Orchion_V1_StreamTaskLogsRequest: SwiftProtobuf.Message, S
   public static func ==(lhs: Orchion_V1_StreamTaskLogsRequest, rhs: Orchion_V1_StreamTaskLogsRequest) -> Bool {
     if lhs.taskID != rhs.taskID {return false}
     if lhs.follow != rhs.follow {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Orchion_V1_StreamAgentEventsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StreamAgentEventsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{1}follow\0\u{3}after_attempt\0\u{3}after_seq\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.taskID) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.follow) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.afterAttempt) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.afterSeq) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.taskID.isEmpty {
+      try visitor.visitSingularStringField(value: self.taskID, fieldNumber: 1)
+    }
+    if self.follow != false {
+      try visitor.visitSingularBoolField(value: self.follow, fieldNumber: 2)
+    }
+    if self.afterAttempt != 0 {
+      try visitor.visitSingularInt32Field(value: self.afterAttempt, fieldNumber: 3)
+    }
+    if self.afterSeq != 0 {
+      try visitor.visitSingularInt64Field(value: self.afterSeq, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Orchion_V1_StreamAgentEventsRequest, rhs: Orchion_V1_StreamAgentEventsRequest) -> Bool {
+    if lhs.taskID != rhs.taskID {return false}
+    if lhs.follow != rhs.follow {return false}
+    if lhs.afterAttempt != rhs.afterAttempt {return false}
+    if lhs.afterSeq != rhs.afterSeq {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -75,6 +75,7 @@ public struct Agent: Service {
       cgroups: cgroups,
       clientEnvironment: Self.clientEnvironment(configuration.tls)
         .merging(configuration.taskUser?.environment ?? [:]) { $1 },
+      agentSearchPath: configuration.agentSearchPath,
       logger: logger
     )
     // One client per orchestrator of the cluster; they connect lazily, so only the leader's
@@ -92,12 +93,12 @@ public struct Agent: Service {
       )
     }
     let labels = CapacityProbe.labels().merging(configuration.labels) { $1 }
+    var resources = CapacityProbe.resources()
+    resources.extended.merge(configuration.extendedResources) { $1 }
     let registration = RegistrationSource(.with {
       $0.nodeID = nodeID.rawValue
       $0.address = ProcessInfo.processInfo.hostName
       $0.labels = labels
-      var resources = CapacityProbe.resources()
-      resources.extended.merge(configuration.extendedResources) { $1 }
       $0.resources = .init(resources)
       $0.slots = slots
       $0.metadata = ["orchion.io/agent-pid": "\(ProcessInfo.processInfo.processIdentifier)"]
@@ -129,7 +130,15 @@ public struct Agent: Service {
       }
       group.addTask { await executor.run() }
       group.addTask { await connection.run() }
-      if let watcher = factsWatcher(source: registration, baseLabels: labels) {
+      if let watcher = factsWatcher(
+        source: registration,
+        base: FactsWatcher.Base(
+          labels: labels,
+          extendedResources: resources.extended,
+          slots: Int64(slots),
+          maxAgents: configuration.maxAgents
+        )
+      ) {
         group.addTask { await watcher.run() }
       }
       // Run until the process is asked to stop...
@@ -143,7 +152,7 @@ public struct Agent: Service {
   /// What looks for agent CLIs and GPUs, unless detection is off.
   private func factsWatcher(
     source: RegistrationSource,
-    baseLabels: [String: String]
+    base: FactsWatcher.Base
   ) -> FactsWatcher? {
     guard configuration.detectsFacts else { return nil }
     let agentEnvironment = ProcessInfo.processInfo.environment
@@ -159,7 +168,7 @@ public struct Agent: Service {
         clock: clock
       ),
       source: source,
-      baseLabels: baseLabels,
+      base: base,
       interval: configuration.detectionInterval,
       clock: clock,
       logger: logger

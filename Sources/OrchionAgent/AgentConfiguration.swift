@@ -39,6 +39,9 @@ public struct AgentConfiguration: Sendable {
   public var detectionInterval: Duration = .seconds(60)
   /// How long one version command (or `nvidia-smi`) may take before it is killed.
   public var detectionTimeout: Duration = .seconds(5)
+  /// The most concurrent runs per agent CLI (`--max-agents claude=4`); a CLI not named is
+  /// bounded by the node's slots only.
+  public var maxAgents: [String: Int64] = [:]
 
   /// ``server`` and ``otherServers``.
   public var servers: [ServerAddress] { [server] + otherServers }

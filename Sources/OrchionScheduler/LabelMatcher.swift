@@ -16,10 +16,13 @@ struct LabelMatcher {
   /// The label class of each node (index into `classLabels`).
   private let nodeClass: [Int]
   private let classLabels: [[String: String]]
+  /// Each node's ID, for tasks pinned to one node.
+  private let nodeIDs: [NodeID]
   private var tables: [[Answer]] = []
   private var tableOfRules: [Rules: Int] = [:]
 
-  init(labels: [[String: String]]) {
+  init(labels: [[String: String]], ids: [NodeID]) {
+    nodeIDs = ids
     var classes: [[String: String]: Int] = [:]
     var classLabels: [[String: String]] = []
     var nodeClass: [Int] = []
@@ -49,6 +52,7 @@ struct LabelMatcher {
 
   /// Whether the node at `node` satisfies `task`'s rules (`table` from ``table(for:)``).
   mutating func accepts(_ task: PendingTask, table: Int?, node: Int) -> Bool {
+    if let pinned = task.node, nodeIDs[node] != pinned { return false }
     guard let table else { return true }
     let labelClass = nodeClass[node]
     switch tables[table][labelClass] {

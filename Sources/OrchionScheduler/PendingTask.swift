@@ -19,6 +19,8 @@ public struct PendingTask: Hashable, Sendable {
   /// When the task last joined the queue; with ``ClusterSnapshot/reserveQueuedBefore`` it
   /// decides `reserve` without the scheduler reading a clock.
   public var queuedAt: UTCInstant?
+  /// The one node the task may run on (an agent session that lives there), if any.
+  public var node: NodeID?
 
   /// Creates a pending task view.
   public init(
@@ -29,8 +31,10 @@ public struct PendingTask: Hashable, Sendable {
     priority: Int32 = TaskSpec.defaultPriority,
     strategy: PlacementStrategy? = nil,
     reserve: Bool = false,
-    queuedAt: UTCInstant? = nil
+    queuedAt: UTCInstant? = nil,
+    node: NodeID? = nil
   ) {
+    self.node = node
     self.id = id
     self.resources = resources
     self.nodeSelector = nodeSelector

@@ -60,7 +60,7 @@ struct SchedulingPass {
     self.nodes = nodes
     let rooms = nodes.map(NodeRoom.init)
     self.rooms = rooms
-    matcher = LabelMatcher(labels: nodes.map(\.labels))
+    matcher = LabelMatcher(labels: nodes.map(\.labels), ids: nodes.map(\.id))
     var smallest = (cpuMillis: Int64.max, memoryBytes: Int64.max)
     for task in queue {
       smallest.cpuMillis = min(smallest.cpuMillis, task.resources.cpuMillis)

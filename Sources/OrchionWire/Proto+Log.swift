@@ -21,6 +21,7 @@ extension Orchion_V1_LogStream {
     case .stdout: self = .stdout
     case .stderr: self = .stderr
     case .system: self = .system
+    case .agentEvent: self = .agentEvent
     }
   }
 }
@@ -35,6 +36,7 @@ extension LogChunk {
     case .stdout: stream = .stdout
     case .stderr: stream = .stderr
     case .system: stream = .system
+    case .agentEvent: stream = .agentEvent
     default:
       throw .invalidArgument(
         field: "\(field).stream",

@@ -55,6 +55,8 @@ extension Orchion_V1_TaskSpec {
     retryBackoffMax = .init(spec.retry.maxBackoff)
     surviveDisconnect = spec.surviveDisconnect
     secretEnv = spec.secretEnvironment
+    if let agent = spec.agent { self.agent = .init(agent) }
+    nodeID = spec.node?.rawValue ?? ""
   }
 }
 
@@ -113,6 +115,14 @@ extension TaskSpec {
       surviveDisconnect: proto.surviveDisconnect
     )
     secretEnvironment = proto.secretEnv
+    if proto.hasAgent { agent = try AgentRun(validating: proto.agent) }
+    if !proto.nodeID.isEmpty {
+      do {
+        node = try NodeID(validating: proto.nodeID)
+      } catch {
+        throw .invalidArgument(field: "spec.node_id", "spec." + error.message)
+      }
+    }
     try validate()
   }
 }
@@ -134,6 +144,7 @@ extension Orchion_V1_Task {
     if let termination = task.termination { self.termination = .init(termination) }
     attempts = task.attempts.map(Orchion_V1_Attempt.init)
     if let notBefore = task.notBefore, task.state == .pending { self.notBefore = .init(notBefore) }
+    if let agentResult = task.agentResult { self.agentResult = .init(agentResult) }
   }
 }
 

@@ -9,8 +9,8 @@ import OrchionWire
 struct FactsWatcher: Sendable {
   let detector: FactsDetector
   let source: RegistrationSource
-  /// The labels the agent has without detection (probed and configured).
-  let baseLabels: [String: String]
+  /// What the registration holds without detection.
+  let base: Base
   let interval: Duration
   let clock: any WallClock
   let logger: Logger
@@ -28,7 +28,7 @@ struct FactsWatcher: Sendable {
             "orchion.gpus": "\(facts.gpus.devices.map(\.model).joined(separator: ", "))",
           ]
         )
-        source.update { Self.apply(facts, baseLabels: baseLabels, to: &$0) }
+        source.update { Self.apply(facts, base: base, to: &$0) }
         last = facts
       }
       do {
@@ -39,15 +39,34 @@ struct FactsWatcher: Sendable {
     }
   }
 
+  /// The registration's parts detection adds to.
+  struct Base: Sendable {
+    /// Labels probed and configured.
+    var labels: [String: String]
+    /// Named resources configured (`--resource`).
+    var extendedResources: [String: Int64]
+    /// The node's slots: the most runs of a CLI without a cap of its own.
+    var slots: Int64
+    /// `--max-agents`: the most runs per CLI.
+    var maxAgents: [String: Int64]
+  }
+
   /// `request` with `facts` in it.
   static func apply(
     _ facts: DetectedFacts,
-    baseLabels: [String: String],
+    base: Base,
     to request: inout Orchion_V1_RegisterNodeRequest
   ) {
     request.agents = facts.agents.map(Orchion_V1_AgentCLI.init)
     // Not the agent.orchion.io/ labels: the orchestrator derives those from the list.
-    request.labels = facts.gpus.labels.merging(baseLabels) { $1 }
+    request.labels = facts.gpus.labels.merging(base.labels) { $1 }
+    // Each CLI found is a resource an agent task of it takes one of: as many as --max-agents
+    // allows, else as many as the node has slots.
+    var extended = base.extendedResources.filter { !$0.key.hasPrefix(AgentCLI.labelPrefix) }
+    for agent in facts.agents {
+      extended[AgentPlacement.resource(for: agent.name)] = base.maxAgents[agent.name] ?? base.slots
+    }
+    request.resources.extended = extended
     if !facts.gpus.devices.isEmpty {
       request.resources.gpus = Int32(clamping: facts.gpus.devices.count)
     }

@@ -40,6 +40,10 @@ final class AttemptRunner: Sendable {
 
   /// Frees the attempt's slot on its node; called just before the final report.
   private let released: @Sendable () -> Void
+  /// An agent task's parser once its output has ended, and the next event sequence.
+  private let agentOutput = Mutex<(parser: AgentEventParser, nextSequence: Int64)?>(nil)
+  /// When the process started, for a run whose CLI does not time itself.
+  private let startedAt = Mutex<UTCInstant?>(nil)
 
   init(assignment: Assignment, released: @escaping @Sendable () -> Void = {}) {
     self.released = released
@@ -73,7 +77,8 @@ final class AttemptRunner: Sendable {
     killGrace: Duration,
     nodeID: NodeID,
     baseEnvironment: [String: String],
-    cgroups: TaskCgroups? = nil
+    cgroups: TaskCgroups? = nil,
+    agentSearchPath: [String] = []
   ) async {
     var environment = baseEnvironment.merging(spec.environment) { $1 }
     environment["ORCHION_TASK_ID"] = taskID.rawValue
@@ -103,7 +108,12 @@ final class AttemptRunner: Sendable {
       return report(state, exitCode: 0, message: reason, to: outbox, clock: clock)
     }
     let program = spec.command.first ?? ""
-    guard let executable = ExecutablePath.resolve(program, path: environment["PATH"]) else {
+    // An agent CLI is found where detection found it: `--agent-path` first, then PATH.
+    let searchPath =
+      spec.agent == nil
+      ? environment["PATH"]
+      : (agentSearchPath + [environment["PATH"] ?? ""]).joined(separator: ":")
+    guard let executable = ExecutablePath.resolve(program, path: searchPath) else {
       return report(
         .failed,
         exitCode: 127,
@@ -144,6 +154,7 @@ final class AttemptRunner: Sendable {
       )
     }
     report(.running, exitCode: 0, message: "", to: outbox, clock: clock)
+    startedAt.withLock { $0 = clock.now }
 
     let outcome = await supervise(
       process,
@@ -157,6 +168,7 @@ final class AttemptRunner: Sendable {
     if let cgroup { await cgroups?.remove(cgroup, clock: clock) }
 
     let description = outcome.describe(program: program, workingDirectory: spec.workingDirectory)
+    let agentResult = await finishAgentOutput(exitCode: outcome.exitCode, outbox: outbox, clock: clock)
     switch termination.withLock({ $0 }) {
     case .timedOut(let limit)?:
       report(
@@ -164,12 +176,20 @@ final class AttemptRunner: Sendable {
         exitCode: outcome.exitCode ?? 0,
         message: "timed out after \(DurationFormat.format(limit)) (\(description))",
         termination: .timedOut,
+        agentResult: agentResult,
         to: outbox,
         clock: clock
       )
     case .stopped(let state, let reason)?:
       // The orchestrator asked for the stop and types it (cancelled, preempted, drained).
-      report(state, exitCode: outcome.exitCode ?? 0, message: reason, to: outbox, clock: clock)
+      report(
+        state,
+        exitCode: outcome.exitCode ?? 0,
+        message: reason,
+        agentResult: state.isTerminal ? agentResult : nil,
+        to: outbox,
+        clock: clock
+      )
     case nil where outcome == .fenced:
       // Not a failure of the task: the orchestrator has given it to another node.
       report(.pending, exitCode: 0, message: description, to: outbox, clock: clock)
@@ -180,6 +200,7 @@ final class AttemptRunner: Sendable {
         exitCode: outcome.exitCode ?? 0,
         message: succeeded ? "" : description,
         termination: outcome.termination,
+        agentResult: agentResult,
         to: outbox,
         clock: clock
       )
@@ -217,7 +238,11 @@ final class AttemptRunner: Sendable {
       // once the command has ended, after `outputDrain` at the latest.
       let outcome = await withTaskGroup(of: ReaderEvent.self) { readers in
         readers.addTask {
-          await self.forward(process.standardOutput, stream: .stdout, to: outbox, clock: clock)
+          if self.spec.agent != nil {
+            await self.forwardAgent(process.standardOutput, to: outbox, clock: clock)
+          } else {
+            await self.forward(process.standardOutput, stream: .stdout, to: outbox, clock: clock)
+          }
           return .pipeClosed
         }
         readers.addTask {
@@ -282,27 +307,121 @@ final class AttemptRunner: Sendable {
     clock: any WallClock
   ) async {
     var sequence: Int64 = 0
+    var redactor = secretRedactor
     try? await PipeReader.read(descriptor) { buffer in
-      var buffer = buffer
-      while buffer.readableBytes > 0 {
-        let length = min(buffer.readableBytes, Self.maxChunkBytes)
-        guard let bytes = buffer.readBytes(length: length) else { break }
-        let time = Google_Protobuf_Timestamp(clock.now)
-        let entry = Orchion_V1_AttemptLog.with {
-          $0.attemptID = attemptID.rawValue
-          $0.chunk = .with {
-            $0.taskID = taskID.rawValue
-            $0.attempt = attempt
-            $0.stream = stream
-            $0.sequence = sequence
-            $0.data = Data(bytes)
-            $0.time = time
-          }
+      let bytes = redactor.redact(buffer.readableBytesView)
+      try await post(bytes, stream: stream, sequence: &sequence, to: outbox, clock: clock)
+    }
+    try? await post(redactor.finish(), stream: stream, sequence: &sequence, to: outbox, clock: clock)
+  }
+
+  /// Secrets of this attempt, by secret name, to keep out of its output.
+  private var secretRedactor: SecretRedactor {
+    var byName: [String: String] = [:]
+    for (variable, value) in secretValues {
+      byName[spec.secretEnvironment[variable] ?? variable] = value
+    }
+    return SecretRedactor(byName)
+  }
+
+  /// Sends `bytes` of `stream` in sequenced chunks of at most ``maxChunkBytes``.
+  private func post(
+    _ bytes: [UInt8],
+    stream: Orchion_V1_LogStream,
+    sequence: inout Int64,
+    to outbox: Outbox,
+    clock: any WallClock
+  ) async throws {
+    var offset = 0
+    while offset < bytes.count {
+      let end = min(bytes.count, offset + Self.maxChunkBytes)
+      let time = Google_Protobuf_Timestamp(clock.now)
+      let chunkSequence = sequence
+      let entry = Orchion_V1_AttemptLog.with {
+        $0.attemptID = attemptID.rawValue
+        $0.chunk = .with {
+          $0.taskID = taskID.rawValue
+          $0.attempt = attempt
+          $0.stream = stream
+          $0.sequence = chunkSequence
+          $0.data = Data(bytes[offset..<end])
+          $0.time = time
         }
-        sequence += 1
-        try await outbox.post(log: entry)
+      }
+      sequence += 1
+      offset = end
+      try await outbox.post(log: entry)
+    }
+  }
+
+  /// An agent CLI's standard output: its JSON lines as events, other lines as output.
+  private func forwardAgent(_ descriptor: CInt, to outbox: Outbox, clock: any WallClock) async {
+    guard let agent = spec.agent, let flavor = AgentFlavor(name: agent.name) else { return }
+    var pipeline = AgentOutputPipeline(
+      parser: AgentEventParser(
+        format: flavor.outputFormat,
+        model: agent.model,
+        session: agent.resume.flatMap(flavor.sessionName(for:)) ?? flavor.sessionName(for: taskID)
+      ),
+      secrets: secretRedactor
+    )
+    var stdoutSequence: Int64 = 0
+    var eventSequence: Int64 = 0
+    func send(_ outputs: [AgentOutputPipeline.Output]) async throws {
+      for output in outputs {
+        switch output {
+        case .raw(let bytes):
+          try await post(bytes, stream: .stdout, sequence: &stdoutSequence, to: outbox, clock: clock)
+        case .event(let kind):
+          try await post(event: kind, sequence: &eventSequence, to: outbox, clock: clock)
+        }
       }
     }
+    try? await send(pipeline.start())
+    try? await PipeReader.read(descriptor) { buffer in
+      try await send(pipeline.consume(buffer.readableBytesView))
+    }
+    try? await send(pipeline.finish())
+    let parser = pipeline.parser
+    let next = eventSequence
+    agentOutput.withLock { $0 = (parser, next) }
+  }
+
+  /// Sends one agent event as the next chunk of the AGENT_EVENT stream.
+  private func post(
+    event kind: Orchion_V1_AgentEvent.OneOf_Kind,
+    sequence: inout Int64,
+    to outbox: Outbox,
+    clock: any WallClock
+  ) async throws {
+    let time = Google_Protobuf_Timestamp(clock.now)
+    let event = Orchion_V1_AgentEvent.with {
+      $0.kind = kind
+      $0.time = time
+    }
+    guard let data = try? event.serializedBytes() as [UInt8] else { return }
+    try await post(data, stream: .agentEvent, sequence: &sequence, to: outbox, clock: clock)
+  }
+
+  /// The run's result for the final report, after its own result event where the CLI gave
+  /// none (every agent run's events end with a result).
+  private func finishAgentOutput(exitCode: Int32?, outbox: Outbox, clock: any WallClock) async
+    -> AgentResult?
+  {
+    guard spec.agent != nil else { return nil }
+    let (found, started) = (agentOutput.withLock { $0 }, startedAt.withLock { $0 })
+    guard var (parser, sequence) = found else { return nil }
+    let elapsed = started.map { $0.duration(to: clock.now) } ?? .zero
+    var proto = parser.transcript.result(exitCode: exitCode, elapsed: elapsed)
+    let secrets = secretRedactor
+    proto.text = secrets.redacting(proto.text)
+    proto.error = secrets.redacting(proto.error)
+    if !parser.transcript.resultSent {
+      parser.countEvents(1)
+      proto.events = parser.transcript.events
+      try? await post(event: .result(proto), sequence: &sequence, to: outbox, clock: clock)
+    }
+    return try? AgentResult(validating: proto, field: "agent_result")
   }
 
   private func report(
@@ -310,6 +429,7 @@ final class AttemptRunner: Sendable {
     exitCode: Int32,
     message: String,
     termination: TerminationReason? = nil,
+    agentResult: AgentResult? = nil,
     to outbox: Outbox,
     clock: any WallClock
   ) {
@@ -326,6 +446,7 @@ final class AttemptRunner: Sendable {
         $0.message = message
         $0.time = time
         if let termination { $0.termination = .init(termination) }
+        if let agentResult { $0.agentResult = .init(agentResult) }
       }
     )
   }

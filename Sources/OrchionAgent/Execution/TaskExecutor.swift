@@ -26,6 +26,8 @@ final class TaskExecutor: Sendable {
   private let cgroups: TaskCgroups?
   private let logger: Logger
   private let baseEnvironment: [String: String]
+  /// Where agent CLIs are looked for before PATH (`--agent-path`).
+  private let agentSearchPath: [String]
 
   /// Agent environment variables tasks inherit; everything else comes from the task's spec, so
   /// the agent's own credentials never leak into tasks.
@@ -41,8 +43,10 @@ final class TaskExecutor: Sendable {
     killGrace: Duration,
     cgroups: TaskCgroups? = nil,
     clientEnvironment: [String: String] = [:],
+    agentSearchPath: [String] = [],
     logger: Logger
   ) {
+    self.agentSearchPath = agentSearchPath
     self.outbox = outbox
     self.clock = clock
     self.nodeID = nodeID
@@ -146,7 +150,8 @@ final class TaskExecutor: Sendable {
             killGrace: self.killGrace,
             nodeID: self.nodeID,
             baseEnvironment: self.baseEnvironment,
-            cgroups: self.cgroups
+            cgroups: self.cgroups,
+            agentSearchPath: self.agentSearchPath
           )
           _ = self.state.withLock { $0.attempts.removeValue(forKey: runner.attemptID) }
         }

@@ -10,6 +10,9 @@ public struct LogChunk: Hashable, Sendable {
     case stderr
     /// Written by Orchion itself, e.g. "output truncated".
     case system
+    /// One serialized agent event (`orchion.v1.AgentEvent`), parsed by the node from an agent
+    /// CLI's output: sequenced, acknowledged and kept like output, read by StreamAgentEvents.
+    case agentEvent
   }
 
   public var task: TaskID

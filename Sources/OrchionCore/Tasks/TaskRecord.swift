@@ -40,6 +40,8 @@ public struct TaskRecord: Hashable, Sendable {
   public var notBefore: UTCInstant?
   /// When the task last became PENDING (creation or requeue): how long it has waited.
   public var queuedAt: UTCInstant
+  /// An agent task's outcome as its last attempt reported it.
+  public var agentResult: AgentResult?
 
   /// Attempts kept per task; older ones are dropped.
   public static let maxRecordedAttempts = 32

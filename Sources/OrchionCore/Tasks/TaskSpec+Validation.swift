@@ -48,7 +48,14 @@ extension TaskSpec {
     if TextRules.firstControlCharacter(in: name) != nil {
       throw .invalidArgument(field: "spec.name", "spec.name: must not contain control characters")
     }
-    try validateCommand()
+    // An agent task's command is Orchion's to build (AgentCommandLine); until it is built
+    // (on submission) it is empty.
+    if let agent {
+      try agent.validate()
+      if !command.isEmpty { try validateCommand() }
+    } else {
+      try validateCommand()
+    }
     try validateEnvironment()
     try validateSecretEnvironment()
     guard workingDirectory.utf8.count <= Self.maxWorkingDirectoryBytes else {

@@ -31,6 +31,10 @@ public struct TaskSpec: Hashable, Sendable {
   public var surviveDisconnect: Bool
   /// Environment variables whose values are secrets, by secret name (only names are kept).
   public var secretEnvironment: [String: String] = [:]
+  /// A coding agent to run headless; Orchion built `command` from it.
+  public var agent: AgentRun?
+  /// The one node the task may run on, if any.
+  public var node: NodeID?
 
   /// The priority of a task that does not say.
   public static let defaultPriority: Int32 = 50

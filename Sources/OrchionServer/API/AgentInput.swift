@@ -78,12 +78,15 @@ extension AgentInput.Log {
     let chunk = entry.chunk
     let field = "\(field).chunk"
     let task = try TaskID(validating: chunk.taskID, field: "\(field).task_id")
+    let stream: LogChunk.Stream
     switch chunk.stream {
-    case .stdout, .stderr: break
+    case .stdout: stream = .stdout
+    case .stderr: stream = .stderr
+    case .agentEvent: stream = .agentEvent
     default:
       throw .invalidArgument(
         field: "\(field).stream",
-        "\(field).stream: a node sends STDOUT or STDERR only (got \(chunk.stream.rawValue))"
+        "\(field).stream: a node sends STDOUT, STDERR or AGENT_EVENT only (got \(chunk.stream.rawValue))"
       )
     }
     guard !chunk.hasFinalTask else {
@@ -111,16 +114,41 @@ extension AgentInput.Log {
         "\(field).data: \(chunk.data.count) bytes, at most \(AgentStreamLimits.maxChunkBytes)"
       )
     }
+    if stream == .agentEvent { try Self.validateAgentEvent(chunk.data, field: "\(field).data") }
     // Only the fields a node may set are kept (unknown fields are not).
     let kept = LogChunk(
       task: task,
       attempt: chunk.attempt,
-      stream: chunk.stream == .stdout ? .stdout : .stderr,
+      stream: stream,
       sequence: chunk.sequence,
       data: chunk.data,
       time: chunk.hasTime ? try UTCInstant(validating: chunk.time, field: "\(field).time") : nil
     )
     self.init(task: task, attempt: attempt, chunk: kept)
+  }
+}
+
+extension AgentInput.Log {
+  /// An agent event as a node may send it: a well-formed `AgentEvent` of a known kind, without
+  /// the fields the orchestrator sets; its size is the chunk's, already bounded.
+  static func validateAgentEvent(_ data: Data, field: String) throws(OrchionError) {
+    let event: Orchion_V1_AgentEvent
+    do {
+      event = try Orchion_V1_AgentEvent(serializedBytes: data)
+    } catch {
+      throw .invalidArgument(field: field, "\(field): not an AgentEvent")
+    }
+    guard event.kind != nil, !event.hasFinalTask else {
+      throw .invalidArgument(field: field, "\(field): an AgentEvent of a known kind, without final_task")
+    }
+    if case .result(let result) = event.kind {
+      _ = try AgentResult(validating: result, field: "\(field).result")
+    }
+    if case .usage(let usage) = event.kind,
+      usage.inputTokens < 0 || usage.outputTokens < 0 || usage.cachedInputTokens < 0
+    {
+      throw .invalidArgument(field: field, "\(field).usage: counts must not be negative")
+    }
   }
 }
 
@@ -150,7 +178,9 @@ extension AttemptReport {
       message: message,
       time: try UTCInstant(validating: update.time, field: "\(field).time"),
       termination: state.isTerminal
-        ? try Self.termination(update.termination, field: "\(field).termination") : nil
+        ? try Self.termination(update.termination, field: "\(field).termination") : nil,
+      agentResult: state.isTerminal && update.hasAgentResult
+        ? try AgentResult(validating: update.agentResult, field: "\(field).agent_result") : nil
     )
   }
 

@@ -28,6 +28,12 @@ struct TaskServiceHandler: Orchion_V1_TaskService.SimpleServiceProtocol {
       throw OrchionError.invalidArgument(field: "spec", "spec: required")
     }
     let spec = try TaskSpec(validating: request.spec)
+    if spec.agent != nil, !spec.command.isEmpty {
+      throw OrchionError.invalidArgument(
+        field: "spec.command",
+        "spec.command: must be empty for an agent task (Orchion builds it from spec.agent)"
+      )
+    }
     for (variable, name) in spec.secretEnvironment.sorted(by: { $0.key < $1.key })
     where !secrets.contains(name) {
       throw OrchionError.failedPrecondition(
@@ -66,17 +72,25 @@ struct TaskServiceHandler: Orchion_V1_TaskService.SimpleServiceProtocol {
       )
     }
     let pageSize = request.pageSize == 0 ? Self.defaultPageSize : Int(request.pageSize)
+    let agent = request.agent.isEmpty ? nil : request.agent
+    if let agent, !AgentCLI.isValidName(agent) {
+      throw OrchionError.invalidArgument(
+        field: "agent",
+        "agent: \(TextRules.quoted(agent)) is not an agent CLI name (a-z, 0-9, '-')"
+      )
+    }
     let token =
       request.pageToken.isEmpty
       ? nil : try TaskID(validating: request.pageToken, field: "page_token")
     let page =
       leadership.isLeader
-      ? cluster.list(state: state, node: node, pageSize: pageSize, after: token)
+      ? cluster.list(state: state, node: node, agent: agent, pageSize: pageSize, after: token)
       : try await {
         let page = try await store.tasks(
           TaskQuery(state: state, node: node, pageSize: pageSize, after: token)
         )
-        return (page.tasks, page.next)
+        // A follower filters the store's page: it may hold fewer than page_size.
+        return (page.tasks.filter { agent == nil || $0.spec.agent?.name == agent }, page.next)
       }()
     return .with {
       $0.tasks = page.tasks.map(Orchion_V1_Task.init)
@@ -98,8 +112,39 @@ struct TaskServiceHandler: Orchion_V1_TaskService.SimpleServiceProtocol {
     context: ServerContext
   ) async throws {
     let id = try TaskID(validating: request.taskID)
+    try await follow(id, follow: request.follow) { read in
+      if read.missedSome {
+        let amount =
+          read.missedBytes > 0
+          ? "\(read.missedBytes) bytes of earlier output were" : "earlier output was"
+        try await response.write(
+          .notice(
+            task: id,
+            "[orchion] \(amount) dropped: the orchestrator keeps the last \(logs.maxBytesPerTask) bytes per task\n"
+          )
+        )
+      }
+      // Agent events are not output: StreamAgentEvents reads them.
+      for chunk in read.chunks where chunk.stream != .agentEvent {
+        try await response.write(Orchion_V1_LogChunk(chunk))
+      }
+    } final: { task in
+      try await response.write(.final(task))
+    }
+  }
+
+  /// Hands `id`'s log from the start to `write`, a batch at a time, then — following — each new
+  /// batch until the task is terminal, when `final` gets the task as it ended. A follower
+  /// (not the leader) answers from the store, without following.
+  /// - Throws: `notFound` for an unknown task, before anything is written.
+  func follow(
+    _ id: TaskID,
+    follow: Bool,
+    write: (LogStore.Read) async throws -> Void,
+    final: (Orchion_V1_Task) async throws -> Void
+  ) async throws {
     guard leadership.isLeader else {
-      try await streamStoredLogs(of: id, follow: request.follow, to: response)
+      try await followStored(id, follow: follow, write: write, final: final)
       return
     }
     _ = try cluster.task(id)  // NOT_FOUND before any output
@@ -115,25 +160,14 @@ struct TaskServiceHandler: Orchion_V1_TaskService.SimpleServiceProtocol {
       var rings = doorbell.makeAsyncIterator()
       while true {
         let read = logs.read(id, from: cursor)
-        if read.missedSome {
-          let amount =
-            read.missedBytes > 0
-            ? "\(read.missedBytes) bytes of earlier output were" : "earlier output was"
-          try await response.write(
-            .notice(
-              task: id,
-              "[orchion] \(amount) dropped: the orchestrator keeps the last \(logs.maxBytesPerTask) bytes per task\n"
-            )
-          )
-        }
-        for chunk in read.chunks { try await response.write(Orchion_V1_LogChunk(chunk)) }
+        try await write(read)
         cursor = read.next
         if read.chunks.isEmpty {
           if read.finished, let task = try? cluster.task(id), task.state.isTerminal {
-            try await response.write(.final(Orchion_V1_Task(task)))
+            try await final(Orchion_V1_Task(task))
             return
           }
-          if read.finished || !request.follow { return }
+          if read.finished || !follow { return }
           // Nothing new: wait for the doorbell (new output, the task finished, or shutdown).
           guard await rings.next() != nil else { return }
         }
@@ -147,10 +181,11 @@ struct TaskServiceHandler: Orchion_V1_TaskService.SimpleServiceProtocol {
 extension TaskServiceHandler {
   /// A follower's answer: the output the leader has written so far. Following live output
   /// needs the leader.
-  private func streamStoredLogs(
-    of id: TaskID,
+  private func followStored(
+    _ id: TaskID,
     follow: Bool,
-    to response: RPCWriter<Orchion_V1_LogChunk>
+    write: (LogStore.Read) async throws -> Void,
+    final: (Orchion_V1_Task) async throws -> Void
   ) async throws {
     guard let task = try await store.task(id) else {
       throw OrchionError.notFound("task '\(id)' not found")
@@ -159,11 +194,19 @@ extension TaskServiceHandler {
     var index: Int64 = 0
     while true {
       let entries = try await store.logs(of: id, from: index, limit: 1024)
-      for entry in entries { try await response.write(Orchion_V1_LogChunk(entry.chunk)) }
+      try await write(
+        LogStore.Read(
+          chunks: entries.map(\.chunk),
+          missedBytes: 0,
+          missedSome: false,
+          next: (entries.last?.index ?? index) &+ 1,
+          finished: true
+        )
+      )
       guard let last = entries.last, entries.count == 1024 else { break }
       index = last.index &+ 1
     }
-    if task.state.isTerminal { try await response.write(.final(Orchion_V1_Task(task))) }
+    if task.state.isTerminal { try await final(Orchion_V1_Task(task)) }
   }
 }
 

@@ -286,7 +286,9 @@ final class Cluster: Sendable {
   /// - Throws: `resourceExhausted` (changing nothing) while the store is full.
   func submit(_ spec: TaskSpec) async throws -> TaskRecord {
     try journal.checkAccepting()
-    let (task, entry) = transition { state, now in (state.submit(spec, now: now), []) }
+    let (task, entry) = try transition { state, now throws(OrchionError) in
+      (try state.submit(spec, now: now), [])
+    }
     if let entry { try await journal.waitUntilDurable(entry) }
     return task
   }
@@ -321,11 +323,18 @@ final class Cluster: Sendable {
   func list(
     state filter: TaskState?,
     node: NodeID?,
+    agent: String? = nil,
     pageSize: Int,
     after token: TaskID?
   ) -> (tasks: [TaskRecord], next: TaskID?) {
     state.withLock {
-      $0.cluster.board.list(state: filter, node: node, pageSize: pageSize, after: token)
+      $0.cluster.board.list(
+        state: filter,
+        node: node,
+        agent: agent,
+        pageSize: pageSize,
+        after: token
+      )
     }
   }
 

@@ -75,4 +75,6 @@ struct AttemptReport: Sendable {
   /// With a terminal state: why the process ended, as the agent saw it (only reasons an
   /// agent may give; see ``TerminationReason/isReportableByAgent``).
   var termination: TerminationReason? = nil
+  /// With a terminal state of an agent task: what the agent's output said.
+  var agentResult: AgentResult? = nil
 }

@@ -176,8 +176,39 @@ struct ClusterState: Sendable {
 
   // MARK: Tasks
 
-  mutating func submit(_ spec: TaskSpec, now: UTCInstant) -> TaskRecord {
-    board.submit(spec, now: now)
+  mutating func submit(_ spec: TaskSpec, now: UTCInstant) throws(OrchionError) -> TaskRecord {
+    guard spec.agent != nil else { return board.submit(spec, now: now) }
+    let (session, node) = try resumePoint(of: spec)
+    let id = board.newID(now: now)
+    let prepared = AgentPlacement.prepare(spec, task: id, resumeSession: session, resumeNode: node)
+    try prepared.validate()
+    let message = AgentPlacement.unplaceable(prepared, nodeLabels: nodes.nodes().lazy.map(\.labels))
+    return board.submit(prepared, id: id, now: now, message: message ?? "")
+  }
+
+  /// The session and node an agent task continues: those of the task it resumes.
+  /// - Throws: `notFound` for an unknown task; `failedPrecondition` when it is not an agent
+  ///   task of the same CLI, or left no session to continue.
+  private func resumePoint(of spec: TaskSpec) throws(OrchionError) -> (String?, NodeID?) {
+    guard let agent = spec.agent, let resumed = agent.resume else { return (nil, nil) }
+    let earlier = try board.task(resumed)
+    guard let earlierAgent = earlier.spec.agent, earlierAgent.name == agent.name else {
+      throw .failedPrecondition(
+        "spec.agent.resume: task '\(resumed)' is not a \(agent.name) agent task"
+      )
+    }
+    guard AgentFlavor(name: agent.name)?.canResume == true else {
+      throw .failedPrecondition("spec.agent.resume: \(agent.name) has no sessions to resume")
+    }
+    let session =
+      AgentFlavor(name: agent.name)?.sessionName(for: resumed)
+      ?? earlier.agentResult.map(\.sessionID).flatMap { $0.isEmpty ? nil : $0 }
+    guard let session, let node = earlier.nodeID else {
+      throw .failedPrecondition(
+        "spec.agent.resume: task '\(resumed)' has no session to continue yet (it reports one once its agent started)"
+      )
+    }
+    return (session, node)
   }
 
   mutating func cancel(_ id: TaskID, now: UTCInstant) throws(OrchionError) -> (

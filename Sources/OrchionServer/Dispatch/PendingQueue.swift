@@ -26,7 +26,8 @@ struct PendingQueue: Sendable {
         constraints: task.spec.constraints,
         priority: task.spec.priority,
         strategy: task.spec.strategy,
-        queuedAt: task.queuedAt
+        queuedAt: task.queuedAt,
+        node: task.spec.node
       ),
       at: index
     )

@@ -7,13 +7,17 @@ extension TaskBoard {
   mutating func report(_ report: AttemptReport, from node: NodeID, now: UTCInstant)
     -> [ClusterAction]
   {
-    guard let task = tasks[report.task], task.attemptID == report.attempt, task.nodeID == node,
+    guard var task = tasks[report.task], task.attemptID == report.attempt, task.nodeID == node,
       task.state == .assigned || task.state == .running
     else {
       if report.state.isTerminal || report.state == .pending { return [] }
       return [
         .stopAttempt(node, report.task, report.attempt, reason: ClusterAction.staleReason)
       ]
+    }
+    if let agentResult = report.agentResult {
+      task.agentResult = agentResult
+      tasks[task.id] = task
     }
     switch report.state {
     case .running: return running(task, report: report)

@@ -67,6 +67,7 @@ struct TaskBoard: Sendable {
   func list(
     state: TaskState?,
     node: NodeID?,
+    agent: String? = nil,
     pageSize: Int,
     after token: TaskID?
   ) -> (tasks: [TaskRecord], next: TaskID?) {
@@ -76,7 +77,7 @@ struct TaskBoard: Sendable {
     var index = end - 1
     while index >= 0, page.count < pageSize {
       if let task = tasks[order[index]], state == nil || task.state == state,
-        node == nil || task.nodeID == node
+        node == nil || task.nodeID == node, agent == nil || task.spec.agent?.name == agent
       {
         page.append(task)
       }
@@ -95,6 +96,11 @@ struct TaskBoard: Sendable {
 
   /// Accepts a validated spec as a new pending task.
   mutating func submit(_ spec: TaskSpec, now: UTCInstant) -> TaskRecord {
+    submit(spec, id: newID(now: now), now: now)
+  }
+
+  /// A fresh task ID for a task submitted now: time-ordered, unique on this board.
+  mutating func newID(now: UTCInstant) -> TaskID {
     let milliseconds = now.nanosecondsSinceEpoch / 1_000_000
     if milliseconds > lastMillisecond {
       lastMillisecond = milliseconds
@@ -114,7 +120,15 @@ struct TaskBoard: Sendable {
         sequence: sequence
       )
     }
-    let task = TaskRecord(id: id, spec: spec, createdAt: now)
+    return id
+  }
+
+  /// Queues a task under `id` (from ``newID(now:)``).
+  mutating func submit(_ spec: TaskSpec, id: TaskID, now: UTCInstant, message: String = "")
+    -> TaskRecord
+  {
+    var task = TaskRecord(id: id, spec: spec, createdAt: now)
+    task.message = message
     tasks.insertNew(task)
     order.append(id)
     pending.insert(task)

@@ -45,7 +45,7 @@ enum StoredBytes {
   static func log(_ data: Data) throws(OrchionError) -> StoredLogEntry {
     var stored = try parse(Orchion_V1_StoredLogChunk.self, data)
     switch stored.chunk.stream {
-    case .stdout, .stderr, .system: break
+    case .stdout, .stderr, .system, .agentEvent: break
     default:
       // Written by a version that knew another stream (or none): kept as output, rather than
       // refusing to load the task's log and so to start.

@@ -50,6 +50,9 @@ extension TaskRecord {
       attempts = try proto.attempts.map(AttemptRecord.init(stored:))
       notBefore = proto.hasNotBefore ? UTCInstant(proto.notBefore) : nil
       queuedAt = stored.hasQueuedAt ? UTCInstant(stored.queuedAt) : createdAt
+      agentResult =
+        proto.hasAgentResult
+        ? try AgentResult(validating: proto.agentResult, field: "agent_result") : nil
     } catch {
       throw .dataLoss("stored task '\(proto.id)' is unreadable: \(error.message)")
     }

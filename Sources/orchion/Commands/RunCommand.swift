@@ -95,12 +95,61 @@ struct RunCommand: AsyncParsableCommand {
   @Flag(help: "Print the task ID and return at once.")
   var detach = false
 
+  @Option(
+    help:
+      "Run this coding-agent CLI headless on PROMPT: claude, codex, gemini, opencode, aider, goose or cursor-agent."
+  )
+  var agent: String?
+
+  @Option(help: "The agent's model (its CLI's --model); ollama/NAME needs a node serving NAME.")
+  var model = ""
+
+  @Option(help: "The most agentic turns, for a CLI with such a limit.")
+  var maxTurns: Int32 = 0
+
+  @Option(help: "Continue the session of this earlier agent task, on its node.")
+  var resume: String?
+
+  @Option(
+    name: .customLong("agent-arg"),
+    parsing: .unconditionalSingleValue,
+    help: "A further argument for the agent CLI (repeatable), e.g. --agent-arg=--dangerously-skip-permissions."
+  )
+  var agentArguments: [String] = []
+
+  @Option(
+    name: [.short, .customLong("output")],
+    help: "With --agent: a transcript (table) or the agent's events as JSON lines (json)."
+  )
+  var output: OutputFormat = .table
+
+  @Argument(help: "With --agent: what the agent is asked to do.")
+  var prompt: String?
+
   @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.")
   var command: [String] = []
 
   func validate() throws {
-    guard !command.isEmpty else {
-      throw ValidationError("give the command after --, e.g. orchion run -- echo hi")
+    if let agent {
+      guard AgentFlavor(name: agent) != nil else {
+        throw ValidationError(
+          "--agent \(agent): one of \(AgentFlavor.allCases.map(\.rawValue).joined(separator: ", "))"
+        )
+      }
+      guard let prompt, !prompt.isEmpty else {
+        throw ValidationError("give the agent's prompt, e.g. orchion run --agent \(agent) \"fix the tests\"")
+      }
+      guard command.isEmpty else {
+        throw ValidationError("--agent builds the command: give a prompt, not a command after --")
+      }
+      guard maxTurns >= 0 else { throw ValidationError("--max-turns must not be negative") }
+    } else {
+      guard prompt == nil else {
+        throw ValidationError("give the command after --, e.g. orchion run -- echo hi (or --agent NAME \"PROMPT\")")
+      }
+      guard !command.isEmpty else {
+        throw ValidationError("give the command after --, e.g. orchion run -- echo hi")
+      }
     }
     if let cpu, QuantityParser.cpuMillis(cpu) == nil {
       throw ValidationError("--cpu: expected e.g. 2, 1.5 or 500m")
@@ -148,11 +197,22 @@ struct RunCommand: AsyncParsableCommand {
       $0.retryExitCodes = retryOn.flatMap(retryExitCodes) ?? []
       if let retryBackoff { $0.retryBackoff = .init(retryBackoff.duration) }
       if let retryBackoffMax { $0.retryBackoffMax = .init(retryBackoffMax.duration) }
+      if let agent {
+        $0.agent = .with {
+          $0.name = agent
+          $0.prompt = prompt ?? ""
+          $0.model = model
+          $0.maxTurns = maxTurns
+          $0.extraArgs = agentArguments
+          $0.resume = resume ?? ""
+        }
+      }
     }
   }
 
   func run() async throws {
     let spec = spec
+    let format = output
     let signals = detach ? nil : await SignalForwarding.trap()
     let outcome = try await CLIErrors.reporting {
       try await client.connect { client -> Orchion_V1_Task in
@@ -163,7 +223,14 @@ struct RunCommand: AsyncParsableCommand {
           client: client,
           signals: signals
         ) {
-          try await LogPrinter.follow(task.id, client: client)
+          if agent != nil {
+            return try await AgentTranscriptPrinter.follow(
+              task.id,
+              client: client,
+              format: format == .json ? .jsonLines : .transcript
+            )
+          }
+          return try await LogPrinter.follow(task.id, client: client)
         }
         // An orchestrator from before the stream carried the final task needs one more call.
         if let final { return final }
@@ -174,8 +241,15 @@ struct RunCommand: AsyncParsableCommand {
       Console.line(outcome.id)
       return
     }
-    let code = TaskExitCode.of(outcome)
+    var code = TaskExitCode.of(outcome)
+    // An agent that said it failed fails the run, whatever its CLI's exit code.
+    if code == 0, outcome.hasAgentResult, outcome.agentResult.status == .failed { code = 1 }
     if code != 0 {
+      if outcome.hasAgentResult, outcome.agentResult.status == .failed,
+        !outcome.agentResult.error.isEmpty
+      {
+        Console.error("orchion: agent failed: \(outcome.agentResult.error)")
+      }
       if !outcome.message.isEmpty {
         Console.error("orchion: task \(outcome.id) \(outcome.state.label): \(outcome.message)")
       }

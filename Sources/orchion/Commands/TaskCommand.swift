@@ -42,6 +42,22 @@ struct TaskCommand: AsyncParsableCommand {
       lines.append(("Ended by", task.termination.label))
     }
     if !task.message.isEmpty { lines.append(("Message", task.message)) }
+    if task.spec.hasAgent {
+      let agent = task.spec.agent
+      lines.append(("Agent", agent.name + (agent.model.isEmpty ? "" : " (\(agent.model))")))
+      if !agent.resume.isEmpty { lines.append(("Resumes", agent.resume)) }
+    }
+    if task.hasAgentResult {
+      let result = task.agentResult
+      lines.append(("Session", result.sessionID))
+      lines.append(("Result", AgentTranscriptPrinter.summary(result)))
+      if !result.text.isEmpty {
+        lines.append(("Answer", AgentTranscriptPrinter.oneLine(result.text, limit: 400)))
+      }
+      if result.unparsedLines > 0 {
+        lines.append(("Unparsed", "\(result.unparsedLines) output lines were not the CLI's JSON (orchion logs)"))
+      }
+    }
     if task.hasNotBefore, task.state == .pending {
       lines.append(("Retry at", Self.time(task.notBefore)))
     }

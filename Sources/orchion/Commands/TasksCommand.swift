@@ -23,6 +23,9 @@ struct TasksCommand: AsyncParsableCommand {
   @Option(help: "Only tasks of this node.")
   var node: String?
 
+  @Option(help: "Only agent tasks of this CLI, e.g. claude.")
+  var agent: String?
+
   @Option(help: "At most this many tasks (1-1000).")
   var limit: Int32 = 100
 
@@ -48,6 +51,7 @@ struct TasksCommand: AsyncParsableCommand {
     let request = Orchion_V1_ListTasksRequest.with {
       $0.state = state?.proto ?? .unspecified
       $0.nodeID = node ?? ""
+      $0.agent = agent ?? ""
       $0.pageSize = limit
     }
     let response = try await CLIErrors.reporting {
@@ -60,12 +64,13 @@ struct TasksCommand: AsyncParsableCommand {
       Console.line(try response.jsonString())
     case .table:
       var table = TextTable(columns: [
-        "ID", "NAME", "STATE", "NODE", "ATTEMPT", "EXIT", "AGE", "MESSAGE",
+        "ID", "NAME", "AGENT", "STATE", "NODE", "ATTEMPT", "EXIT", "AGE", "MESSAGE",
       ])
       let now = SystemClock().now
       for task in response.tasks {
         table.append([
-          task.id, task.spec.name.isEmpty ? "-" : task.spec.name, task.state.label,
+          task.id, task.spec.name.isEmpty ? "-" : task.spec.name,
+          task.spec.hasAgent ? task.spec.agent.name : "-", task.state.label,
           task.nodeID.isEmpty ? "-" : task.nodeID, "\(task.attempt)",
           task.state.isFinished ? "\(task.exitCode)" : "-",
           Age.since(task.createdAt, now: now), String(task.message.prefix(60)),

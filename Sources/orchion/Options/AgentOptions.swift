@@ -42,7 +42,21 @@ struct AgentOptions: ParsableArguments {
   )
   var agentPaths: [String] = []
 
+  @Option(
+    name: .customLong("max-agents"),
+    help: "The most runs of one agent CLI at once, NAME=N, e.g. claude=4 (repeatable; default: slots)."
+  )
+  var maxAgents: [KeyValue] = []
+
   func validate() throws {
+    for cap in maxAgents {
+      guard AgentCLI.isValidName(cap.key) else {
+        throw ValidationError("--max-agents \(cap.key): not an agent CLI name (a-z, 0-9, '-')")
+      }
+      guard let amount = Int64(cap.value), amount >= 0 else {
+        throw ValidationError("--max-agents \(cap.key): the amount must be a whole number >= 0")
+      }
+    }
 
     if let slots, slots < 1 { throw ValidationError("--slots must be at least 1") }
     for resource in resources where Int64(resource.value).map({ $0 < 0 }) ?? true {
@@ -78,6 +92,9 @@ struct AgentOptions: ParsableArguments {
     configuration.extendedResources = extendedResources
     configuration.killGrace = killGrace.duration
     configuration.detectsFacts = !noDetect
+    configuration.maxAgents = Dictionary(
+      maxAgents.compactMap { cap in Int64(cap.value).map { (cap.key, $0) } }
+    ) { $1 }
     // Relative to where the agent was started, as a shell would read them.
     configuration.agentSearchPath = agentPaths.map {
       URL(fileURLWithPath: $0).standardizedFileURL.path

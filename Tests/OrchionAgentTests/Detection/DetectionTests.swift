@@ -119,7 +119,7 @@ struct DetectionTests {
         clock: clock
       ),
       source: source,
-      baseLabels: ["zone": "a"],
+      base: .init(labels: ["zone": "a"], extendedResources: [:], slots: 4, maxAgents: [:]),
       interval: .seconds(60),
       clock: clock,
       logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
@@ -144,7 +144,7 @@ struct DetectionTests {
     #expect(source.current.generation == generation + 1)
   }
 
-  @Test("nvidia-smi's CSV gives the GPUs' model, count and smallest memory")
+  @Test("nvidia-smi's CSV gives the GPUs' model, count and smallest memory; CLIs become resources")
   func gpuInventory() {
     let inventory = GPUInventory(
       csv: """
@@ -164,9 +164,26 @@ struct DetectionTests {
     #expect(GPUInventory(csv: "").labels == [:])
     var request = Orchion_V1_RegisterNodeRequest()
     FactsWatcher.apply(
-      DetectedFacts(agents: [], gpus: inventory),
-      baseLabels: ["zone": "a"],
+      DetectedFacts(
+        agents: [
+          AgentCLI(name: "claude", version: "1.0.58", path: "/bin/claude"),
+          AgentCLI(name: "codex", version: "0.20.0", path: "/bin/codex"),
+        ],
+        gpus: inventory
+      ),
+      base: .init(
+        labels: ["zone": "a"],
+        extendedResources: ["tool/x": 2, "agent.orchion.io/stale": 1],
+        slots: 4,
+        maxAgents: ["claude": 1]
+      ),
       to: &request
+    )
+    // Each CLI is a resource: --max-agents where given, else the node's slots.
+    #expect(
+      request.resources.extended == [
+        "tool/x": 2, "agent.orchion.io/claude": 1, "agent.orchion.io/codex": 4,
+      ]
     )
     #expect(request.resources.gpus == 3)
     #expect(request.labels["zone"] == "a")

@@ -59,7 +59,7 @@ struct ClusterStateTests {
   mutating func placementNeedsSession() throws {
     var state = cluster()
     let node = try register("n1", in: &state, at: start)
-    let task = state.submit(TaskSpec(command: ["true"]), now: start)
+    let task = try state.submit(TaskSpec(command: ["true"]), now: start)
     #expect(schedule(&state, at: start).isEmpty)
     #expect(try state.board.task(task.id).state == .pending)
 
@@ -76,7 +76,7 @@ struct ClusterStateTests {
     var state = cluster(lostAfter: .zero)
     let node = try register("n1", in: &state, at: start)
     let (session, _) = state.attach(node: node.id, running: [], now: start)
-    let task = state.submit(TaskSpec(command: ["sleep", "60"]), now: start)
+    let task = try state.submit(TaskSpec(command: ["sleep", "60"]), now: start)
     let placed = schedule(&state, at: start)
     #expect(placed.count == 1)
     _ = state.takeChanges()
@@ -120,9 +120,9 @@ struct ClusterStateTests {
     var state = cluster()
     let node = try register("n1", in: &state, at: start)
     _ = state.attach(node: node.id, running: [], now: start)
-    let task = state.submit(TaskSpec(command: ["sleep", "60"]), now: start)
+    let task = try state.submit(TaskSpec(command: ["sleep", "60"]), now: start)
     let attempt = try #require(schedule(&state, at: start).first?.1.attemptID)
-    let other = state.submit(TaskSpec(command: ["true"]), now: start)
+    let other = try state.submit(TaskSpec(command: ["true"]), now: start)
 
     let (_, actions) = state.attach(
       node: node.id,
@@ -141,7 +141,7 @@ struct ClusterStateTests {
     var state = cluster()
     let node = try register("n1", in: &state, at: start)
     let (session, _) = state.attach(node: node.id, running: [], now: start)
-    let task = state.submit(TaskSpec(command: ["sleep", "60"]), now: start)
+    let task = try state.submit(TaskSpec(command: ["sleep", "60"]), now: start)
     #expect(schedule(&state, at: start).count == 1)
     _ = state.takeChanges()
 
@@ -216,7 +216,7 @@ struct ClusterStateTests {
   mutating func restore() throws {
     var original = cluster()
     let node = try register("n1", in: &original, at: start)
-    let task = original.submit(TaskSpec(command: ["true"]), now: start)
+    let task = try original.submit(TaskSpec(command: ["true"]), now: start)
 
     var restored = cluster()
     let now = start.advanced(by: .seconds(5))

@@ -24,16 +24,6 @@ private func mode(_ path: String) -> Int? {
   (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int
 }
 
-/// Every regular file under `directory`, recursively.
-private func files(under directory: String) -> [String] {
-  guard let enumerator = FileManager.default.enumerator(atPath: directory) else { return [] }
-  return enumerator.compactMap { $0 as? String }.map { directory + "/" + $0 }.filter {
-    var isDirectory: ObjCBool = false
-    return FileManager.default.fileExists(atPath: $0, isDirectory: &isDirectory)
-      && !isDirectory.boolValue
-  }
-}
-
 @Suite("End to end: security", .serialized)
 struct SecurityEndToEndTests {
   @Test(
@@ -204,7 +194,7 @@ struct SecurityEndToEndTests {
       }
 
       // The whole data dirs (database, WAL, keys, agent state, client config).
-      let stored = files(under: cluster.directory)
+      let stored = regularFiles(under: cluster.directory)
       #expect(stored.contains { $0.hasSuffix("orchion.db") })
       for path in stored {
         let data = FileManager.default.contents(atPath: path) ?? Data()

@@ -1,0 +1,84 @@
+import Foundation
+import GRPCCore
+import OrchionAPI
+import OrchionClient
+import OrchionCommandLine
+import SwiftProtobuf
+
+/// Prints an agent task's events as they arrive: a readable transcript (what it said, one line
+/// per tool call and result, a summary at the end), or the events as JSON lines.
+enum AgentTranscriptPrinter {
+  enum Format: Sendable {
+    case transcript
+    case jsonLines
+  }
+
+  /// Streams `task`'s events until it is terminal.
+  /// - Returns: The task as it ended, when the stream ended because it is terminal.
+  @discardableResult
+  static func follow(_ task: String, client: OrchionNetworkClient, format: Format) async throws
+    -> Orchion_V1_Task?
+  {
+    try await client.tasks.streamAgentEvents(
+      .with {
+        $0.taskID = task
+        $0.follow = true
+      }
+    ) { response in
+      var final: Orchion_V1_Task?
+      for try await event in response.messages {
+        if event.hasFinalTask {
+          final = event.finalTask
+          continue
+        }
+        switch format {
+        case .jsonLines: Console.line(try event.jsonString())
+        case .transcript: if let line = line(for: event) { Console.line(line) }
+        }
+      }
+      return final
+    }
+  }
+
+  /// How `event` reads in a transcript; `nil` for events it does not show (usage).
+  static func line(for event: Orchion_V1_AgentEvent) -> String? {
+    switch event.kind {
+    case .sessionStarted(let session):
+      let model = session.model.isEmpty ? "" : " (\(session.model))"
+      return "● session \(session.sessionID)\(model)"
+    case .text(let text):
+      return text.thinking ? "  (thinking) " + oneLine(text.text, limit: 200) : text.text
+    case .toolCall(let call):
+      return "→ \(call.name) \(oneLine(call.inputJson, limit: 160))"
+    case .toolResult(let result):
+      return "\(result.isError ? "✗" : "←") \(oneLine(result.output, limit: 160))"
+    case .result(let result):
+      return summary(result)
+    case .usage, nil:
+      return nil
+    }
+  }
+
+  /// The summary line of a result: status, turns, time, tokens and cost.
+  static func summary(_ result: Orchion_V1_AgentResult) -> String {
+    var parts: [String] = []
+    if result.turns > 0 { parts.append(result.turns == 1 ? "1 turn" : "\(result.turns) turns") }
+    if result.hasDuration {
+      let seconds = Double(result.duration.seconds) + Double(result.duration.nanos) / 1e9
+      parts.append(String(format: "%.1fs", seconds))
+    }
+    parts.append(
+      "tokens \(result.inputTokens) in / \(result.outputTokens) out / \(result.cachedInputTokens) cached"
+    )
+    if result.hasCostUsd { parts.append(String(format: "$%.4f", result.costUsd)) }
+    let status = result.status == .succeeded ? "✓ succeeded" : "✗ failed"
+    let error = result.status == .succeeded || result.error.isEmpty ? "" : ": \(oneLine(result.error, limit: 200))"
+    return "\(status)\(error) · " + parts.joined(separator: " · ")
+  }
+
+  /// `text` on one line, cut to `limit` characters.
+  static func oneLine(_ text: String, limit: Int) -> String {
+    let flat = text.split(whereSeparator: \.isNewline).joined(separator: " ⏎ ")
+    return flat.count > limit ? String(flat.prefix(limit)) + "…" : flat
+  }
+}
