@@ -181,9 +181,10 @@ struct AgentEventParser: Sendable {
         transcript.duration = .milliseconds(milliseconds)
       }
       if let usage = json.object("usage") {
-        transcript.inputTokens = usage.integer("input_tokens") ?? 0
-        transcript.outputTokens = usage.integer("output_tokens") ?? 0
-        transcript.cachedInputTokens = usage.integer("cache_read_input_tokens") ?? 0
+        transcript.inputTokens = usage.integer("input_tokens") ?? transcript.inputTokens
+        transcript.outputTokens = usage.integer("output_tokens") ?? transcript.outputTokens
+        transcript.cachedInputTokens =
+          usage.integer("cache_read_input_tokens") ?? transcript.cachedInputTokens
       }
       if let cost = json.double("total_cost_usd") { transcript.addCost(cost) }
       let subtype = json.string("subtype") ?? ""
@@ -439,7 +440,7 @@ struct AgentEventParser: Sendable {
   /// Reads aider's usage line: `Tokens: 3.0k sent, 42 received. Cost: $0.0063 message, $0.0063 session.`
   private mutating func parseTextLine(_ line: String) {
     guard line.hasPrefix("Tokens: ") else { return }
-    let words = line.split(whereSeparator: { $0 == " " || $0 == "," })
+    let words = line.split(separator: " ")
     func amount(before word: String) -> Int64? {
       guard let index = words.firstIndex(where: { $0.hasPrefix(word) }), index > 0 else { return nil }
       return Self.tokenCount(words[index - 1])

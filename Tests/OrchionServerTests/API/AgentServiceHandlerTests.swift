@@ -162,4 +162,67 @@ struct AgentServiceHandlerTests {
       #expect(task.task.state == .assigned)
     }
   }
+  @Test(
+    "agent events from a node must decode as an AgentEvent of a known kind with sane numbers, and an agent_result must validate; a bad one is refused naming the field"
+  )
+  func hostileAgentEvents() async throws {
+    try await withFakeNode { node, stream in
+      func event(_ kind: Orchion_V1_AgentEvent.OneOf_Kind?, sequence: Int64) throws
+        -> Orchion_V1_AttemptLog
+      {
+        var entry = node.chunk("", sequence: sequence, stream: .agentEvent)
+        entry.chunk.data = try Orchion_V1_AgentEvent.with { $0.kind = kind }.serializedBytes()
+        return entry
+      }
+      let hello = try event(.text(.with { $0.text = "hello" }), sequence: 0)
+      stream.send(.with { $0.logs.entries = [hello] })
+      let refusals: [(Orchion_V1_AttemptLog, String)] = [
+        (node.chunk("not protobuf \u{FF}", sequence: 1, stream: .agentEvent), "not an AgentEvent"),
+        (try event(nil, sequence: 1), "known kind"),
+        (try event(.usage(.with { $0.inputTokens = -5 }), sequence: 1), "usage"),
+        (try event(.result(.with { $0.status = .succeeded; $0.costUsd = .infinity }), sequence: 1), "cost_usd"),
+        (try event(.result(.with { $0.status = .unspecified }), sequence: 1), "status"),
+      ]
+      for (entry, expected) in refusals {
+        let current = try await node.connect()
+        current.send(.with { $0.logs.entries = [entry] })
+        let error = try #require(await current.end())
+        #expect(error.code == .invalidArgument, "\(error)")
+        #expect(error.message.contains("logs.entries[0].chunk.data"), "\(error)")
+        #expect(error.message.contains(expected), "\(error)")
+      }
+      let current = try await node.connect()
+      current.send(
+        .with {
+          $0.status.updates = [
+            .with {
+              $0.taskID = node.assignment.taskID
+              $0.attemptID = node.assignment.attemptID
+              $0.state = .succeeded
+              $0.time = .init(date: Date())
+              $0.agentResult = .with {
+                $0.status = .succeeded
+                $0.sessionID = "--evil"
+              }
+            }
+          ]
+        }
+      )
+      let error = try #require(await current.end())
+      #expect(error.message.contains("status.updates[0].agent_result.session_id"), "\(error)")
+      let events = try await node.admin.tasks.streamAgentEvents(
+        .with { $0.taskID = node.assignment.taskID }
+      ) { response in
+        var events: [Orchion_V1_AgentEvent] = []
+        for try await event in response.messages { events.append(event) }
+        return events
+      }
+      #expect(events.count == 1)
+      #expect(events.first?.sequence == 1 && events.first?.text.text == "hello")
+      // Events are not output.
+      #expect(try await node.output().isEmpty)
+      let task = try await node.admin.tasks.getTask(.with { $0.taskID = node.assignment.taskID })
+      #expect(task.task.state == .assigned && !task.task.hasAgentResult)
+    }
+  }
 }
