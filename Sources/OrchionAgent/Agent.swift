@@ -165,6 +165,7 @@ public struct Agent: Service {
         searchPath: searchPath,
         environment: FactsDetector.environment(from: agentEnvironment, searchPath: searchPath),
         timeout: configuration.detectionTimeout,
+        ollama: OllamaModels.address(from: agentEnvironment),
         clock: clock
       ),
       source: source,

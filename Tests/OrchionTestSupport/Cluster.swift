@@ -71,7 +71,8 @@ public final class Cluster: Sendable {
     _ id: String,
     labels: [String: String] = [:],
     slots: Int = 4,
-    extra: [String] = []
+    extra: [String] = [],
+    environment extraEnvironment: [String: String] = [:]
   ) throws -> ChildProcess {
     var arguments = [
       "agent", "--server", "\(address)", "--id", id, "--slots", "\(slots)",
@@ -80,7 +81,11 @@ public final class Cluster: Sendable {
     for (key, value) in labels.sorted(by: { $0.key < $1.key }) {
       arguments += ["--label", "\(key)=\(value)"]
     }
-    let agent = try ChildProcess(BuiltProducts.orchion, arguments + extra, environment: environment)
+    let agent = try ChildProcess(
+      BuiltProducts.orchion,
+      arguments + extra,
+      environment: environment.merging(extraEnvironment) { $1 }
+    )
     state.withLock { $0.agents[id] = agent }
     return agent
   }

@@ -5,18 +5,21 @@ import OrchionCore
 struct DetectedFacts: Equatable, Sendable {
   var agents: [AgentCLI]
   var gpus: GPUInventory
+  var models: OllamaModels = .none
 
   static let none = DetectedFacts(agents: [], gpus: .none)
 }
 
-/// Looks for ``DetectedFacts`` — every CLI's version command and `nvidia-smi` at once, each
-/// bounded by the same timeout.
+/// Looks for ``DetectedFacts`` — every CLI's version command, `nvidia-smi` and Ollama at once,
+/// each bounded by the same timeout.
 struct FactsDetector: Sendable {
   let agents: AgentDetector
   let searchPath: [String]
   let environment: [String: String]
   let timeout: Duration
   let clock: any WallClock
+  /// Where a local Ollama listens; `nil`: not asked.
+  let ollama: (host: String, port: Int)?
 
   /// A detector searching `searchPath`, giving commands `environment`.
   init(
@@ -24,8 +27,10 @@ struct FactsDetector: Sendable {
     environment: [String: String],
     timeout: Duration = .seconds(5),
     catalog: AgentCatalog = .standard,
+    ollama: (host: String, port: Int)? = nil,
     clock: any WallClock
   ) {
+    self.ollama = ollama
     self.searchPath = searchPath
     self.environment = environment
     self.timeout = timeout
@@ -48,7 +53,13 @@ struct FactsDetector: Sendable {
       timeout: timeout,
       clock: clock
     )
-    return DetectedFacts(agents: await agents, gpus: await gpus)
+    async let models = askOllama()
+    return DetectedFacts(agents: await agents, gpus: await gpus, models: await models)
+  }
+
+  private func askOllama() async -> OllamaModels {
+    guard let ollama else { return .none }
+    return await OllamaModels.query(address: ollama, timeout: timeout, clock: clock)
   }
 
   /// The search path an agent uses: `--agent-path` directories first, then its PATH.

@@ -26,6 +26,7 @@ struct FactsWatcher: Sendable {
           metadata: [
             "orchion.agents": "\(facts.agents.map { "\($0.name) \($0.version)" }.joined(separator: ", "))",
             "orchion.gpus": "\(facts.gpus.devices.map(\.model).joined(separator: ", "))",
+            "orchion.models": "\(facts.models.names.joined(separator: ", "))",
           ]
         )
         source.update { Self.apply(facts, base: base, to: &$0) }
@@ -59,7 +60,16 @@ struct FactsWatcher: Sendable {
   ) {
     request.agents = facts.agents.map(Orchion_V1_AgentCLI.init)
     // Not the agent.orchion.io/ labels: the orchestrator derives those from the list.
-    request.labels = facts.gpus.labels.merging(base.labels) { $1 }
+    // Configured labels first; detected ones only while the registration stays within the
+    // label limit (a refused registration would keep the node out altogether).
+    var labels = base.labels
+    let detected = facts.gpus.labels.sorted { $0.key < $1.key }
+      + facts.models.labels.sorted { $0.key < $1.key }
+    for (key, value) in detected where labels[key] == nil {
+      guard labels.count < StringMapLimits.labels.maxEntries else { break }
+      labels[key] = value
+    }
+    request.labels = labels
     // Each CLI found is a resource an agent task of it takes one of: as many as --max-agents
     // allows, else as many as the node has slots.
     var extended = base.extendedResources.filter { !$0.key.hasPrefix(AgentCLI.labelPrefix) }

@@ -110,7 +110,8 @@ public struct AgentRun: Hashable, Sendable {
     }
   }
 
-  static func isModelCharacter(_ scalar: Unicode.Scalar) -> Bool {
+  /// Letters, digits, `.`, `_`, `-`, `/` and `:` (an Ollama tag): what a local model name may hold.
+  public static func isModelCharacter(_ scalar: Unicode.Scalar) -> Bool {
     TextRules.isKeyCharacter(scalar) || scalar == ":"
   }
 }

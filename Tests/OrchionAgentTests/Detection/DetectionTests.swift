@@ -189,4 +189,29 @@ struct DetectionTests {
     #expect(request.labels["zone"] == "a")
     #expect(request.labels[GPUInventory.memoryLabel] == "24564")
   }
+  @Test("OLLAMA_HOST is read as Ollama reads it; a wildcard bind address means this machine")
+  func ollamaAddress() {
+    func address(_ value: String?) -> String {
+      let found = OllamaModels.address(from: value.map { ["OLLAMA_HOST": $0] } ?? [:])
+      return "\(found.host):\(found.port)"
+    }
+    #expect(address(nil) == "127.0.0.1:11434")
+    #expect(address("0.0.0.0") == "127.0.0.1:11434")
+    #expect(address("http://10.0.0.5:8080/") == "10.0.0.5:8080")
+    #expect(address("localhost:99999") == "127.0.0.1:11434")
+    #expect(address("gpu-box") == "gpu-box:11434")
+  }
+
+  @Test("an /api/tags body gives at most 16 usable model names, once each; anything else gives none")
+  func ollamaTags() {
+    let many = (0..<20).map { #"{"name":"m\#($0):latest"}"# }.joined(separator: ",")
+    let models = OllamaModels(
+      tagsJSON: Array(#"{"models":[{"name":"llama3:8b"},{"name":"llama3:8b"},{"name":"a b"},\#(many)]}"#.utf8)
+    )
+    #expect(models.names.count == OllamaModels.maxModels)
+    #expect(models.names.first == "llama3:8b")
+    #expect(models.labels["model.orchion.io/llama3_8b"] == "ollama")
+    #expect(OllamaModels(tagsJSON: Array("<html>".utf8)) == .none)
+    #expect(OllamaModels(tagsJSON: Array(#"{"models":7}"#.utf8)) == .none)
+  }
 }

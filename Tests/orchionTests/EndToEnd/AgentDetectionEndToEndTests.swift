@@ -6,6 +6,10 @@ import OrchionTestSupport
 import SwiftProtobuf
 import Testing
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// `orchion agent` finding agent CLIs on its machine (the fixture CLIs) and the orchestrator
 /// showing them: real processes, real gRPC.
 @Suite("End to end: agent CLI detection", .serialized, .timeLimit(.minutes(3)))
@@ -61,6 +65,44 @@ struct AgentDetectionEndToEndTests {
       let parsed = try Orchion_V1_ListNodesResponse(jsonString: json.stdout)
       let agents = parsed.nodes.first { $0.id == "coder" }?.agents ?? []
       #expect(agents.map(\.name) == ["claude", "codex", "gemini"])
+    }
+  }
+  @Test("a local Ollama's models (GET /api/tags at OLLAMA_HOST) become model.orchion.io labels; an unusable name is skipped")
+  func ollamaModels() async throws {
+    try await Cluster.with { cluster in
+      let portFile = cluster.directory + "/ollama-port"
+      let ollama = try ChildProcess(
+        "/usr/bin/env",
+        ["python3", BuiltProducts.repositoryRoot + "/Tests/Interop/fake_ollama.py", portFile]
+      )
+      defer { ollama.signal(SIGKILL) }
+      try await eventually { FileManager.default.fileExists(atPath: portFile) }
+      let port = try String(contentsOfFile: portFile, encoding: .utf8)
+      try cluster.startAgent("local-llm", environment: ["OLLAMA_HOST": "http://127.0.0.1:\(port)"])
+      try await cluster.waitForActiveNodes(["local-llm"])
+      try await withOrchionClient(server: cluster.address, token: testAdminToken) { client in
+        try await eventually(timeout: .seconds(30)) {
+          let labels = try await client.nodes.getNode(.with { $0.nodeID = "local-llm" }).node.labels
+          return labels["model.orchion.io/llama3.2_latest"] != nil
+        }
+        let labels = try await client.nodes.getNode(.with { $0.nodeID = "local-llm" }).node.labels
+        #expect(labels.keys.filter { $0.hasPrefix("model.orchion.io/") }.sorted() == [
+          "model.orchion.io/llama3.2_latest", "model.orchion.io/qwen2.5-coder_7b",
+        ])
+        // An agent task naming a local model another node lacks says what it waits for.
+        let task = try await client.tasks.submitTask(
+          .with {
+            $0.spec.agent = .with {
+              $0.name = "aider"
+              $0.prompt = "x"
+              $0.model = "ollama/qwen2.5-coder:7b"
+            }
+          }
+        ).task
+        #expect(task.spec.constraints.contains("model.orchion.io/qwen2.5-coder_7b"))
+        #expect(task.message.contains("agent CLI 'aider'"), "\(task.message)")
+        _ = try await client.tasks.cancelTask(.with { $0.taskID = task.id })
+      }
     }
   }
 }
