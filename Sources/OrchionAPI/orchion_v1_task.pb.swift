@@ -632,7 +632,7 @@ public nonisolated struct Orchion_V1_TaskSpec: @unchecked Sendable {
     set {_uniqueStorage()._env = newValue}
   }
 
-  /// Working directory on the node; empty: the agent's own working directory.
+  /// Working directory on the node; empty: the attempt's own workspace (ORCHION_WORKSPACE).
   public var workdir: String {
     get {_storage._workdir}
     set {_uniqueStorage()._workdir = newValue}

@@ -66,6 +66,21 @@ public struct Agent: Service {
     )
     // Empty once every attempt's cgroup went: nothing of this agent is left in the hierarchy.
     defer { cgroups?.removeBase() }
+    let workspaces = Workspaces(
+      root: configuration.dataDirectory + "/workspaces",
+      ttl: configuration.workspaceTTL,
+      budget: configuration.workspaceBudget,
+      clock: clock,
+      logger: logger
+    )
+    if configuration.taskUser != nil {
+      // Tasks run as another user reach their workspaces through the data directory:
+      // traversable, not listable; its files stay 0600.
+      try? FileManager.default.setAttributes(
+        [.posixPermissions: 0o711],
+        ofItemAtPath: configuration.dataDirectory
+      )
+    }
     let executor = TaskExecutor(
       outbox: outbox,
       clock: clock,
@@ -76,6 +91,8 @@ public struct Agent: Service {
       clientEnvironment: Self.clientEnvironment(configuration.tls)
         .merging(configuration.taskUser?.environment ?? [:]) { $1 },
       agentSearchPath: configuration.agentSearchPath,
+      workspaces: workspaces,
+      taskUser: configuration.taskUser,
       logger: logger
     )
     // One client per orchestrator of the cluster; they connect lazily, so only the leader's
@@ -130,6 +147,11 @@ public struct Agent: Service {
       }
       group.addTask { await executor.run() }
       group.addTask { await connection.run() }
+      group.addTask {
+        await workspaces.run(every: configuration.workspaceSweepInterval) {
+          outbox.acknowledgedSequence
+        }
+      }
       if let watcher = factsWatcher(
         source: registration,
         base: FactsWatcher.Base(

@@ -42,6 +42,14 @@ public struct AgentConfiguration: Sendable {
   /// The most concurrent runs per agent CLI (`--max-agents claude=4`); a CLI not named is
   /// bounded by the node's slots only.
   public var maxAgents: [String: Int64] = [:]
+  /// How long a finished attempt's workspace is kept once its result is safe on the
+  /// orchestrator (`--workspace-ttl`).
+  public var workspaceTTL: Duration = .seconds(24 * 3600)
+  /// The most bytes all workspaces of this agent may take before the oldest finished ones go
+  /// (`--workspace-budget`).
+  public var workspaceBudget: Int64 = 20 << 30
+  /// How often workspaces are checked against the policy.
+  public var workspaceSweepInterval: Duration = .seconds(60)
 
   /// ``server`` and ``otherServers``.
   public var servers: [ServerAddress] { [server] + otherServers }

@@ -11,8 +11,10 @@ struct AgentEventParser: Sendable {
   let format: AgentFlavor.OutputFormat
   private(set) var transcript = AgentTranscript()
   private var sessionAnnounced = false
-  /// Gemini streams its answer in pieces: the current message so far.
+  /// Gemini streams its answer in pieces: the current message so far (not yet sent).
   private var streamingText = ""
+  /// The part of the current answer already sent in pieces (bounded by the result's limit).
+  private var answered = ""
 
   /// - Parameters:
   ///   - model: The model the run was asked for (a CLI that does not say uses it).
@@ -60,9 +62,13 @@ struct AgentEventParser: Sendable {
   /// Gemini's answer so far as one text event: it streams an answer in pieces (`delta`), and
   /// a transcript wants the answer, not its pieces.
   private mutating func flushStreamingText() -> [Event] {
+    defer {
+      streamingText = ""
+      answered = ""
+    }
     guard !streamingText.isEmpty else { return [] }
-    defer { streamingText = "" }
-    return [text(streamingText)]
+    transcript.finalText = AgentText.clip(answered + streamingText, to: AgentResult.maxTextBytes)
+    return [.text(.with { $0.text = AgentText.clip(streamingText) })]
   }
 
   /// Counts a line kept as output.
@@ -176,10 +182,8 @@ struct AgentEventParser: Sendable {
     case "result":
       if let id = json.string("session_id"), !id.isEmpty { transcript.sessionID = id }
       if let result = json.string("result") { transcript.finalText = result }
-      transcript.turns = Int32(clamping: json.integer("num_turns") ?? Int64(transcript.turns))
-      if let milliseconds = json.integer("duration_ms"), milliseconds >= 0 {
-        transcript.duration = .milliseconds(milliseconds)
-      }
+      transcript.turns = Int32(clamping: max(0, json.integer("num_turns") ?? Int64(transcript.turns)))
+      if let milliseconds = json.integer("duration_ms") { transcript.duration = Self.duration(milliseconds) }
       if let usage = json.object("usage") {
         transcript.inputTokens = usage.integer("input_tokens") ?? transcript.inputTokens
         transcript.outputTokens = usage.integer("output_tokens") ?? transcript.outputTokens
@@ -230,7 +234,7 @@ struct AgentEventParser: Sendable {
     case "thread.started":
       return startSession(id: json.string("thread_id"), model: nil)
     case "turn.completed":
-      transcript.turns += 1
+      transcript.countTurn()
       // Totals for the thread so far, not increments.
       if let usage = json.object("usage") {
         transcript.inputTokens = usage.integer("input_tokens") ?? transcript.inputTokens
@@ -314,10 +318,18 @@ struct AgentEventParser: Sendable {
         return answer + [text(content)]
       }
       streamingText += content
-      // Bounded: a run streaming without end is sent in pieces of the field limit.
-      return streamingText.utf8.count >= AgentText.maxFieldBytes ? flushStreamingText() : []
+      // Bounded: a long answer goes in pieces of the field limit, none of it dropped.
+      var pieces: [Event] = []
+      while streamingText.utf8.count >= AgentText.maxFieldBytes {
+        let piece = AgentText.prefix(streamingText, bytes: AgentText.maxFieldBytes)
+        streamingText.removeFirst(piece.count)
+        if answered.utf8.count < AgentResult.maxTextBytes { answered += piece }
+        pieces.append(.text(.with { $0.text = piece }))
+      }
+      transcript.finalText = AgentText.clip(answered + streamingText, to: AgentResult.maxTextBytes)
+      return pieces
     case "tool_use":
-      transcript.turns += 1
+      transcript.countTurn()
       return [
         toolCall(
           id: json.string("tool_id") ?? "",
@@ -337,9 +349,7 @@ struct AgentEventParser: Sendable {
         transcript.inputTokens = stats.integer("input_tokens") ?? 0
         transcript.outputTokens = stats.integer("output_tokens") ?? 0
         transcript.cachedInputTokens = stats.integer("cached") ?? 0
-        if let milliseconds = stats.integer("duration_ms"), milliseconds >= 0 {
-          transcript.duration = .milliseconds(milliseconds)
-        }
+        if let milliseconds = stats.integer("duration_ms") { transcript.duration = Self.duration(milliseconds) }
       }
       let failed = json.string("status") != "success"
       let error = json.object("error")?.string("message")
@@ -372,11 +382,17 @@ struct AgentEventParser: Sendable {
         )
       )
     case "step_finish":
-      transcript.turns += 1
+      transcript.countTurn()
       if let tokens = part?.object("tokens") {
-        transcript.inputTokens &+= tokens.integer("input") ?? 0
-        transcript.outputTokens &+= (tokens.integer("output") ?? 0) &+ (tokens.integer("reasoning") ?? 0)
-        transcript.cachedInputTokens &+= tokens.object("cache")?.integer("read") ?? 0
+        transcript.inputTokens = AgentTranscript.adding(tokens.integer("input"), to: transcript.inputTokens)
+        transcript.outputTokens = AgentTranscript.adding(
+          tokens.integer("reasoning"),
+          to: AgentTranscript.adding(tokens.integer("output"), to: transcript.outputTokens)
+        )
+        transcript.cachedInputTokens = AgentTranscript.adding(
+          tokens.object("cache")?.integer("read"),
+          to: transcript.cachedInputTokens
+        )
       }
       if let cost = part?.double("cost") { transcript.addCost(cost) }
       events.append(usage())
@@ -405,7 +421,7 @@ struct AgentEventParser: Sendable {
           events.append(text(block.string("thinking") ?? "", thinking: true))
         case "toolRequest":
           let call = block.object("toolCall")?.object("value")
-          transcript.turns += 1
+          transcript.countTurn()
           events.append(
             toolCall(id: block.string("id") ?? "", name: call?.string("name") ?? "", input: call?.json("arguments") ?? "")
           )
@@ -445,13 +461,18 @@ struct AgentEventParser: Sendable {
       guard let index = words.firstIndex(where: { $0.hasPrefix(word) }), index > 0 else { return nil }
       return Self.tokenCount(words[index - 1])
     }
-    transcript.inputTokens &+= amount(before: "sent") ?? 0
-    transcript.outputTokens &+= amount(before: "received") ?? 0
+    transcript.inputTokens = AgentTranscript.adding(amount(before: "sent"), to: transcript.inputTokens)
+    transcript.outputTokens = AgentTranscript.adding(amount(before: "received"), to: transcript.outputTokens)
     if let index = words.firstIndex(of: "Cost:"), index + 1 < words.count,
       let cost = Double(words[index + 1].drop { $0 == "$" })
     {
       transcript.addCost(cost)
     }
+  }
+
+  /// A duration a CLI reported in milliseconds, kept in range.
+  static func duration(_ milliseconds: Int64) -> Duration {
+    .milliseconds(min(max(0, milliseconds), 365 * 86_400_000))
   }
 
   /// `3.0k`, `1,204`, `42` as a count.

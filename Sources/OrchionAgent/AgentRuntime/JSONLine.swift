@@ -27,7 +27,9 @@ struct JSONLine {
   func integer(_ key: String) -> Int64? {
     guard let number = object[key] as? NSNumber else { return nil }
     let double = number.doubleValue
-    guard double.isFinite, double >= -9.2e18, double <= 9.2e18 else { return nil }
+    guard double.isFinite, double >= -9.2e18, double <= 9.2e18, double.rounded() == double else {
+      return nil
+    }
     return number.int64Value
   }
 

@@ -18,16 +18,40 @@ struct SecretRedactor: Sendable {
   private let longest: Int
   private var held: [UInt8] = []
 
-  /// - Parameter values: Secret values by name (the name shows in the replacement).
+  /// - Parameter values: Secret values by name (the name shows in the replacement). Each is
+  ///   also found as JSON writes it inside a string (`"`, `\`, `/` and control characters
+  ///   escaped), since agent CLIs print JSON.
   init(_ values: [String: String]) {
-    secrets = values.compactMap { name, value in
-      let bytes = Array(value.utf8)
-      guard bytes.count >= Self.minimumLength else { return nil }
-      return Secret(value: bytes, replacement: Array("[secret \(name)]".utf8))
+    secrets = values.flatMap { name, value -> [Secret] in
+      let replacement = Array("[secret \(name)]".utf8)
+      return Set([value, Self.jsonEscaped(value, slashes: false), Self.jsonEscaped(value, slashes: true)])
+        .map { Array($0.utf8) }
+        .filter { $0.count >= Self.minimumLength }
+        .map { Secret(value: $0, replacement: replacement) }
     }
     // Longest first: a secret that contains another is replaced whole.
     .sorted { $0.value.count > $1.value.count }
     longest = secrets.first?.value.count ?? 0
+  }
+
+  /// `value` as it appears between the quotes of a JSON string.
+  static func jsonEscaped(_ value: String, slashes: Bool) -> String {
+    var escaped = ""
+    for scalar in value.unicodeScalars {
+      switch scalar {
+      case "\"": escaped += "\\\""
+      case "\\": escaped += "\\\\"
+      case "/" where slashes: escaped += "\\/"
+      case "\n": escaped += "\\n"
+      case "\r": escaped += "\\r"
+      case "\t": escaped += "\\t"
+      case _ where scalar.value < 0x20:
+        let hex = String(scalar.value, radix: 16)
+        escaped += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+      default: escaped.unicodeScalars.append(scalar)
+      }
+    }
+    return escaped
   }
 
   /// Whether there is anything to redact.

@@ -48,6 +48,9 @@ final class Outbox: Sendable {
   }
 
   /// Queues a status change. Never waits: statuses are small and few.
+  /// What one queued item costs beyond its data, counted against the limit.
+  static let itemOverheadBytes = 128
+
   func post(status: Orchion_V1_TaskStatusUpdate) {
     let doorbell = state.withLock { state in
       append(.status(status), bytes: 64, to: &state)
@@ -71,7 +74,8 @@ final class Outbox: Sendable {
   /// Queues task output, waiting while too much output is unacknowledged.
   /// - Throws: `CancellationError` when the waiting task is cancelled.
   func post(log: Orchion_V1_AttemptLog) async throws {
-    let bytes = log.chunk.data.count
+    // Each item costs its envelope too: many tiny chunks must not fill memory under the limit.
+    let bytes = log.chunk.data.count + Self.itemOverheadBytes
     let id = state.withLock { state in
       defer { state.nextWaiter += 1 }
       return state.nextWaiter

@@ -39,11 +39,23 @@ struct GPUInventory: Equatable, Sendable {
     guard !devices.isEmpty else { return [:] }
     var models: [String] = []
     for device in devices where !models.contains(device.model) { models.append(device.model) }
-    var labels = [Self.modelLabel: String(models.joined(separator: ",").prefix(256))]
+    // Label values are bounded in bytes: a long multibyte name is cut at a character.
+    var labels = [Self.modelLabel: Self.utf8Prefix(models.joined(separator: ","), bytes: 256)]
     if let smallest = devices.compactMap(\.memoryMiB).min() {
       labels[Self.memoryLabel] = "\(smallest)"
     }
     return labels.filter { TextRules.firstControlCharacter(in: $0.value) == nil }
+  }
+
+  static func utf8Prefix(_ text: String, bytes: Int) -> String {
+    var kept = ""
+    var count = 0
+    for character in text {
+      count += character.utf8.count
+      guard count <= bytes else { break }
+      kept.append(character)
+    }
+    return kept
   }
 
   /// Asks `nvidia-smi` (on `searchPath`), which hangs on a wedged driver: bounded by `timeout`.

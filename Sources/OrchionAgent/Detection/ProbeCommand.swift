@@ -1,4 +1,5 @@
 import NIOCore
+import NIOPosix
 import OrchionCore
 
 #if canImport(Glibc)
@@ -46,18 +47,22 @@ enum ProbeCommand {
   ) async -> Result? {
     let process: LaunchedProcess
     do {
-      process = try ProcessLauncher.launch(
-        executable: executable,
-        arguments: [executable] + arguments,
-        environment: environment,
-        workingDirectory: "/",
-        fenced: false,
-        killGrace: .zero
-      )
+      // On NIO's blocking-work pool, as a task's launch: an exec that hangs (a dead network
+      // filesystem on PATH) must not hold the threads the agent's connection runs on.
+      process = try await NIOThreadPool.singleton.runIfActive {
+        try ProcessLauncher.launch(
+          executable: executable,
+          arguments: [executable] + arguments,
+          environment: environment,
+          workingDirectory: "/",
+          fenced: false,
+          killGrace: .zero
+        )
+      }
     } catch {
       return nil
     }
-    let result = await withTaskGroup(of: Event.self) { group in
+    let result = await withTaskGroup(of: Event.self, returning: Result?.self) { group in
       group.addTask { .standardOutput(await readPrefix(process.standardOutput)) }
       group.addTask { .standardError(await readPrefix(process.standardError)) }
       group.addTask {
@@ -83,7 +88,16 @@ enum ProbeCommand {
           // Ended, but something it left behind holds a pipe: what was read is the answer.
           ProcessLauncher.signalGroup(process.processGroup, SIGKILL)
           group.cancelAll()
-          return ended ? result : nil
+          guard ended else { return nil }
+          // The readers, cancelled, hand over what they kept.
+          while let late = await group.next() {
+            switch late {
+            case .standardOutput(let text): result.standardOutput = text
+            case .standardError(let text): result.standardError = text
+            case .ended, .timedOut: break
+            }
+          }
+          return result
         }
         pending -= 1
       }

@@ -78,7 +78,9 @@ final class AttemptRunner: Sendable {
     nodeID: NodeID,
     baseEnvironment: [String: String],
     cgroups: TaskCgroups? = nil,
-    agentSearchPath: [String] = []
+    agentSearchPath: [String] = [],
+    workspaces: Workspaces? = nil,
+    taskUser: TaskUser? = nil
   ) async {
     var environment = baseEnvironment.merging(spec.environment) { $1 }
     environment["ORCHION_TASK_ID"] = taskID.rawValue
@@ -123,10 +125,27 @@ final class AttemptRunner: Sendable {
         clock: clock
       )
     }
+    // Its own directory unless the spec names one: tasks on one node do not share files.
+    var workingDirectory = spec.workingDirectory
+    if workingDirectory.isEmpty, let workspaces {
+      do {
+        workingDirectory = try workspaces.create(task: taskID, attempt: attemptID, owner: taskUser)
+      } catch {
+        return report(
+          .failed,
+          exitCode: 0,
+          message: "cannot create the workspace under \(workspaces.root): \(error.localizedDescription)",
+          termination: .couldNotStart,
+          to: outbox,
+          clock: clock
+        )
+      }
+    }
+    if !workingDirectory.isEmpty { environment["ORCHION_WORKSPACE"] = workingDirectory }
     let process: LaunchedProcess
     let cgroup = cgroups?.create(for: attemptID.rawValue)
     do {
-      let (spec, environment) = (spec, environment)
+      let (spec, environment, workingDirectory) = (spec, environment, workingDirectory)
       // On NIO's blocking-work pool: the launch waits for the spawner's answer, and a spawner
       // held up by a command whose exec hangs (a dead network filesystem) must not stall the
       // event loops that carry this agent's heartbeats.
@@ -135,7 +154,7 @@ final class AttemptRunner: Sendable {
           executable: executable,
           arguments: spec.command,
           environment: environment,
-          workingDirectory: spec.workingDirectory,
+          workingDirectory: workingDirectory,
           cgroup: cgroup,
           fenced: !spec.surviveDisconnect,
           killGrace: killGrace
@@ -167,7 +186,7 @@ final class AttemptRunner: Sendable {
     // the cgroup, or kills what it missed), before the attempt is reported ended.
     if let cgroup { await cgroups?.remove(cgroup, clock: clock) }
 
-    let description = outcome.describe(program: program, workingDirectory: spec.workingDirectory)
+    let description = outcome.describe(program: program, workingDirectory: workingDirectory)
     let agentResult = await finishAgentOutput(exitCode: outcome.exitCode, outbox: outbox, clock: clock)
     switch termination.withLock({ $0 }) {
     case .timedOut(let limit)?:
@@ -315,12 +334,14 @@ final class AttemptRunner: Sendable {
     try? await post(redactor.finish(), stream: stream, sequence: &sequence, to: outbox, clock: clock)
   }
 
-  /// Secrets of this attempt, by secret name, to keep out of its output.
+  /// Secrets of this attempt, by secret name, to keep out of its output — and its router
+  /// token, which `env` would print as readily as a key.
   private var secretRedactor: SecretRedactor {
     var byName: [String: String] = [:]
     for (variable, value) in secretValues {
       byName[spec.secretEnvironment[variable] ?? variable] = value
     }
+    if !taskToken.isEmpty { byName["ORCHION_TOKEN"] = taskToken }
     return SecretRedactor(byName)
   }
 
@@ -356,13 +377,17 @@ final class AttemptRunner: Sendable {
 
   /// An agent CLI's standard output: its JSON lines as events, other lines as output.
   private func forwardAgent(_ descriptor: CInt, to outbox: Outbox, clock: any WallClock) async {
-    guard let agent = spec.agent, let flavor = AgentFlavor(name: agent.name) else { return }
+    guard let agent = spec.agent, let flavor = AgentFlavor(name: agent.name) else {
+      return await forward(descriptor, stream: .stdout, to: outbox, clock: clock)
+    }
+    // A CLI Orchion names sessions for (goose): the name its command carries.
+    let named = flavor.sessionName(for: taskID).flatMap { _ in
+      spec.command.firstIndex(of: "--name").flatMap { index in
+        index + 1 < spec.command.count ? spec.command[index + 1] : nil
+      }
+    }
     var pipeline = AgentOutputPipeline(
-      parser: AgentEventParser(
-        format: flavor.outputFormat,
-        model: agent.model,
-        session: agent.resume.flatMap(flavor.sessionName(for:)) ?? flavor.sessionName(for: taskID)
-      ),
+      parser: AgentEventParser(format: flavor.outputFormat, model: agent.model, session: named),
       secrets: secretRedactor
     )
     var stdoutSequence: Int64 = 0
@@ -412,16 +437,26 @@ final class AttemptRunner: Sendable {
     let (found, started) = (agentOutput.withLock { $0 }, startedAt.withLock { $0 })
     guard var (parser, sequence) = found else { return nil }
     let elapsed = started.map { $0.duration(to: clock.now) } ?? .zero
-    var proto = parser.transcript.result(exitCode: exitCode, elapsed: elapsed)
     let secrets = secretRedactor
-    proto.text = secrets.redacting(proto.text)
-    proto.error = secrets.redacting(proto.error)
+    func cleaned(_ result: Orchion_V1_AgentResult) -> Orchion_V1_AgentResult {
+      let kind = AgentEventRules.mapText(of: .result(result)) { text, limit in
+        AgentText.clip(secrets.redacting(text), to: limit)
+      }
+      guard case .result(let cleaned) = kind else { return result }
+      return cleaned
+    }
+    var proto = cleaned(parser.transcript.result(exitCode: exitCode, elapsed: elapsed))
     if !parser.transcript.resultSent {
       parser.countEvents(1)
       proto.events = parser.transcript.events
-      try? await post(event: .result(proto), sequence: &sequence, to: outbox, clock: clock)
+      let event = Orchion_V1_AgentEvent.with { $0.kind = .result(proto) }
+      if (try? AgentEventRules.validate(event, field: "event")) != nil {
+        try? await post(event: .result(proto), sequence: &sequence, to: outbox, clock: clock)
+      }
     }
-    return try? AgentResult(validating: proto, field: "agent_result")
+    // Whatever the CLI printed, the report carries a result the orchestrator takes.
+    return (try? AgentResult(validating: proto, field: "agent_result"))
+      ?? AgentResult(status: proto.status == .succeeded ? .succeeded : .failed)
   }
 
   private func report(

@@ -28,6 +28,10 @@ final class TaskExecutor: Sendable {
   private let baseEnvironment: [String: String]
   /// Where agent CLIs are looked for before PATH (`--agent-path`).
   private let agentSearchPath: [String]
+  /// Each attempt's own directory, where the spec names none.
+  private let workspaces: Workspaces?
+  /// The user tasks run as, when not the agent's own.
+  private let taskUser: TaskUser?
 
   /// Agent environment variables tasks inherit; everything else comes from the task's spec, so
   /// the agent's own credentials never leak into tasks.
@@ -44,9 +48,13 @@ final class TaskExecutor: Sendable {
     cgroups: TaskCgroups? = nil,
     clientEnvironment: [String: String] = [:],
     agentSearchPath: [String] = [],
+    workspaces: Workspaces? = nil,
+    taskUser: TaskUser? = nil,
     logger: Logger
   ) {
     self.agentSearchPath = agentSearchPath
+    self.workspaces = workspaces
+    self.taskUser = taskUser
     self.outbox = outbox
     self.clock = clock
     self.nodeID = nodeID
@@ -151,7 +159,15 @@ final class TaskExecutor: Sendable {
             nodeID: self.nodeID,
             baseEnvironment: self.baseEnvironment,
             cgroups: self.cgroups,
-            agentSearchPath: self.agentSearchPath
+            agentSearchPath: self.agentSearchPath,
+            workspaces: self.workspaces,
+            taskUser: self.taskUser
+          )
+          // Its final report is queued: the workspace may go once that is acknowledged.
+          self.workspaces?.ended(
+            task: runner.taskID,
+            attempt: runner.attemptID,
+            reportSequence: self.outbox.lastSequence
           )
           _ = self.state.withLock { $0.attempts.removeValue(forKey: runner.attemptID) }
         }

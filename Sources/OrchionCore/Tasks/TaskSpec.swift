@@ -6,7 +6,7 @@ public struct TaskSpec: Hashable, Sendable {
   public var command: [String]
   /// Extra environment variables.
   public var environment: [String: String]
-  /// Working directory on the node; empty for the agent's own.
+  /// Working directory on the node; empty for the attempt's own workspace.
   public var workingDirectory: String
   /// Resources reserved on the node while the task runs.
   public var resources: Resources

@@ -114,14 +114,16 @@ extension AgentInput.Log {
         "\(field).data: \(chunk.data.count) bytes, at most \(AgentStreamLimits.maxChunkBytes)"
       )
     }
-    if stream == .agentEvent { try Self.validateAgentEvent(chunk.data, field: "\(field).data") }
+    let data =
+      stream == .agentEvent
+      ? try Self.validatedAgentEvent(chunk.data, field: "\(field).data") : chunk.data
     // Only the fields a node may set are kept (unknown fields are not).
     let kept = LogChunk(
       task: task,
       attempt: chunk.attempt,
       stream: stream,
       sequence: chunk.sequence,
-      data: chunk.data,
+      data: data,
       time: chunk.hasTime ? try UTCInstant(validating: chunk.time, field: "\(field).time") : nil
     )
     self.init(task: task, attempt: attempt, chunk: kept)
@@ -129,25 +131,20 @@ extension AgentInput.Log {
 }
 
 extension AgentInput.Log {
-  /// An agent event as a node may send it: a well-formed `AgentEvent` of a known kind, without
-  /// the fields the orchestrator sets; its size is the chunk's, already bounded.
-  static func validateAgentEvent(_ data: Data, field: String) throws(OrchionError) {
+  /// An agent event as a node may send it (``AgentEventRules``), re-encoded with only the
+  /// fields this version knows; its size is the chunk's, already bounded.
+  static func validatedAgentEvent(_ data: Data, field: String) throws(OrchionError) -> Data {
     let event: Orchion_V1_AgentEvent
     do {
       event = try Orchion_V1_AgentEvent(serializedBytes: data)
     } catch {
       throw .invalidArgument(field: field, "\(field): not an AgentEvent")
     }
-    guard event.kind != nil, !event.hasFinalTask else {
-      throw .invalidArgument(field: field, "\(field): an AgentEvent of a known kind, without final_task")
-    }
-    if case .result(let result) = event.kind {
-      _ = try AgentResult(validating: result, field: "\(field).result")
-    }
-    if case .usage(let usage) = event.kind,
-      usage.inputTokens < 0 || usage.outputTokens < 0 || usage.cachedInputTokens < 0
-    {
-      throw .invalidArgument(field: field, "\(field).usage: counts must not be negative")
+    try AgentEventRules.validate(event, field: field)
+    do {
+      return try AgentEventRules.known(event).serializedBytes()
+    } catch {
+      throw .invalidArgument(field: field, "\(field): not an AgentEvent")
     }
   }
 }

@@ -200,12 +200,14 @@ struct ClusterState: Sendable {
     guard AgentFlavor(name: agent.name)?.canResume == true else {
       throw .failedPrecondition("spec.agent.resume: \(agent.name) has no sessions to resume")
     }
-    let session =
-      AgentFlavor(name: agent.name)?.sessionName(for: resumed)
-      ?? earlier.agentResult.map(\.sessionID).flatMap { $0.isEmpty ? nil : $0 }
-    guard let session, let node = earlier.nodeID else {
+    // The session the earlier run reported (a chain of resumes keeps its first session);
+    // for a CLI whose sessions Orchion names, the name it gave that run.
+    let reported = earlier.agentResult.map(\.sessionID).flatMap { $0.isEmpty ? nil : $0 }
+    let session = reported ?? AgentFlavor(name: agent.name)?.sessionName(for: resumed)
+    guard let session, let node = earlier.nodeID, earlier.agentResult != nil || reported != nil
+    else {
       throw .failedPrecondition(
-        "spec.agent.resume: task '\(resumed)' has no session to continue yet (it reports one once its agent started)"
+        "spec.agent.resume: task '\(resumed)' has no session to continue yet (its run reports one when it ends)"
       )
     }
     return (session, node)

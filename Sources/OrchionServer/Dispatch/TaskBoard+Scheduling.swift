@@ -114,6 +114,8 @@ extension TaskBoard {
     task.exitCode = nil
     task.startedAt = nil
     task.message = ""
+    // A result belongs with the node of the attempt that reported it (a resume goes there).
+    task.agentResult = nil
     task.attempts.append(
       AttemptRecord(number: task.attempt, id: attemptID, node: placement.node, assignedAt: now)
     )

@@ -157,7 +157,9 @@ struct RunCommand: AsyncParsableCommand {
     if let memory, QuantityParser.bytes(memory) == nil {
       throw ValidationError("--memory: expected e.g. 512Mi or 2G")
     }
-    guard retries >= 0 else { throw ValidationError("--retries must not be negative") }
+    guard (0..<TaskSpec.maxAttemptsLimit).contains(retries) else {
+      throw ValidationError("--retries must be 0-\(TaskSpec.maxAttemptsLimit - 1)")
+    }
     if let retryOn, retryExitCodes(retryOn) == nil {
       throw ValidationError("--retry-on: expected exit codes separated by commas, e.g. 2,75")
     }
@@ -248,7 +250,9 @@ struct RunCommand: AsyncParsableCommand {
       if outcome.hasAgentResult, outcome.agentResult.status == .failed,
         !outcome.agentResult.error.isEmpty
       {
-        Console.error("orchion: agent failed: \(outcome.agentResult.error)")
+        Console.error(
+          "orchion: agent failed: \(AgentTranscriptPrinter.printable(AgentTranscriptPrinter.oneLine(outcome.agentResult.error, limit: 500)))"
+        )
       }
       if !outcome.message.isEmpty {
         Console.error("orchion: task \(outcome.id) \(outcome.state.label): \(outcome.message)")
@@ -266,7 +270,8 @@ enum TaskExitCode {
     case .cancelled: return 130
     case .failed:
       if task.termination == .timedOut { return 124 }
-      if task.exitCode != 0 { return task.exitCode }
+      // A node's exit code is a report, not a fact: only 1-255 is passed on.
+      if (1...255).contains(task.exitCode) { return task.exitCode }
       return 1
     default: return 1
     }

@@ -48,7 +48,22 @@ struct AgentOptions: ParsableArguments {
   )
   var maxAgents: [KeyValue] = []
 
+  @Option(
+    name: .customLong("workspace-ttl"),
+    help: "How long a finished task's workspace is kept once its result is safe (e.g. 24h)."
+  )
+  var workspaceTTL = DurationArgument(.seconds(24 * 3600))
+
+  @Option(
+    name: .customLong("workspace-budget"),
+    help: "The most disk all workspaces may take before the oldest finished ones go (e.g. 20Gi)."
+  )
+  var workspaceBudget = "20Gi"
+
   func validate() throws {
+    guard QuantityParser.bytes(workspaceBudget) != nil else {
+      throw ValidationError("--workspace-budget: expected e.g. 20Gi or 500M")
+    }
     for cap in maxAgents {
       guard AgentCLI.isValidName(cap.key) else {
         throw ValidationError("--max-agents \(cap.key): not an agent CLI name (a-z, 0-9, '-')")
@@ -92,6 +107,8 @@ struct AgentOptions: ParsableArguments {
     configuration.extendedResources = extendedResources
     configuration.killGrace = killGrace.duration
     configuration.detectsFacts = !noDetect
+    configuration.workspaceTTL = workspaceTTL.duration
+    configuration.workspaceBudget = QuantityParser.bytes(workspaceBudget) ?? configuration.workspaceBudget
     configuration.maxAgents = Dictionary(
       maxAgents.compactMap { cap in Int64(cap.value).map { (cap.key, $0) } }
     ) { $1 }

@@ -3,6 +3,7 @@ import GRPCCore
 import OrchionAPI
 import OrchionClient
 import OrchionCommandLine
+import OrchionCore
 import SwiftProtobuf
 
 /// Prints an agent task's events as they arrive: a readable transcript (what it said, one line
@@ -33,7 +34,7 @@ enum AgentTranscriptPrinter {
         }
         switch format {
         case .jsonLines: Console.line(try event.jsonString())
-        case .transcript: if let line = line(for: event) { Console.line(line) }
+        case .transcript: if let line = line(for: event) { Console.line(printable(line)) }
         }
       }
       return final
@@ -74,6 +75,18 @@ enum AgentTranscriptPrinter {
     let status = result.status == .succeeded ? "✓ succeeded" : "✗ failed"
     let error = result.status == .succeeded || result.error.isEmpty ? "" : ": \(oneLine(result.error, limit: 200))"
     return "\(status)\(error) · " + parts.joined(separator: " · ")
+  }
+
+  /// `text` without the control characters a terminal would act on (escape sequences, carriage
+  /// returns): an agent's output is untrusted. Newlines and tabs stay.
+  static func printable(_ text: String) -> String {
+    String(
+      String.UnicodeScalarView(
+        text.unicodeScalars.filter {
+          $0 == "\n" || $0 == "\t" || TextRules.firstControlCharacter(in: String($0)) == nil
+        }
+      )
+    )
   }
 
   /// `text` on one line, cut to `limit` characters.

@@ -189,4 +189,69 @@ struct AgentOutputTests {
     var quiet = SecretRedactor([:])
     #expect(quiet.redact(Array("SECRET".utf8)) == Array("SECRET".utf8))
   }
+  @Test("a secret spanning lines (a PEM key) is redacted in raw output and, JSON-escaped, in a tool's input")
+  func multilineSecret() throws {
+    let key = "-----BEGIN KEY-----\nMIIBVwIBADANBgkqhkiG9w0B\n-----END KEY-----"
+    var pipeline = AgentOutputPipeline(
+      parser: AgentEventParser(format: .claudeStreamJSON, model: "", session: nil),
+      secrets: SecretRedactor(["deploy-key": key])
+    )
+    let escaped = SecretRedactor.jsonEscaped(key, slashes: false)
+    let text = "cat key.pem\n\(key)\n"
+      + #"{"type":"assistant","message":{"content":[{"type":"tool_use","id":"t1","name":"Write","input":{"content":"\#(escaped)"}}]}}"#
+      + "\n"
+    var outputs: [AgentOutputPipeline.Output] = []
+    for byte in Array(text.utf8) { outputs += pipeline.consume([byte]) }
+    outputs += pipeline.finish()
+    var raw = ""
+    var inputs: [String] = []
+    for output in outputs {
+      switch output {
+      case .raw(let bytes): raw += String(decoding: bytes, as: UTF8.self)
+      case .event(.toolCall(let call)): inputs.append(call.inputJson)
+      case .event: break
+      }
+    }
+    #expect(raw == "cat key.pem\n[secret deploy-key]\n")
+    #expect(inputs == [#"{"content":"[secret deploy-key]"}"#])
+  }
+
+  @Test("a hostile result line still gives a result the orchestrator takes: no negative turns, a duration in range, no session starting with '-'")
+  func hostileResult() throws {
+    var pipeline = AgentOutputPipeline(
+      parser: AgentEventParser(format: .claudeStreamJSON, model: "", session: nil),
+      secrets: SecretRedactor([:])
+    )
+    let line = #"{"type":"result","subtype":"success","is_error":false,"num_turns":-1,"duration_ms":9000000000000000,"session_id":"--resume-everything","total_cost_usd":1e308,"result":"ok"}"#
+    let outputs = pipeline.consume(Array((line + "\n").utf8)) + pipeline.finish()
+    guard case .event(.result(let reported))? = outputs.last else {
+      Issue.record("\(outputs)")
+      return
+    }
+    _ = try AgentResult(validating: reported, field: "result")
+    let final = pipeline.parser.transcript.result(exitCode: 0, elapsed: .seconds(1))
+    let result = try AgentResult(validating: final, field: "agent_result")
+    #expect(result.turns == 0 && result.sessionID.isEmpty)
+    #expect(result.costUSD == AgentResult.maxCostUSD)
+  }
+
+  @Test("a long streamed answer goes in pieces of the field limit, none of it lost")
+  func longStreamedAnswer() throws {
+    var pipeline = AgentOutputPipeline(
+      parser: AgentEventParser(format: .geminiStreamJSON, model: "", session: nil),
+      secrets: SecretRedactor([:])
+    )
+    let piece = String(repeating: "abcdefgh", count: 512)  // 4 KiB
+    var outputs: [AgentOutputPipeline.Output] = []
+    for _ in 0..<10 {
+      let line = #"{"type":"message","role":"assistant","content":"\#(piece)","delta":true}"#
+      outputs += pipeline.consume(Array((line + "\n").utf8))
+    }
+    outputs += pipeline.finish()
+    let texts = outputs.compactMap { output -> String? in
+      if case .event(.text(let text)) = output { text.text } else { nil }
+    }
+    #expect(texts.joined() == String(repeating: piece, count: 10))
+    #expect(texts.allSatisfy { $0.utf8.count <= AgentEventRules.maxFieldBytes })
+  }
 }

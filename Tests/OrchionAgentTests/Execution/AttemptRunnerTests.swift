@@ -20,7 +20,8 @@ struct AttemptRunnerTests {
     _ command: [String],
     timeout: Duration? = nil,
     secrets: [String: String] = [:],
-    secretValues: [String: String] = [:]
+    secretValues: [String: String] = [:],
+    taskToken: String = ""
   ) throws -> Assignment {
     var spec = TaskSpec(command: command, timeout: timeout, surviveDisconnect: true)
     spec.secretEnvironment = secrets
@@ -31,6 +32,7 @@ struct AttemptRunnerTests {
       $0.spec = .init(spec)
       $0.serverAddress = "127.0.0.1:50051"
       $0.secretValues = secretValues
+      $0.taskToken = taskToken
     }
     return try Assignment(validating: message)
   }
@@ -82,6 +84,21 @@ struct AttemptRunnerTests {
     #expect(statuses.first?.exitCode == 127)
     #expect(statuses.first?.termination == .init(TerminationReason.couldNotStart))
     #expect(statuses.first?.message == "command not found: 'no-such-command-xyz'")
+  }
+
+  @Test("secret values and the attempt's token are redacted from its output, even cut across writes")
+  func redactsOutput() async throws {
+    let runner = AttemptRunner(
+      assignment: try assignment(
+        ["sh", "-c", "printf 'key=%s' \"${KEY%????}\"; sleep 0.1; printf '%s\\n' \"${KEY#${KEY%????}}\"; echo \"token=$ORCHION_TOKEN\" >&2; echo \"$ORCHION_TOKEN\""],
+        secrets: ["KEY": "anthropic"],
+        secretValues: ["KEY": "sk-ant-0123456789"],
+        taskToken: "otk-secret-token-value"
+      )
+    )
+    await run(runner)
+    #expect(statuses.last?.state == .succeeded)
+    #expect(output == "key=[secret anthropic]\n[secret ORCHION_TOKEN]\n")
   }
 
   @Test("a secret whose value was not delivered fails the attempt before anything starts")
