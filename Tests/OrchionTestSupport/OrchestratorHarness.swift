@@ -46,6 +46,23 @@ public func withRunningOrchestrator<Result: Sendable>(
   clock: any WallClock = SystemClock(),
   _ body: (RunningOrchestrator, OrchionNetworkClient) async throws -> Result
 ) async throws -> Result {
+  try await runningOrchestrator(configuration: configuration, clock: clock) { orchestrator in
+    let port = try await orchestrator.listeningPort()
+    let running = RunningOrchestrator(orchestrator: orchestrator, port: port)
+    return try await withOrchionClient(server: running.address, token: testAdminToken) {
+      client in
+      try await body(running, client)
+    }
+  }
+}
+
+/// Starts an orchestrator's services, runs `body` with it, then shuts it down gracefully —
+/// also when `body` throws.
+private func runningOrchestrator<Result: Sendable>(
+  configuration: Orchestrator.Configuration,
+  clock: any WallClock,
+  _ body: (Orchestrator) async throws -> Result
+) async throws -> Result {
   let logger = Logger(label: "orchion.test", factory: { _ in SwiftLogNoOpLogHandler() })
   let orchestrator = try await Orchestrator(
     configuration: configuration,
@@ -58,12 +75,7 @@ public func withRunningOrchestrator<Result: Sendable>(
   return try await withThrowingTaskGroup(of: Void.self) { tasks in
     tasks.addTask { try await group.run() }
     do {
-      let port = try await orchestrator.listeningPort()
-      let running = RunningOrchestrator(orchestrator: orchestrator, port: port)
-      let result = try await withOrchionClient(server: running.address, token: testAdminToken) {
-        client in
-        try await body(running, client)
-      }
+      let result = try await body(orchestrator)
       await group.triggerGracefulShutdown()
       try await tasks.waitForAll()
       return result
@@ -111,31 +123,13 @@ public func withOrchestrator<Result: Sendable>(
   clock: any WallClock = SystemClock(),
   _ body: (InProcessOrchestrator, InProcessClient) async throws -> Result
 ) async throws -> Result {
-  let logger = Logger(label: "orchion.test", factory: { _ in SwiftLogNoOpLogHandler() })
   var configuration = configuration
   configuration.listener = .inProcess
-  let orchestrator = try await Orchestrator(
-    configuration: configuration,
-    clock: clock,
-    logger: logger
-  )
-  let group = ServiceGroup(
-    configuration: .init(services: orchestrator.services, logger: logger)
-  )
-  return try await withThrowingTaskGroup(of: Void.self) { tasks in
-    tasks.addTask { try await group.run() }
-    do {
-      let running = InProcessOrchestrator(orchestrator: orchestrator)
-      let result = try await running.withClient(token: testAdminToken) { client in
-        try await body(running, client)
-      }
-      await group.triggerGracefulShutdown()
-      try await tasks.waitForAll()
-      return result
-    } catch {
-      await group.triggerGracefulShutdown()
-      try? await tasks.waitForAll()
-      throw error
+  return try await runningOrchestrator(configuration: configuration, clock: clock) {
+    orchestrator in
+    let running = InProcessOrchestrator(orchestrator: orchestrator)
+    return try await running.withClient(token: testAdminToken) { client in
+      try await body(running, client)
     }
   }
 }
