@@ -4,7 +4,7 @@ PROTOC ?= protoc
 BIN_PATH = $(shell $(SWIFT) build --show-bin-path)
 RELEASE_BIN_PATH = $(shell $(SWIFT) build -c release --show-bin-path)
 
-.PHONY: all install-tools proto check-proto build release bench test fmt clean
+.PHONY: all install-tools proto check-proto build release bench prerequisites test fmt clean
 
 all: build
 
@@ -40,6 +40,11 @@ bench: release
 	$(SWIFT) build -c release --product orchion-bench
 	cp "$(RELEASE_BIN_PATH)/orchion-bench" bin/orchion-bench
 
+# Installs what a fresh machine lacks (scripts/test-prerequisites.sh: Debian packages, and the
+# tests' Python packages into .venv-test).
+prerequisites:
+	scripts/test-prerequisites.sh
+
 # Checks the generated code is current, builds the binaries the end-to-end tests start
 # (`orchion`, and `orchion-bench`, whose commands have tests too) and the test bundle, starts
 # the throwaway PostgreSQL the store tests use (scripts/test-postgres.sh), then runs every test
@@ -48,12 +53,12 @@ bench: release
 # so the published library keeps building. Building these products rather than
 # `--build-tests` (every target of every package) skips the C++ protoc that
 # grpc-swift-protobuf's unused build plugin would compile: half the build on a clean machine.
-test: check-proto
+test: prerequisites check-proto
 	$(SWIFT) build --product orchion
 	$(SWIFT) build --product orchion-bench
 	$(SWIFT) build --product orchionPackageTests
 	scripts/test-postgres.sh
-	scripts/with-home-untouched.sh $(SWIFT) test --skip-build --parallel --num-workers 2
+	PATH="$(CURDIR)/.venv-test/bin:$$PATH" scripts/with-home-untouched.sh $(SWIFT) test --skip-build --parallel --num-workers 2
 	scripts/check-client-package.sh
 
 fmt:
