@@ -119,6 +119,13 @@ public nonisolated struct Orchion_V1_AgentHello: Sendable {
   /// Identifies this agent process: outbox sequences restart with a new instance.
   public var instanceID: String = String()
 
+  /// The agent's release, e.g. "0.9.0" (at most 64 bytes, no control characters).
+  public var version: String = String()
+
+  /// The agent stream protocol it speaks; below the orchestrator's minimum the stream is
+  /// refused with FAILED_PRECONDITION saying which versions and how to upgrade.
+  public var `protocol`: Int32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -608,7 +615,7 @@ nonisolated extension Orchion_V1_AgentGoodbye: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Orchion_V1_AgentHello: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AgentHello"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}node_id\0\u{1}running\0\u{3}instance_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}node_id\0\u{1}running\0\u{3}instance_id\0\u{1}version\0\u{1}protocol\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -619,6 +626,8 @@ nonisolated extension Orchion_V1_AgentHello: SwiftProtobuf.Message, SwiftProtobu
       case 1: try { try decoder.decodeSingularStringField(value: &self.nodeID) }()
       case 2: try { try decoder.decodeRepeatedMessageField(value: &self.running) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.instanceID) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.version) }()
+      case 5: try { try decoder.decodeSingularInt32Field(value: &self.`protocol`) }()
       default: break
       }
     }
@@ -634,6 +643,12 @@ nonisolated extension Orchion_V1_AgentHello: SwiftProtobuf.Message, SwiftProtobu
     if !self.instanceID.isEmpty {
       try visitor.visitSingularStringField(value: self.instanceID, fieldNumber: 3)
     }
+    if !self.version.isEmpty {
+      try visitor.visitSingularStringField(value: self.version, fieldNumber: 4)
+    }
+    if self.`protocol` != 0 {
+      try visitor.visitSingularInt32Field(value: self.`protocol`, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -641,6 +656,8 @@ nonisolated extension Orchion_V1_AgentHello: SwiftProtobuf.Message, SwiftProtobu
     if lhs.nodeID != rhs.nodeID {return false}
     if lhs.running != rhs.running {return false}
     if lhs.instanceID != rhs.instanceID {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs.`protocol` != rhs.`protocol` {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

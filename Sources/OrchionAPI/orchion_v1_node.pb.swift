@@ -181,6 +181,12 @@ public nonisolated struct Orchion_V1_Node: @unchecked Sendable {
     set {_uniqueStorage()._agents = newValue}
   }
 
+  /// The release of the agent that registered the node; empty for one that did not say.
+  public var agentVersion: String {
+    get {_storage._agentVersion}
+    set {_uniqueStorage()._agentVersion = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -239,6 +245,9 @@ public nonisolated struct Orchion_V1_RegisterNodeRequest: Sendable {
   /// The coding-agent CLIs found on the node: at most 32, names unique. Registering again with
   /// a different list (the agent looks every minute) replaces it.
   public var agents: [Orchion_V1_AgentCLI] = []
+
+  /// The agent's release (OrchionVersion), at most 64 bytes without control characters.
+  public var agentVersion: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -536,7 +545,7 @@ nonisolated extension Orchion_V1_NodeStatus: SwiftProtobuf._ProtoNameProviding {
 
 nonisolated extension Orchion_V1_Node: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Node"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}address\0\u{1}metadata\0\u{1}labels\0\u{1}status\0\u{3}registered_at\0\u{3}last_heartbeat\0\u{1}resources\0\u{1}allocated\0\u{1}slots\0\u{3}running_tasks\0\u{3}status_changed_at\0\u{1}cordoned\0\u{3}drain_deadline\0\u{1}agents\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}address\0\u{1}metadata\0\u{1}labels\0\u{1}status\0\u{3}registered_at\0\u{3}last_heartbeat\0\u{1}resources\0\u{1}allocated\0\u{1}slots\0\u{3}running_tasks\0\u{3}status_changed_at\0\u{1}cordoned\0\u{3}drain_deadline\0\u{1}agents\0\u{3}agent_version\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -554,6 +563,7 @@ nonisolated extension Orchion_V1_Node: SwiftProtobuf.Message, SwiftProtobuf._Mes
     var _cordoned: Bool = false
     var _drainDeadline: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _agents: [Orchion_V1_AgentCLI] = []
+    var _agentVersion: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -579,6 +589,7 @@ nonisolated extension Orchion_V1_Node: SwiftProtobuf.Message, SwiftProtobuf._Mes
       _cordoned = source._cordoned
       _drainDeadline = source._drainDeadline
       _agents = source._agents
+      _agentVersion = source._agentVersion
     }
   }
 
@@ -612,6 +623,7 @@ nonisolated extension Orchion_V1_Node: SwiftProtobuf.Message, SwiftProtobuf._Mes
         case 13: try { try decoder.decodeSingularBoolField(value: &_storage._cordoned) }()
         case 14: try { try decoder.decodeSingularMessageField(value: &_storage._drainDeadline) }()
         case 15: try { try decoder.decodeRepeatedMessageField(value: &_storage._agents) }()
+        case 16: try { try decoder.decodeSingularStringField(value: &_storage._agentVersion) }()
         default: break
         }
       }
@@ -669,6 +681,9 @@ nonisolated extension Orchion_V1_Node: SwiftProtobuf.Message, SwiftProtobuf._Mes
       if !_storage._agents.isEmpty {
         try visitor.visitRepeatedMessageField(value: _storage._agents, fieldNumber: 15)
       }
+      if !_storage._agentVersion.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._agentVersion, fieldNumber: 16)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -693,6 +708,7 @@ nonisolated extension Orchion_V1_Node: SwiftProtobuf.Message, SwiftProtobuf._Mes
         if _storage._cordoned != rhs_storage._cordoned {return false}
         if _storage._drainDeadline != rhs_storage._drainDeadline {return false}
         if _storage._agents != rhs_storage._agents {return false}
+        if _storage._agentVersion != rhs_storage._agentVersion {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -744,7 +760,7 @@ nonisolated extension Orchion_V1_AgentCLI: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Orchion_V1_RegisterNodeRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RegisterNodeRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}node_id\0\u{1}address\0\u{1}metadata\0\u{1}labels\0\u{1}resources\0\u{1}slots\0\u{1}agents\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}node_id\0\u{1}address\0\u{1}metadata\0\u{1}labels\0\u{1}resources\0\u{1}slots\0\u{1}agents\0\u{3}agent_version\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -759,6 +775,7 @@ nonisolated extension Orchion_V1_RegisterNodeRequest: SwiftProtobuf.Message, Swi
       case 5: try { try decoder.decodeSingularMessageField(value: &self._resources) }()
       case 6: try { try decoder.decodeSingularInt32Field(value: &self.slots) }()
       case 7: try { try decoder.decodeRepeatedMessageField(value: &self.agents) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.agentVersion) }()
       default: break
       }
     }
@@ -790,6 +807,9 @@ nonisolated extension Orchion_V1_RegisterNodeRequest: SwiftProtobuf.Message, Swi
     if !self.agents.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.agents, fieldNumber: 7)
     }
+    if !self.agentVersion.isEmpty {
+      try visitor.visitSingularStringField(value: self.agentVersion, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -801,6 +821,7 @@ nonisolated extension Orchion_V1_RegisterNodeRequest: SwiftProtobuf.Message, Swi
     if lhs._resources != rhs._resources {return false}
     if lhs.slots != rhs.slots {return false}
     if lhs.agents != rhs.agents {return false}
+    if lhs.agentVersion != rhs.agentVersion {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

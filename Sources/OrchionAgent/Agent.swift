@@ -119,6 +119,7 @@ public struct Agent: Service {
       $0.resources = .init(resources)
       $0.slots = slots
       $0.metadata = ["orchion.io/agent-pid": "\(ProcessInfo.processInfo.processIdentifier)"]
+      $0.agentVersion = OrchionVersion.current
     })
     let connection = AgentConnection(
       servers: servers,

@@ -65,6 +65,7 @@ extension Orchion_V1_Node {
     cordoned = node.cordoned
     if let drainDeadline = node.drainDeadline { self.drainDeadline = .init(drainDeadline) }
     agents = node.agents.map(Orchion_V1_AgentCLI.init)
+    agentVersion = node.agentVersion
   }
 }
 

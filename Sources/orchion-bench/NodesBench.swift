@@ -122,7 +122,14 @@ struct NodesBench: AsyncParsableCommand {
       _ = try await nodes.cordonNode(.with { $0.nodeID = node })
       let sent = Mutex<[ContinuousClock.Instant]>([])
       try await agent.connect { writer in
-        try await writer.write(.with { $0.hello = .with { $0.nodeID = node } })
+        try await writer.write(
+          .with {
+            $0.hello = .with {
+              $0.nodeID = node
+              $0.protocol = OrchionVersion.agentProtocol
+            }
+          }
+        )
         connected.withLock { $0 = true }
         stats.settled(connected: true)
         // A random phase, so the nodes' heartbeats do not arrive in lockstep.

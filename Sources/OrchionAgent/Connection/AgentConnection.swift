@@ -122,6 +122,8 @@ struct AgentConnection: Sendable {
     let interval = Duration(registered.heartbeatInterval, default: .seconds(10))
     let hello = Orchion_V1_AgentMessage.with {
       $0.hello = .with {
+        $0.version = OrchionVersion.current
+        $0.protocol = OrchionVersion.agentProtocol
         $0.nodeID = registered.node.id
         $0.instanceID = instanceID
         // Running attempts, and those that ended with their report still unacknowledged: the

@@ -26,6 +26,8 @@ public struct Node: Hashable, Sendable {
   public var drainDeadline: UTCInstant?
   /// The coding-agent CLIs the node's agent found; each is also an `agent.orchion.io/` label.
   public var agents: [AgentCLI] = []
+  /// The release of the agent that registered it.
+  public var agentVersion: String = ""
   /// SHA-256 of the credential issued at registration, which every later call for this node
   /// must present (empty: none issued, e.g. a node registered without authentication). The
   /// credential itself is never kept.

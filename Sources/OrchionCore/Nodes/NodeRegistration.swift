@@ -14,6 +14,8 @@ public struct NodeRegistration: Hashable, Sendable {
   public var slots: Int32
   /// The coding-agent CLIs found on the node.
   public var agents: [AgentCLI]
+  /// The agent's release, if it said.
+  public var agentVersion: String = ""
 
   /// The longest accepted address, in bytes.
   public static let maxAddressBytes = 255
@@ -66,5 +68,13 @@ public struct NodeRegistration: Hashable, Sendable {
     try resources.validate(field: "resources")
     guard slots >= 0 else { throw .invalidArgument(field: "slots", "slots: must not be negative") }
     try AgentCLI.validate(agents)
+    guard agentVersion.utf8.count <= OrchionVersion.maxVersionBytes,
+      TextRules.firstControlCharacter(in: agentVersion) == nil
+    else {
+      throw .invalidArgument(
+        field: "agent_version",
+        "agent_version: at most \(OrchionVersion.maxVersionBytes) bytes, no control characters"
+      )
+    }
   }
 }

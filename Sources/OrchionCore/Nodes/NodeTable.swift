@@ -103,6 +103,7 @@ public struct NodeTable: Sendable {
       entry.node.metadata = registration.metadata
       entry.node.labels = registration.effectiveLabels
       entry.node.agents = registration.agents
+      entry.node.agentVersion = registration.agentVersion
       entry.node.resources = registration.resources
       entry.node.slots = registration.slots
       if let credentialDigest { entry.node.credentialDigest = credentialDigest }
@@ -132,6 +133,7 @@ public struct NodeTable: Sendable {
     )
     node.credentialDigest = credentialDigest ?? []
     node.agents = registration.agents
+    node.agentVersion = registration.agentVersion
     let deadline = trueDeadline(of: node)
     entries[id] = Entry(node: node, scheduled: deadline)
     deadlines.push(id, at: deadline)

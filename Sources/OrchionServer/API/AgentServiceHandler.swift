@@ -106,6 +106,12 @@ struct AgentServiceHandler: Orchion_V1_AgentService.SimpleServiceProtocol {
     }
     let node = try NodeID(validating: hello.nodeID)
     try NodeAccess.authorize(try cluster.node(node))
+    guard hello.protocol >= OrchionVersion.minimumAgentProtocol else {
+      let version = hello.version.isEmpty ? "an older release" : TextRules.quoted(hello.version)
+      throw OrchionError.failedPrecondition(
+        "the agent of node \(node) speaks agent protocol \(hello.protocol) (\(version)); this orchestrator (\(OrchionVersion.current)) needs protocol \(OrchionVersion.minimumAgentProtocol) or later: install orchion \(OrchionVersion.current) on that machine and restart its agent"
+      )
+    }
     guard hello.running.count <= AgentStreamLimits.maxRunningAttempts else {
       throw OrchionError.invalidArgument(
         field: "hello.running",

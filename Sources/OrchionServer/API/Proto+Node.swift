@@ -16,6 +16,7 @@ extension NodeRegistration {
       slots: request.slots,
       agents: request.agents.map(AgentCLI.init)
     )
+    agentVersion = request.agentVersion
     try validate()
   }
 }

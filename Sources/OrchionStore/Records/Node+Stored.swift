@@ -31,6 +31,7 @@ extension Node {
       drainDeadline = proto.hasDrainDeadline ? UTCInstant(proto.drainDeadline) : nil
       credentialDigest = Array(stored.credentialSha256)
       agents = proto.agents.map(AgentCLI.init)
+      agentVersion = String(proto.agentVersion.prefix(OrchionVersion.maxVersionBytes))
       try AgentCLI.validate(agents)
     } catch {
       throw .dataLoss("stored node '\(proto.id)' is unreadable: \(error.message)")

@@ -44,7 +44,8 @@ struct NodesCommand: AsyncParsableCommand {
       Console.line(try response.jsonString())
     case .table:
       var table = TextTable(columns: [
-        "ID", "STATUS", "ADDRESS", "CPU", "MEMORY", "GPUS", "TASKS", "AGENTS", "LAST SEEN",
+        "ID", "STATUS", "VERSION", "ADDRESS", "CPU", "MEMORY", "GPUS", "TASKS", "AGENTS",
+        "LAST SEEN",
       ])
       let now = SystemClock().now
       for node in response.nodes {
@@ -53,7 +54,8 @@ struct NodesCommand: AsyncParsableCommand {
             + Int64(node.lastHeartbeat.nanos)
         )
         table.append([
-          node.id, node.schedulingLabel, node.address,
+          node.id, node.schedulingLabel, node.agentVersion.isEmpty ? "-" : node.agentVersion,
+          node.address,
           Quantity.cpu(node.resources.cpuMillis), Quantity.bytes(node.resources.memoryBytes),
           "\(node.resources.gpus)", "\(node.runningTasks)", node.agentsLabel,
           DurationFormat.format(.seconds(lastSeen.duration(to: now).components.seconds)) + " ago",

@@ -192,6 +192,7 @@ struct AgentMessageFuzzer {
       return (message, (.invalidArgument, names))
     default:
       message.hello.nodeID = "fuzz"
+      message.hello.protocol = OrchionVersion.agentProtocol
       return (message, (.failedPrecondition, "hello"))
     }
   }
@@ -233,6 +234,7 @@ extension AgentServiceHandlerTests {
             bad.send(
               .with {
                 $0.hello.nodeID = "fuzz"
+                $0.hello.protocol = OrchionVersion.agentProtocol
                 $0.hello.running = (0...AgentStreamLimits.maxRunningAttempts).map { _ in
                   .with {
                     $0.taskID = node.assignment.taskID

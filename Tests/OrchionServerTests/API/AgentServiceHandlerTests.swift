@@ -26,6 +26,7 @@ struct AgentServiceHandlerTests {
       stream.send(
         .with {
           $0.hello.nodeID = "fuzz"
+          $0.hello.protocol = OrchionVersion.agentProtocol
           if running {
             $0.hello.running = [
               .with {
@@ -162,6 +163,28 @@ struct AgentServiceHandlerTests {
       #expect(task.task.state == .assigned)
     }
   }
+  @Test("an agent whose protocol is older than the orchestrator's minimum is refused, told which versions and how to upgrade")
+  func oldAgentRefused() async throws {
+    try await withFakeNode { node, _ in
+      for (version, shown) in [("", "an older release"), ("0.1.0", "'0.1.0'")] {
+        let old = FakeAgentStream(client: node.agent, credential: node.credential)
+        old.send(
+          .with {
+            $0.hello.nodeID = "fuzz"
+            $0.hello.version = version
+            $0.hello.protocol = OrchionVersion.minimumAgentProtocol - 1
+          }
+        )
+        let error = try #require(await old.end())
+        #expect(error.code == .failedPrecondition, "\(error)")
+        #expect(error.message.contains("speaks agent protocol \(OrchionVersion.minimumAgentProtocol - 1) (\(shown))"), "\(error)")
+        #expect(error.message.contains("install orchion \(OrchionVersion.current)"), "\(error)")
+      }
+      // One that speaks the protocol is let in.
+      _ = try await node.connect()
+    }
+  }
+
   @Test(
     "agent events from a node must decode as an AgentEvent of a known kind with sane numbers, and an agent_result must validate; a bad one is refused naming the field"
   )

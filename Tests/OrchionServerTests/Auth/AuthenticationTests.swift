@@ -113,7 +113,10 @@ struct AuthenticationTests {
         }
         let agentStream = await #expect(throws: RPCError.self) {
           try await Orchion_V1_AgentService.Client(wrapping: client.grpc).connect { writer in
-            try await writer.write(.with { $0.hello.nodeID = "n1" })
+            try await writer.write(.with {
+              $0.hello.nodeID = "n1"
+              $0.hello.protocol = OrchionVersion.agentProtocol
+            })
           } onResponse: { response in
             for try await _ in response.messages {}
           }

@@ -23,7 +23,10 @@ struct CredentialWatchTests {
       try await Orchion_V1_AgentService.Client(wrapping: client.grpc).connect(
         metadata: [NodeCredential.metadataKey: "\(credential)"]
       ) { writer in
-        try await writer.write(.with { $0.hello.nodeID = node })
+        try await writer.write(.with {
+              $0.hello.nodeID = node
+              $0.hello.protocol = OrchionVersion.agentProtocol
+            })
         // Keep the request side open: the stream must be ended by the orchestrator.
         try await Task.sleep(for: .seconds(120))
       } onResponse: { response in

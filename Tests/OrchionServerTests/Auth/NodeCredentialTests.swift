@@ -66,7 +66,10 @@ struct NodeCredentialTests {
           try await Orchion_V1_AgentService.Client(wrapping: client.grpc).connect(
             metadata: credential(a)
           ) { writer in
-            try await writer.write(.with { $0.hello.nodeID = "b" })
+            try await writer.write(.with {
+              $0.hello.nodeID = "b"
+              $0.hello.protocol = OrchionVersion.agentProtocol
+            })
           } onResponse: { response in
             for try await _ in response.messages {}
           }

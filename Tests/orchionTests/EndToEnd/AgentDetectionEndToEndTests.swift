@@ -50,6 +50,7 @@ struct AgentDetectionEndToEndTests {
         #expect(coder.labels["agent.orchion.io/claude"] == "1.0.58")
         #expect(coder.labels["agent.orchion.io/aider"] == nil)
         #expect(coder.status == .active)
+        #expect(coder.agentVersion == OrchionVersion.current)
         let plain = try await client.nodes.getNode(.with { $0.nodeID = "plain" }).node
         #expect(plain.agents.isEmpty)
         #expect(!plain.labels.keys.contains { $0.hasPrefix("agent.orchion.io/") })
@@ -57,7 +58,11 @@ struct AgentDetectionEndToEndTests {
 
       let table = try await cluster.orchion(["nodes"])
       #expect(table.status == 0, "\(table.stderr)")
-      #expect(table.stdout.contains("AGENTS"))
+      #expect(table.stdout.contains("AGENTS") && table.stdout.contains("VERSION"))
+      #expect(table.stdout.contains(" \(OrchionVersion.current) "))
+      let version = try ChildProcess(BuiltProducts.orchion, ["--version"])
+      #expect(try await version.waitForExit() == 0)
+      #expect(version.standardOutput == OrchionVersion.current + "\n")
       let coderLine = table.stdout.split(separator: "\n").first { $0.hasPrefix("coder ") }
       #expect(coderLine?.contains("claude 1.0.58,codex 0.20.0,gemini 0.1.13") == true, "\(table.stdout)")
       let json = try await cluster.orchion(["nodes", "-o", "json"])
