@@ -13,9 +13,9 @@ cd "$(dirname "$0")/.."
 # protobuf-compiler, libprotobuf-dev, grpc-proto: the generated-code check (make check-proto).
 # libsqlite3-dev: the embedded store. postgresql, openssl: the store and failover tests run
 # against a real server with TLS (scripts/test-postgres.sh). strace: the durability test
-# watches the orchestrator fsync. git: the workspace tests. python3-venv: .venv-test on a
-# Debian Python.
-packages=(protobuf-compiler libprotobuf-dev grpc-proto libsqlite3-dev postgresql strace openssl git python3-venv)
+# watches the orchestrator fsync. git: the workspace tests. systemd: systemd-analyze verifies
+# the agent's unit. python3-venv: .venv-test on a Debian Python.
+packages=(protobuf-compiler libprotobuf-dev grpc-proto libsqlite3-dev postgresql strace openssl git systemd python3-venv)
 
 missing=()
 for package in "${packages[@]}"; do

@@ -4,12 +4,23 @@ import OrchionAgent
 import OrchionCommandLine
 import OrchionCore
 
-/// `orchion agent`: join this machine to an orchestrator and run what it assigns.
-struct AgentCommand: AsyncParsableCommand, RunsOnEventLoops {
+/// `orchion agent`: join this machine to an orchestrator and run what it assigns (`run`, the
+/// default), or make that a service that starts at boot (`install-service`).
+struct AgentCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "agent",
     abstract: "Join this machine to an orchestrator and run the tasks it assigns.",
-    discussion: "The agent dials out to the orchestrator, so it works behind NAT."
+    discussion: "The agent dials out to the orchestrator, so it works behind NAT.",
+    subcommands: [AgentRunCommand.self, InstallServiceCommand.self, UninstallServiceCommand.self],
+    defaultSubcommand: AgentRunCommand.self
+  )
+}
+
+/// `orchion agent [run]`: the agent itself.
+struct AgentRunCommand: AsyncParsableCommand, RunsOnEventLoops {
+  static let configuration = CommandConfiguration(
+    commandName: "run",
+    abstract: "Join this machine to an orchestrator and run the tasks it assigns (the default)."
   )
 
   @OptionGroup var client: ClientOptions
