@@ -53,6 +53,13 @@ let package = Package(
       name: "OrchionCore",
       swiftSettings: librarySwiftSettings
     ),
+    // The chaos soak's history and its checker (orchion-bench chaos): no I/O, so every rule is
+    // tested on a history made to break it.
+    .target(
+      name: "OrchionChaos",
+      dependencies: ["OrchionCore"],
+      swiftSettings: librarySwiftSettings
+    ),
     // Conversions between the wire types (OrchionAPI) and the domain (OrchionCore).
     .target(
       name: "OrchionWire",
@@ -231,6 +238,11 @@ let package = Package(
         "OrchionWire", "OrchionAPI", "OrchionCore", "OrchionTestSupport",
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
       ],
+      swiftSettings: defaultSwiftSettings
+    ),
+    .testTarget(
+      name: "OrchionChaosTests",
+      dependencies: ["OrchionChaos", "OrchionCore"],
       swiftSettings: defaultSwiftSettings
     ),
     .testTarget(
