@@ -5,6 +5,7 @@ import OrchionClient
 import OrchionCommandLine
 import OrchionCore
 import SwiftProtobuf
+import Synchronization
 
 /// Prints an agent task's events as they arrive: a readable transcript (what it said, one line
 /// per tool call and result, a summary at the end), or the events as JSON lines.
@@ -14,31 +15,63 @@ enum AgentTranscriptPrinter {
     case jsonLines
   }
 
-  /// Streams `task`'s events until it is terminal.
+  /// How long following keeps trying while the orchestrator cannot be reached (it restarts,
+  /// or its leader changes) before giving up.
+  static let reconnectPatience = Duration.seconds(120)
+
+  /// Streams `task`'s events until it is terminal. When the stream breaks because the
+  /// orchestrator is away, it follows again from the last event shown (`after_seq`): events
+  /// are durable, so nothing is missed or shown twice.
   /// - Returns: The task as it ended, when the stream ended because it is terminal.
   @discardableResult
   static func follow(_ task: String, client: OrchionNetworkClient, format: Format) async throws
     -> Orchion_V1_Task?
   {
-    try await client.tasks.streamAgentEvents(
-      .with {
-        $0.taskID = task
-        $0.follow = true
-      }
-    ) { response in
-      var final: Orchion_V1_Task?
-      for try await event in response.messages {
-        if event.hasFinalTask {
-          final = event.finalTask
-          continue
+    let cursor = Cursor()
+    // Since when the orchestrator has been away, and where the stream stood then.
+    var unreachable: (since: ContinuousClock.Instant, at: (Int32, Int64))?
+    while true {
+      do {
+        let (attempt, sequence) = cursor.position
+        return try await client.tasks.streamAgentEvents(
+          .with {
+            $0.taskID = task
+            $0.follow = true
+            $0.afterAttempt = attempt
+            $0.afterSeq = sequence
+          }
+        ) { response in
+          var final: Orchion_V1_Task?
+          for try await event in response.messages {
+            if event.hasFinalTask {
+              final = event.finalTask
+              continue
+            }
+            switch format {
+            case .jsonLines: Console.line(try event.jsonString())
+            case .transcript: if let line = line(for: event) { Console.line(printable(line)) }
+            }
+            cursor.advance(to: (event.attempt, event.sequence))
+          }
+          return final
         }
-        switch format {
-        case .jsonLines: Console.line(try event.jsonString())
-        case .transcript: if let line = line(for: event) { Console.line(printable(line)) }
+      } catch let error as RPCError where error.code == .unavailable {
+        // Patience counts from the last time the stream got anywhere.
+        let position = cursor.position
+        if unreachable.map({ $0.at != position }) ?? true { unreachable = (.now, position) }
+        guard let since = unreachable?.since, since.duration(to: .now) < reconnectPatience else {
+          throw error
         }
+        try await Task.sleep(for: .milliseconds(500))
       }
-      return final
     }
+  }
+
+  /// The last event shown, where following goes on from.
+  private final class Cursor: Sendable {
+    private let state = Mutex<(Int32, Int64)>((0, 0))
+    var position: (Int32, Int64) { state.withLock { $0 } }
+    func advance(to position: (Int32, Int64)) { state.withLock { $0 = position } }
   }
 
   /// How `event` reads in a transcript; `nil` for events it does not show (usage).

@@ -315,4 +315,28 @@ struct AgentRunEndToEndTests {
       }
     }
   }
+  @Test("orchion run --agent keeps following through a kill -9 of the orchestrator: the whole transcript, nothing twice, exit 0")
+  func runFollowsThroughRestart() async throws {
+    try await Cluster.with { cluster in
+      try cluster.startAgent("n1", extra: ["--agent-path", Self.fixtures])
+      try await withOrchionClient(server: cluster.address, token: testAdminToken) { client in
+        try await waitForAgents(["n1": ["claude", "codex", "gemini"]], client: client)
+      }
+      let gate = cluster.directory + "/gate"
+      let run = try ChildProcess(
+        BuiltProducts.orchion,
+        ["run", "--agent", "claude", "--server", "\(cluster.address)", "work WAIT:\(gate)"],
+        environment: cluster.environment
+      )
+      _ = try await run.waitForOutput(containing: "I'll look at the tests first.")
+      try await cluster.restartServer()
+      try await cluster.waitForActiveNodes(["n1"])
+      _ = FileManager.default.createFile(atPath: gate, contents: Data())
+      #expect(try await run.waitForExit() == 0, "\(run.standardError)")
+      let transcript = run.standardOutput
+      for line in ["● session sess-", "I'll look at the tests first.", "→ Bash", "✓ succeeded"] {
+        #expect(transcript.components(separatedBy: line).count == 2, "\(line) not exactly once in:\n\(transcript)")
+      }
+    }
+  }
 }
