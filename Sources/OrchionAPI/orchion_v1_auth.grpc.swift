@@ -59,11 +59,25 @@ public enum Orchion_V1_TokenService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "CreateLoginLink" metadata.
+        public enum CreateLoginLink: Sendable {
+            /// Request type for "CreateLoginLink".
+            public typealias Input = Orchion_V1_CreateLoginLinkRequest
+            /// Response type for "CreateLoginLink".
+            public typealias Output = Orchion_V1_CreateLoginLinkResponse
+            /// Descriptor for "CreateLoginLink".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "orchion.v1.TokenService"),
+                method: "CreateLoginLink",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "orchion.v1.TokenService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             CreateToken.descriptor,
             ListTokens.descriptor,
-            RevokeToken.descriptor
+            RevokeToken.descriptor,
+            CreateLoginLink.descriptor
         ]
     }
 }
@@ -144,6 +158,25 @@ extension Orchion_V1_TokenService {
             request: GRPCCore.StreamingServerRequest<Orchion_V1_RevokeTokenRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Orchion_V1_RevokeTokenResponse>
+
+        /// Handle the "CreateLoginLink" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A one-time link that logs a browser into the dashboard as the caller's token (admin or
+        /// > read), valid two minutes (`orchion dashboard`). Read tokens may call it too.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Orchion_V1_CreateLoginLinkRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Orchion_V1_CreateLoginLinkResponse` messages.
+        func createLoginLink(
+            request: GRPCCore.StreamingServerRequest<Orchion_V1_CreateLoginLinkRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Orchion_V1_CreateLoginLinkResponse>
     }
 
     /// Service protocol for the "orchion.v1.TokenService" service.
@@ -208,6 +241,25 @@ extension Orchion_V1_TokenService {
             request: GRPCCore.ServerRequest<Orchion_V1_RevokeTokenRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Orchion_V1_RevokeTokenResponse>
+
+        /// Handle the "CreateLoginLink" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A one-time link that logs a browser into the dashboard as the caller's token (admin or
+        /// > read), valid two minutes (`orchion dashboard`). Read tokens may call it too.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Orchion_V1_CreateLoginLinkRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Orchion_V1_CreateLoginLinkResponse` message.
+        func createLoginLink(
+            request: GRPCCore.ServerRequest<Orchion_V1_CreateLoginLinkRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Orchion_V1_CreateLoginLinkResponse>
     }
 
     /// Simple service protocol for the "orchion.v1.TokenService" service.
@@ -270,6 +322,25 @@ extension Orchion_V1_TokenService {
             request: Orchion_V1_RevokeTokenRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Orchion_V1_RevokeTokenResponse
+
+        /// Handle the "CreateLoginLink" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A one-time link that logs a browser into the dashboard as the caller's token (admin or
+        /// > read), valid two minutes (`orchion dashboard`). Read tokens may call it too.
+        ///
+        /// - Parameters:
+        ///   - request: A `Orchion_V1_CreateLoginLinkRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Orchion_V1_CreateLoginLinkResponse` to respond with.
+        func createLoginLink(
+            request: Orchion_V1_CreateLoginLinkRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Orchion_V1_CreateLoginLinkResponse
     }
 }
 
@@ -305,6 +376,17 @@ extension Orchion_V1_TokenService.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Orchion_V1_RevokeTokenResponse>(),
             handler: { request, context in
                 try await self.revokeToken(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Orchion_V1_TokenService.Method.CreateLoginLink.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Orchion_V1_CreateLoginLinkRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Orchion_V1_CreateLoginLinkResponse>(),
+            handler: { request, context in
+                try await self.createLoginLink(
                     request: request,
                     context: context
                 )
@@ -348,6 +430,17 @@ extension Orchion_V1_TokenService.ServiceProtocol {
         )
         return GRPCCore.StreamingServerResponse(single: response)
     }
+
+    public func createLoginLink(
+        request: GRPCCore.StreamingServerRequest<Orchion_V1_CreateLoginLinkRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Orchion_V1_CreateLoginLinkResponse> {
+        let response = try await self.createLoginLink(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
 }
 
 // Default implementation of methods from 'ServiceProtocol'.
@@ -385,6 +478,19 @@ extension Orchion_V1_TokenService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Orchion_V1_RevokeTokenResponse> {
         return GRPCCore.ServerResponse<Orchion_V1_RevokeTokenResponse>(
             message: try await self.revokeToken(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func createLoginLink(
+        request: GRPCCore.ServerRequest<Orchion_V1_CreateLoginLinkRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Orchion_V1_CreateLoginLinkResponse> {
+        return GRPCCore.ServerResponse<Orchion_V1_CreateLoginLinkResponse>(
+            message: try await self.createLoginLink(
                 request: request.message,
                 context: context
             ),
@@ -470,6 +576,30 @@ extension Orchion_V1_TokenService {
             deserializer: some GRPCCore.MessageDeserializer<Orchion_V1_RevokeTokenResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Orchion_V1_RevokeTokenResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "CreateLoginLink" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A one-time link that logs a browser into the dashboard as the caller's token (admin or
+        /// > read), valid two minutes (`orchion dashboard`). Read tokens may call it too.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Orchion_V1_CreateLoginLinkRequest` message.
+        ///   - serializer: A serializer for `Orchion_V1_CreateLoginLinkRequest` messages.
+        ///   - deserializer: A deserializer for `Orchion_V1_CreateLoginLinkResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func createLoginLink<Result>(
+            request: GRPCCore.ClientRequest<Orchion_V1_CreateLoginLinkRequest>,
+            serializer: some GRPCCore.MessageSerializer<Orchion_V1_CreateLoginLinkRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Orchion_V1_CreateLoginLinkResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Orchion_V1_CreateLoginLinkResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -591,6 +721,41 @@ extension Orchion_V1_TokenService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "CreateLoginLink" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A one-time link that logs a browser into the dashboard as the caller's token (admin or
+        /// > read), valid two minutes (`orchion dashboard`). Read tokens may call it too.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Orchion_V1_CreateLoginLinkRequest` message.
+        ///   - serializer: A serializer for `Orchion_V1_CreateLoginLinkRequest` messages.
+        ///   - deserializer: A deserializer for `Orchion_V1_CreateLoginLinkResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func createLoginLink<Result>(
+            request: GRPCCore.ClientRequest<Orchion_V1_CreateLoginLinkRequest>,
+            serializer: some GRPCCore.MessageSerializer<Orchion_V1_CreateLoginLinkRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Orchion_V1_CreateLoginLinkResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Orchion_V1_CreateLoginLinkResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Orchion_V1_TokenService.Method.CreateLoginLink.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -675,6 +840,36 @@ extension Orchion_V1_TokenService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Orchion_V1_RevokeTokenRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Orchion_V1_RevokeTokenResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CreateLoginLink" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A one-time link that logs a browser into the dashboard as the caller's token (admin or
+    /// > read), valid two minutes (`orchion dashboard`). Read tokens may call it too.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Orchion_V1_CreateLoginLinkRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createLoginLink<Result>(
+        request: GRPCCore.ClientRequest<Orchion_V1_CreateLoginLinkRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Orchion_V1_CreateLoginLinkResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.createLoginLink(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Orchion_V1_CreateLoginLinkRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Orchion_V1_CreateLoginLinkResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -773,6 +968,40 @@ extension Orchion_V1_TokenService.ClientProtocol {
             metadata: metadata
         )
         return try await self.revokeToken(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CreateLoginLink" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A one-time link that logs a browser into the dashboard as the caller's token (admin or
+    /// > read), valid two minutes (`orchion dashboard`). Read tokens may call it too.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createLoginLink<Result>(
+        _ message: Orchion_V1_CreateLoginLinkRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Orchion_V1_CreateLoginLinkResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Orchion_V1_CreateLoginLinkRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.createLoginLink(
             request: request,
             options: options,
             onResponse: handleResponse

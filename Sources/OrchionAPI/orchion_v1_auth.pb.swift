@@ -34,6 +34,10 @@ public nonisolated enum Orchion_V1_TokenKind: SwiftProtobuf.Enum, Swift.CaseIter
 
   /// Joining machines: register nodes and run the agent stream for them, nothing else.
   case join // = 2
+
+  /// Looking only: list and read nodes, tasks and output (no secrets, messages or tokens),
+  /// the dashboard without its cancel button, /metrics.
+  case read // = 3
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -45,6 +49,7 @@ public nonisolated enum Orchion_V1_TokenKind: SwiftProtobuf.Enum, Swift.CaseIter
     case 0: self = .unspecified
     case 1: self = .admin
     case 2: self = .join
+    case 3: self = .read
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -54,6 +59,7 @@ public nonisolated enum Orchion_V1_TokenKind: SwiftProtobuf.Enum, Swift.CaseIter
     case .unspecified: return 0
     case .admin: return 1
     case .join: return 2
+    case .read: return 3
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -63,6 +69,7 @@ public nonisolated enum Orchion_V1_TokenKind: SwiftProtobuf.Enum, Swift.CaseIter
     .unspecified,
     .admin,
     .join,
+    .read,
   ]
 
 }
@@ -211,6 +218,40 @@ public nonisolated struct Orchion_V1_RevokeTokenResponse: Sendable {
   fileprivate var _info: Orchion_V1_TokenInfo? = nil
 }
 
+public nonisolated struct Orchion_V1_CreateLoginLinkRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Orchion_V1_CreateLoginLinkResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The dashboard's address with a one-time code: `http://HOST:PORT/login?code=…`.
+  public var url: String = String()
+
+  public var expiresAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_expiresAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_expiresAt = newValue}
+  }
+  /// Returns true if `expiresAt` has been explicitly set.
+  public var hasExpiresAt: Bool {self._expiresAt != nil}
+  /// Clears the value of `expiresAt`. Subsequent reads from it will return its default value.
+  public mutating func clearExpiresAt() {self._expiresAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _expiresAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
 public nonisolated struct Orchion_V1_SecretInfo: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -342,7 +383,7 @@ public nonisolated struct Orchion_V1_DeleteSecretResponse: Sendable {
 fileprivate nonisolated let _protobuf_package = "orchion.v1"
 
 nonisolated extension Orchion_V1_TokenKind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0TOKEN_KIND_UNSPECIFIED\0\u{1}TOKEN_KIND_ADMIN\0\u{1}TOKEN_KIND_JOIN\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0TOKEN_KIND_UNSPECIFIED\0\u{1}TOKEN_KIND_ADMIN\0\u{1}TOKEN_KIND_JOIN\0\u{1}TOKEN_KIND_READ\0")
 }
 
 nonisolated extension Orchion_V1_TokenInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -590,6 +631,64 @@ nonisolated extension Orchion_V1_RevokeTokenResponse: SwiftProtobuf.Message, Swi
 
   public static func ==(lhs: Orchion_V1_RevokeTokenResponse, rhs: Orchion_V1_RevokeTokenResponse) -> Bool {
     if lhs._info != rhs._info {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Orchion_V1_CreateLoginLinkRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateLoginLinkRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Orchion_V1_CreateLoginLinkRequest, rhs: Orchion_V1_CreateLoginLinkRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Orchion_V1_CreateLoginLinkResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateLoginLinkResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}url\0\u{3}expires_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.url) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._expiresAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.url.isEmpty {
+      try visitor.visitSingularStringField(value: self.url, fieldNumber: 1)
+    }
+    try { if let v = self._expiresAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Orchion_V1_CreateLoginLinkResponse, rhs: Orchion_V1_CreateLoginLinkResponse) -> Bool {
+    if lhs.url != rhs.url {return false}
+    if lhs._expiresAt != rhs._expiresAt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

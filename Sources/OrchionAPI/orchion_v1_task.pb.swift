@@ -1049,6 +1049,9 @@ public nonisolated struct Orchion_V1_ListTasksRequest: Sendable {
   /// Only agent tasks of this CLI.
   public var agent: String = String()
 
+  /// Only tasks whose name contains this text (case-insensitive), at most 256 bytes.
+  public var nameContains: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2329,7 +2332,7 @@ nonisolated extension Orchion_V1_GetTaskResponse: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Orchion_V1_ListTasksRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListTasksRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}state\0\u{3}node_id\0\u{3}page_size\0\u{3}page_token\0\u{1}agent\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}state\0\u{3}node_id\0\u{3}page_size\0\u{3}page_token\0\u{1}agent\0\u{3}name_contains\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2342,6 +2345,7 @@ nonisolated extension Orchion_V1_ListTasksRequest: SwiftProtobuf.Message, SwiftP
       case 3: try { try decoder.decodeSingularInt32Field(value: &self.pageSize) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.pageToken) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.agent) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.nameContains) }()
       default: break
       }
     }
@@ -2363,6 +2367,9 @@ nonisolated extension Orchion_V1_ListTasksRequest: SwiftProtobuf.Message, SwiftP
     if !self.agent.isEmpty {
       try visitor.visitSingularStringField(value: self.agent, fieldNumber: 5)
     }
+    if !self.nameContains.isEmpty {
+      try visitor.visitSingularStringField(value: self.nameContains, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2372,6 +2379,7 @@ nonisolated extension Orchion_V1_ListTasksRequest: SwiftProtobuf.Message, SwiftP
     if lhs.pageSize != rhs.pageSize {return false}
     if lhs.pageToken != rhs.pageToken {return false}
     if lhs.agent != rhs.agent {return false}
+    if lhs.nameContains != rhs.nameContains {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -9,6 +9,7 @@ import OrchionScheduler
 public import OrchionStore
 import OrchionWire
 public import ServiceLifecycle
+public import CoreMetrics
 import Synchronization
 
 /// The control plane: the cluster state, heartbeat monitoring and the gRPC API, wired together.
@@ -92,6 +93,9 @@ public final class Orchestrator: Sendable {
     public var maxMailboxes: Int
     /// How clients reach the API: TCP on `host`:`port` (the default), or only in this process.
     public var listener: Listener = .tcp
+    /// Where counters and timings go (`orchion server` gives a Prometheus registry's);
+    /// `nil` keeps none.
+    public var metricsFactory: (any MetricsFactory)? = nil
 
     /// 127.0.0.1:50051, 30 s heartbeat timeout, 1 min lost-after, 4 MiB requests, 1 MiB of
     /// output per task, 10,000 finished tasks kept, 5 node losses per task, binpack, reservation
@@ -154,6 +158,10 @@ public final class Orchestrator: Sendable {
   public let tokens: TokenRegistry?
   let secrets: SecretRegistry
   let router: MailboxRouter
+  /// Dashboard login codes and sessions (see ``DashboardSessions``).
+  public let sessions: DashboardSessions
+  /// The API for this process's HTTP side.
+  public let api: InProcessAPI
   /// Where tasks reach this orchestrator (their `ORCHION_SERVER`).
   private let taskAddress: TaskAddress
   private let instance = UUID().uuidString
@@ -197,7 +205,8 @@ public final class Orchestrator: Sendable {
     self.store = store
     health = HealthStatusBoard(serving: Self.serviceNames)
     logs = LogStore(maxBytesPerTask: configuration.maxLogBytesPerTask)
-    journal = Journal(store: store, logger: logger, clock: clock)
+    let metrics = configuration.metricsFactory.map { ServerMetrics(factory: $0) } ?? .none
+    journal = Journal(store: store, logger: logger, clock: clock, metrics: metrics)
     taskAddress = TaskAddress(
       configuration.advertisedAddress.isEmpty
         ? "\(configuration.host):\(configuration.port)" : configuration.advertisedAddress
@@ -229,6 +238,7 @@ public final class Orchestrator: Sendable {
       advertisedAddress: { [taskAddress] in taskAddress.value.withLock { $0 } },
       secrets: secrets,
       taskTokens: taskTokens,
+      metrics: metrics,
       logger: logger
     )
     router = MailboxRouter(cluster: cluster, limits: routerLimits)
@@ -249,6 +259,11 @@ public final class Orchestrator: Sendable {
         clock: clock
       ) : nil
 
+    sessions = DashboardSessions(
+      secretsKey: secretsKey,
+      clock: clock,
+      tokenAccess: Self.dashboardAccess(of: tokens)
+    )
     let credentialWatch = CredentialWatch()
     var transportConfig = HTTP2ServerTransport.Posix.Config.defaults
     transportConfig.rpc.maxRequestPayloadSize = RequestSizeInterceptor.transportLimit(
@@ -268,27 +283,38 @@ public final class Orchestrator: Sendable {
       config: transportConfig
     )
     let limits = configuration.authentication
+    let nodeService = NodeServiceHandler(
+      cluster: cluster,
+      leadership: leadership,
+      store: store,
+      registrationLimiter: RateLimiter(
+        perSecond: limits.registrationsPerSecond,
+        burst: limits.registrationBurst,
+        clock: clock
+      ),
+      watch: credentialWatch
+    )
+    let taskService = TaskServiceHandler(
+      cluster: cluster,
+      logs: logs,
+      store: store,
+      leadership: leadership,
+      secrets: secrets
+    )
+    api = InProcessAPI(
+      tasks: taskService,
+      nodes: nodeService,
+      cluster: cluster,
+      leadership: leadership,
+      health: health,
+      store: store,
+      serviceNames: Self.serviceNames
+    )
     let services: [any RegistrableRPCService] = [
-        NodeServiceHandler(
-          cluster: cluster,
-          leadership: leadership,
-          store: store,
-          registrationLimiter: RateLimiter(
-            perSecond: limits.registrationsPerSecond,
-            burst: limits.registrationBurst,
-            clock: clock
-          ),
-          watch: credentialWatch
-        ),
-        TaskServiceHandler(
-          cluster: cluster,
-          logs: logs,
-          store: store,
-          leadership: leadership,
-          secrets: secrets
-        ),
+        nodeService,
+        taskService,
         AgentServiceHandler(cluster: cluster, leadership: leadership),
-        TokenServiceHandler(tokens: tokens, watch: credentialWatch),
+        TokenServiceHandler(tokens: tokens, watch: credentialWatch, sessions: sessions),
         SecretServiceHandler(secrets: secrets),
         RouterServiceHandler(
           router: router,
@@ -298,6 +324,7 @@ public final class Orchestrator: Sendable {
         HealthService(board: health),
       ]
     let interceptors: [any ServerInterceptor] = [
+        MetricsInterceptor(metrics: metrics),
         AccessLogInterceptor(logger: logger),
         AuthInterceptor(
           tokens: tokens,
@@ -434,6 +461,26 @@ public final class Orchestrator: Sendable {
     let join = try tokens.mint(kind: .join, ttl: nil, description: description)
     try await tokens.keep([join])
     return join.token
+  }
+
+  /// How sessions learn what their token grants now; `nil` without authentication.
+  private static func dashboardAccess(
+    of tokens: TokenRegistry?
+  ) -> (@Sendable (String) -> DashboardSessions.Access?)? {
+    guard let tokens else { return nil }
+    return { id in tokens.dashboardAccess(tokenID: id) }
+  }
+
+  /// What an HTTP caller presenting `authorization` (`Bearer <token>`) may do: the dashboard's
+  /// and `/metrics`' alternative to a session cookie, for scripts. Admin tokens act; read
+  /// tokens look; anything else is `nil`. Without authentication every caller is an admin.
+  public func httpAccess(authorization: String?) async -> DashboardSessions.Access? {
+    guard let tokens else { return .admin }
+    switch try? await tokens.authenticate(authorization) {
+    case .admin, .unauthenticated: return .admin
+    case .read: return .read
+    case .join, .task, nil: return nil
+    }
   }
 
   /// Where clients reach this orchestrator: `--advertise-address`, else host:port.

@@ -1,5 +1,5 @@
 /// How an attempt ended.
-public enum AttemptOutcome: String, Hashable, Sendable {
+public enum AttemptOutcome: String, Hashable, Sendable, CaseIterable {
   /// Still assigned or running.
   case active
   case succeeded

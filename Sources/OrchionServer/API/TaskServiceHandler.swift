@@ -19,6 +19,8 @@ struct TaskServiceHandler: Orchion_V1_TaskService.SimpleServiceProtocol {
   /// Page size when a request says 0, and the largest allowed.
   static let defaultPageSize = 100
   static let maxPageSize = 1000
+  /// The longest `name_contains` filter: task names are shorter (TextRules).
+  static let maxNameFilterBytes = 256
 
   func submitTask(
     request: Orchion_V1_SubmitTaskRequest,
@@ -79,18 +81,36 @@ struct TaskServiceHandler: Orchion_V1_TaskService.SimpleServiceProtocol {
         "agent: \(TextRules.quoted(agent)) is not an agent CLI name (a-z, 0-9, '-')"
       )
     }
+    guard request.nameContains.utf8.count <= Self.maxNameFilterBytes else {
+      throw OrchionError.invalidArgument(
+        field: "name_contains",
+        "name_contains: at most \(Self.maxNameFilterBytes) bytes"
+      )
+    }
+    let name = request.nameContains.isEmpty ? nil : request.nameContains.lowercased()
     let token =
       request.pageToken.isEmpty
       ? nil : try TaskID(validating: request.pageToken, field: "page_token")
     let page =
       leadership.isLeader
-      ? cluster.list(state: state, node: node, agent: agent, pageSize: pageSize, after: token)
+      ? cluster.list(
+        state: state,
+        node: node,
+        agent: agent,
+        nameContains: name,
+        pageSize: pageSize,
+        after: token
+      )
       : try await {
         let page = try await store.tasks(
           TaskQuery(state: state, node: node, pageSize: pageSize, after: token)
         )
         // A follower filters the store's page: it may hold fewer than page_size.
-        return (page.tasks.filter { agent == nil || $0.spec.agent?.name == agent }, page.next)
+        let kept = page.tasks.filter { task in
+          (agent == nil || task.spec.agent?.name == agent)
+            && (name.map { task.spec.name.lowercased().contains($0) } ?? true)
+        }
+        return (kept, page.next)
       }()
     return .with {
       $0.tasks = page.tasks.map(Orchion_V1_Task.init)
@@ -136,15 +156,18 @@ struct TaskServiceHandler: Orchion_V1_TaskService.SimpleServiceProtocol {
   /// Hands `id`'s log from the start to `write`, a batch at a time, then — following — each new
   /// batch until the task is terminal, when `final` gets the task as it ended. A follower
   /// (not the leader) answers from the store, without following.
+  /// - Parameter from: The position of the first chunk wanted (0: from the start); each read
+  ///   says where its chunks start (``LogStore/Read/next`` minus their count).
   /// - Throws: `notFound` for an unknown task, before anything is written.
   func follow(
     _ id: TaskID,
+    from start: Int64 = 0,
     follow: Bool,
     write: (LogStore.Read) async throws -> Void,
     final: (Orchion_V1_Task) async throws -> Void
   ) async throws {
     guard leadership.isLeader else {
-      try await followStored(id, follow: follow, write: write, final: final)
+      try await followStored(id, from: start, follow: follow, write: write, final: final)
       return
     }
     _ = try cluster.task(id)  // NOT_FOUND before any output
@@ -156,7 +179,7 @@ struct TaskServiceHandler: Orchion_V1_TaskService.SimpleServiceProtocol {
     let (doorbell, cancel) = logs.doorbell(for: id)
     defer { cancel() }
     try await withRPCCancellationHandler {
-      var cursor: Int64 = 0
+      var cursor = max(0, start)
       var rings = doorbell.makeAsyncIterator()
       while true {
         let read = logs.read(id, from: cursor)
@@ -183,6 +206,7 @@ extension TaskServiceHandler {
   /// needs the leader.
   private func followStored(
     _ id: TaskID,
+    from start: Int64,
     follow: Bool,
     write: (LogStore.Read) async throws -> Void,
     final: (Orchion_V1_Task) async throws -> Void
@@ -191,15 +215,15 @@ extension TaskServiceHandler {
       throw OrchionError.notFound("task '\(id)' not found")
     }
     if follow && !task.state.isTerminal { throw leadership.notLeaderError() }
-    var index: Int64 = 0
+    var index = max(0, start)
     while true {
       let entries = try await store.logs(of: id, from: index, limit: 1024)
       try await write(
         LogStore.Read(
           chunks: entries.map(\.chunk),
           missedBytes: 0,
-          missedSome: false,
-          next: (entries.last?.index ?? index) &+ 1,
+          missedSome: (entries.first?.index ?? index) > index,
+          next: entries.last.map { $0.index &+ 1 } ?? index,
           finished: true
         )
       )

@@ -10,6 +10,8 @@ struct TokenServiceHandler: Orchion_V1_TokenService.SimpleServiceProtocol {
   let tokens: TokenRegistry?
   /// Streams opened with a token end when it is revoked.
   let watch: CredentialWatch
+  /// Where dashboard login codes are made.
+  let sessions: DashboardSessions
 
   /// The longest description, in bytes.
   static let maxDescriptionBytes = 256
@@ -19,10 +21,10 @@ struct TokenServiceHandler: Orchion_V1_TokenService.SimpleServiceProtocol {
     context: ServerContext
   ) async throws -> Orchion_V1_CreateTokenResponse {
     let tokens = try enabledTokens()
-    guard request.kind == .admin || request.kind == .join else {
+    guard request.kind == .admin || request.kind == .join || request.kind == .read else {
       throw OrchionError.invalidArgument(
         field: "kind",
-        "kind: must be TOKEN_KIND_ADMIN or TOKEN_KIND_JOIN"
+        "kind: must be TOKEN_KIND_ADMIN, TOKEN_KIND_JOIN or TOKEN_KIND_READ"
       )
     }
     let ttl = request.hasTtl ? try Duration(validating: request.ttl, field: "ttl") : nil
@@ -70,6 +72,24 @@ struct TokenServiceHandler: Orchion_V1_TokenService.SimpleServiceProtocol {
       reason: "token \(info.id) was revoked"
     )
     return .with { $0.info = info }
+  }
+
+  func createLoginLink(
+    request: Orchion_V1_CreateLoginLinkRequest,
+    context: ServerContext
+  ) async throws -> Orchion_V1_CreateLoginLinkResponse {
+    guard let base = sessions.dashboardURL else {
+      throw OrchionError.failedPrecondition(
+        "this orchestrator serves no dashboard (started with --http-port off)"
+      )
+    }
+    let (code, expiresAt) = try sessions.makeCode(
+      for: Caller.current?.principal ?? .unauthenticated
+    )
+    return .with {
+      $0.url = base + "/login?code=" + code
+      $0.expiresAt = .init(expiresAt)
+    }
   }
 
   private func enabledTokens() throws(OrchionError) -> TokenRegistry {

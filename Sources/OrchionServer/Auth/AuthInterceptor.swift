@@ -24,6 +24,14 @@ struct AuthInterceptor: ServerInterceptor {
     "orchion.v1.NodeService/UnregisterNode", "orchion.v1.AgentService/Connect",
   ]
 
+  /// What a read token may call: looking, never changing, and no secrets or tokens.
+  static let readMethods: Set<String> = [
+    "orchion.v1.NodeService/ListNodes", "orchion.v1.NodeService/GetNode",
+    "orchion.v1.TaskService/GetTask", "orchion.v1.TaskService/ListTasks",
+    "orchion.v1.TaskService/StreamTaskLogs", "orchion.v1.TaskService/StreamAgentEvents",
+    "orchion.v1.TokenService/CreateLoginLink",
+  ]
+
   /// Standard probes (load balancers, Kubernetes) carry no token; health says nothing secret.
   static let openServicePrefix = "grpc.health.v1.Health/"
 
@@ -68,6 +76,14 @@ struct AuthInterceptor: ServerInterceptor {
         _ = failures.admit(address)
         return StreamingServerResponse(
           error: RPCError(code: .unauthenticated, message: error.message)
+        )
+      }
+      if case .read = principal, !Self.readMethods.contains(method) {
+        return StreamingServerResponse(
+          error: RPCError(
+            code: .permissionDenied,
+            message: "a read token may only look (list, get, follow output); \(method) needs an admin token"
+          )
         )
       }
       if case .join = principal, !Self.joinMethods.contains(method) {

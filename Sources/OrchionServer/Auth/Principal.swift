@@ -15,7 +15,7 @@ struct Caller: Sendable {
   var credentialKeys: [CredentialWatch.Key] {
     var keys: [CredentialWatch.Key] = []
     switch principal {
-    case .admin(let id), .join(let id): keys.append(.token(id: id))
+    case .admin(let id), .join(let id), .read(let id): keys.append(.token(id: id))
     case .unauthenticated, .task: break
     }
     if let nodeCredential { keys.append(.nodeCredential(digest: Credential.digest(nodeCredential))) }
@@ -29,6 +29,9 @@ public enum Principal: Sendable, Equatable {
   case admin(tokenID: String)
   /// A join token: registering nodes and running the agent stream for the nodes it registered.
   case join(tokenID: String)
+  /// A read token: listing and reading nodes, tasks and their output; nothing that changes
+  /// anything, and no secrets, messages or tokens.
+  case read(tokenID: String)
   /// Authentication is off (`--no-auth`, allowed on loopback only): as an admin.
   case unauthenticated
   /// A task's attempt, by the token its agent gave it (``TaskTokens``): the router only.
@@ -38,7 +41,7 @@ public enum Principal: Sendable, Equatable {
   public var isAdmin: Bool {
     switch self {
     case .admin, .unauthenticated: true
-    case .join, .task: false
+    case .join, .read, .task: false
     }
   }
 }

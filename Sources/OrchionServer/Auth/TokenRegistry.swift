@@ -112,7 +112,24 @@ public final class TokenRegistry: Sendable {
     guard let entry = state.withLock({ $0.tokens[id] }), Credential.equal(entry.digest, digest)
     else { return nil }
     if let expiresAt = entry.expiresAt, expiresAt <= clock.now { return nil }
-    return entry.info.kind == .join ? .join(tokenID: id) : .admin(tokenID: id)
+    switch entry.info.kind {
+    case .join: return .join(tokenID: id)
+    case .read: return .read(tokenID: id)
+    default: return .admin(tokenID: id)
+    }
+  }
+
+  /// What the token with this ID grants a dashboard session now: `nil` once it is revoked or
+  /// expired (or is a join token). `configured` is the `--token` admin token.
+  func dashboardAccess(tokenID id: String) -> DashboardSessions.Access? {
+    if id == "configured" { return configuredAdminDigests.isEmpty ? nil : .admin }
+    guard let entry = state.withLock({ $0.tokens[id] }) else { return nil }
+    if let expiresAt = entry.expiresAt, expiresAt <= clock.now { return nil }
+    switch entry.info.kind {
+    case .admin: return .admin
+    case .read: return .read
+    default: return nil
+    }
   }
 
   /// A follower does not see the leader's writes: it reloads tokens now and then, so a token

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import OrchionAPI
 import OrchionCore
@@ -60,8 +61,10 @@ final class Cluster: Sendable {
     advertisedAddress: @escaping @Sendable () -> String,
     secrets: SecretRegistry? = nil,
     taskTokens: TaskTokens? = nil,
+    metrics: ServerMetrics = .none,
     logger: Logger
   ) {
+    self.metrics = metrics
     self.clock = clock
     self.logs = logs
     self.journal = journal
@@ -73,6 +76,9 @@ final class Cluster: Sendable {
     state = Mutex(Shell(cluster: ClusterState(nodes: nodes, limits: limits, router: router)))
     (kicks, kick) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
   }
+
+  /// What the shell counts and times.
+  let metrics: ServerMetrics
 
   /// The node timing rules.
   var configuration: NodeTable.Configuration { state.withLock { $0.cluster.nodes.configuration } }
@@ -107,6 +113,7 @@ final class Cluster: Sendable {
     let (result, entry, ended) = try state.withLock {
       shell throws(Failure) -> (Result, UInt64?, Ended) in
       let (result, actions) = try body(&shell, now)
+      for outcome in shell.cluster.takeClosedAttempts() { metrics.attemptEnded(outcome) }
       var later: [ClusterAction] = []
       var ended = Ended()
       for action in actions {
@@ -114,6 +121,8 @@ final class Cluster: Sendable {
         case .endSession(let id):
           if let stream = shell.streams.removeValue(forKey: id) { ended.sessions.append(stream) }
         case .deliver(let id, let delivery):
+          metrics.routerDelivered.increment()
+          if delivery.count > 1 { metrics.routerRedelivered.increment() }
           guard let subscription = shell.subscriptions[id] else { continue }
           shell.outbox.append((subscription, delivery))
           ended.delivered = true
@@ -121,7 +130,13 @@ final class Cluster: Sendable {
           if let subscription = shell.subscriptions.removeValue(forKey: id) {
             ended.subscriptions.append((subscription, error))
           }
-        case .assign, .stop, .finished, .evicted, .reveal:
+        case .assign:
+          metrics.placements.increment()
+          later.append(action)
+        case .reveal(let ids):
+          metrics.routerAccepted.increment(by: Int64(ids.count))
+          later.append(action)
+        case .stop, .finished, .evicted:
           later.append(action)
         }
       }
@@ -169,6 +184,11 @@ final class Cluster: Sendable {
     try state.withLock { shell throws(OrchionError) in try body(shell.cluster) }
   }
 
+  /// Reads the state with a body that cannot fail.
+  func inspect<Value>(_ body: (ClusterState) -> Value) -> Value {
+    state.withLock { body($0.cluster) }
+  }
+
   /// The stream that speaks for `node` now, if any.
   func stream(of node: NodeID) -> AgentSession? {
     state.withLock { shell in shell.cluster.sessions[node].flatMap { shell.streams[$0] } }
@@ -201,6 +221,9 @@ final class Cluster: Sendable {
   /// - Throws: `notFound` for an unknown node; `failedPrecondition` for a disconnected one.
   @discardableResult
   func heartbeat(_ id: NodeID) throws(OrchionError) -> Node {
+    let started = ContinuousClock.now
+    metrics.heartbeats.increment()
+    defer { metrics.heartbeatHandling.record(ContinuousClock.now - started) }
     let now = clock.now
     // Most heartbeats change no status: they need neither the journal nor a pass.
     let plain = try state.withLock { shell throws(OrchionError) -> Node? in
@@ -290,6 +313,7 @@ final class Cluster: Sendable {
       (try state.submit(spec, now: now), [])
     }
     if let entry { try await journal.waitUntilDurable(entry) }
+    metrics.submissions.increment()
     return task
   }
 
@@ -324,6 +348,7 @@ final class Cluster: Sendable {
     state filter: TaskState?,
     node: NodeID?,
     agent: String? = nil,
+    nameContains: String? = nil,
     pageSize: Int,
     after token: TaskID?
   ) -> (tasks: [TaskRecord], next: TaskID?) {
@@ -332,6 +357,7 @@ final class Cluster: Sendable {
         state: filter,
         node: node,
         agent: agent,
+        nameContains: nameContains,
         pageSize: pageSize,
         after: token
       )
@@ -452,6 +478,8 @@ final class Cluster: Sendable {
   func schedulePass() {
     // Most kicks (an agent attaching, a status report) find nothing to place: check first.
     guard state.withLock({ $0.cluster.board.pendingCount > 0 }) else { return }
+    let started = ContinuousClock.now
+    defer { metrics.schedulingPass.record(ContinuousClock.now - started) }
     transition(wake: false) { [scheduler] state, now in
       var generator = SystemRandomNumberGenerator()
       return ((), state.schedule(scheduler: scheduler, now: now, generator: &generator))

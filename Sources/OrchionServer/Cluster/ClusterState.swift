@@ -43,6 +43,13 @@ struct ClusterState: Sendable {
     return nodeChanges + tasks + messages
   }
 
+  /// How attempts ended since the last call, for the shell's metrics.
+  mutating func takeClosedAttempts() -> [AttemptOutcome] {
+    guard !board.closedAttempts.isEmpty else { return [] }
+    defer { board.closedAttempts.removeAll(keepingCapacity: true) }
+    return board.closedAttempts
+  }
+
   /// Follows up what `actions` say happened to tasks: a finished task's mailbox is dropped
   /// and its subscriptions end. Every transition that can finish a task passes its actions
   /// through here.

@@ -42,6 +42,9 @@ struct TaskBoard: Sendable {
   var finishedHead = 0
   var sequence: UInt32 = 0
   var lastMillisecond: Int64 = 0
+  /// How attempts ended since the shell last asked (``ClusterState/takeClosedAttempts()``),
+  /// for its metrics.
+  var closedAttempts: [AttemptOutcome] = []
 
   init(limits: Limits) {
     self.limits = limits
@@ -68,16 +71,19 @@ struct TaskBoard: Sendable {
     state: TaskState?,
     node: NodeID?,
     agent: String? = nil,
+    nameContains: String? = nil,
     pageSize: Int,
     after token: TaskID?
   ) -> (tasks: [TaskRecord], next: TaskID?) {
+    let needle = nameContains?.lowercased()
     var end = order.count
     if let token { end = order.lowerBound(of: token) }
     var page: [TaskRecord] = []
     var index = end - 1
     while index >= 0, page.count < pageSize {
       if let task = tasks[order[index]], state == nil || task.state == state,
-        node == nil || task.nodeID == node, agent == nil || task.spec.agent?.name == agent
+        node == nil || task.nodeID == node, agent == nil || task.spec.agent?.name == agent,
+        needle.map({ task.spec.name.lowercased().contains($0) }) ?? true
       {
         page.append(task)
       }
@@ -177,6 +183,7 @@ struct TaskBoard: Sendable {
   ) {
     tasks[id]?.updateCurrentAttempt { attempt in
       guard attempt.outcome == .active else { return }
+      closedAttempts.append(outcome)
       attempt.outcome = outcome
       attempt.termination = termination
       attempt.exitCode = exitCode

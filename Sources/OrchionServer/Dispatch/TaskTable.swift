@@ -13,6 +13,9 @@ struct TaskTable: Sendable {
 
   var count: Int { records.count }
 
+  /// Every task, in no particular order.
+  var all: Dictionary<TaskID, TaskRecord>.Values { records.values }
+
   subscript(id: TaskID) -> TaskRecord? {
     get { records[id] }
     set {

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import OrchionCore
 import OrchionStore
@@ -50,6 +51,7 @@ final class Journal: Sendable {
   }
 
   private let store: any Store
+  private let metrics: ServerMetrics
   private let logger: Logger
   private let clock: any WallClock
   private let state = Mutex(State())
@@ -60,8 +62,10 @@ final class Journal: Sendable {
     store: any Store,
     logger: Logger,
     clock: any WallClock = SystemClock(),
-    maxRetryDelay: Duration = .seconds(2)
+    maxRetryDelay: Duration = .seconds(2),
+    metrics: ServerMetrics = .none
   ) {
+    self.metrics = metrics
     self.store = store
     self.logger = logger
     self.clock = clock
@@ -183,7 +187,10 @@ final class Journal: Sendable {
     var delay = Duration.milliseconds(50)
     while true {
       do {
+        let started = ContinuousClock.now
         try await store.commit(changes)
+        metrics.journalCommit.record(ContinuousClock.now - started)
+        metrics.journalBatch.record(changes.count)
         return true
       } catch  where error.code == .leaseLost {
         fail(error)

@@ -24,6 +24,8 @@ struct RouterCaller: Sendable {
       return RouterCaller(name: "client", isAdmin: true)
     case .join:
       throw .permissionDenied("a join token may not use the router")
+    case .read:
+      throw .permissionDenied("a read token may not use the router (receiving takes messages)")
     case .task(let task, let attempt):
       guard let node = currentNode(task, attempt) else {
         throw .unauthenticated(
