@@ -25,7 +25,10 @@ final class BenchCluster {
     token = "bench-\(UUID().uuidString)"
     self.logged = logged
     server = try BenchProcess(
-      ["server", "--port", "\(port)", "--data-dir", directory + "/server", "--token", token]
+      [
+        "server", "--port", "\(port)", "--http-port", "0", "--data-dir", directory + "/server",
+        "--token", token,
+      ]
         + serverArguments,
       logPath: logged ? directory + "/server.log" : nil
     )

@@ -39,7 +39,7 @@ struct FootprintBench: AsyncParsableCommand {
       let clock = ContinuousClock()
       let start = clock.now
       let up = try BenchProcess(
-        ["up", "--port", "\(port)", "--data-dir", directory],
+        ["up", "--port", "\(port)", "--http-port", "0", "--data-dir", directory],
         environment: ["ORCHION_CONFIG": directory + "/client-config", "ORCHION_TOKEN": ""]
       )
       try await Self.waitUntilServing(port: port)

@@ -11,7 +11,7 @@ struct Orchion: AsyncParsableCommand {
       UpCommand.self, ServerCommand.self, AgentCommand.self, RunCommand.self, NodesCommand.self,
       TasksCommand.self, TaskCommand.self, LogsCommand.self, CancelCommand.self, CordonCommand.self,
       UncordonCommand.self, DrainCommand.self, TokenCommand.self, SecretCommand.self,
-      CertsCommand.self, MsgCommand.self, AdminCommand.self,
+      CertsCommand.self, MsgCommand.self, AdminCommand.self, DashboardCommand.self,
     ]
   )
 }

@@ -3,6 +3,7 @@ import Logging
 import OrchionCommandLine
 import OrchionCore
 import OrchionServer
+import OrchionWeb
 import ServiceLifecycle
 
 /// `orchion server`: the control plane.
@@ -18,12 +19,14 @@ struct ServerCommand: AsyncParsableCommand {
   func run() async throws {
     let logger = logging.bootstrap(label: "orchion.server")
     _ = try DataDirectory.prepare(server.dataDir)
-    let orchestrator = try await Orchestrator(
-      configuration: try server.configuration(),
-      logger: logger
-    )
+    let exporter = MetricsExporter()
+    var configuration = try server.configuration()
+    configuration.metricsFactory = exporter.factory
+    let orchestrator = try await Orchestrator(configuration: configuration, logger: logger)
+    let web = server.makeWebServer(orchestrator: orchestrator, exporter: exporter, logger: logger)
+    // Last in, first out: the HTTP server (and its live streams) stops before the API.
     try await ServiceRunner.run(
-      services: orchestrator.services,
+      services: orchestrator.services + (web.map { [$0] } ?? []),
       shutdownGrace: server.shutdownGrace.duration,
       logger: logger
     ) {
@@ -36,6 +39,7 @@ struct ServerCommand: AsyncParsableCommand {
         logger: logger
       )
       Console.line("orchion server listening on \(address)")
+      if let line = try await ServerOptions.dashboardLine(web) { Console.line(line) }
       if let join = tokens.newJoin {
         Console.line(
           """

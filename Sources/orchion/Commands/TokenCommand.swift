@@ -13,7 +13,8 @@ struct TokenCommand: AsyncParsableCommand {
     abstract: "Create, list and revoke API tokens.",
     discussion: """
       Admin tokens may do everything; join tokens may only register nodes and run their agents \
-      (give them to machines: orchion agent --server HOST:PORT --token T). Tokens are stored \
+      (give them to machines: orchion agent --server HOST:PORT --token T); read tokens may only \
+      look (nodes, tasks, output, the dashboard, /metrics). Tokens are stored \
       hashed: a token is shown once, when it is created.
       """,
     subcommands: [TokenCreateCommand.self, TokenListCommand.self, TokenRevokeCommand.self]
@@ -28,7 +29,7 @@ struct TokenCreateCommand: AsyncParsableCommand {
 
   @OptionGroup var client: ClientOptions
 
-  @Flag(help: "A join token (for agents) or an admin token (everything).")
+  @Flag(help: "A join token (for agents), a read token (looking only) or an admin token (everything).")
   var kind: Kind
 
   @Option(help: "How long the token is valid (e.g. 24h, 30m; default: until revoked).")
@@ -38,7 +39,7 @@ struct TokenCreateCommand: AsyncParsableCommand {
   var description = ""
 
   enum Kind: String, EnumerableFlag {
-    case join, admin
+    case join, read, admin
   }
 
   func validate() throws {
@@ -47,7 +48,11 @@ struct TokenCreateCommand: AsyncParsableCommand {
 
   func run() async throws {
     let request = Orchion_V1_CreateTokenRequest.with {
-      $0.kind = kind == .join ? .join : .admin
+      switch kind {
+      case .join: $0.kind = .join
+      case .read: $0.kind = .read
+      case .admin: $0.kind = .admin
+      }
       if let ttl { $0.ttl = .init(ttl.duration) }
       $0.description_p = description
     }
@@ -80,7 +85,8 @@ struct TokenListCommand: AsyncParsableCommand {
       var table = TextTable(columns: ["ID", "KIND", "CREATED", "EXPIRES", "DESCRIPTION"])
       for token in response.tokens {
         table.append([
-          token.id, token.kind == .join ? "join" : "admin", token.createdAt.displayText,
+          token.id, token.kind == .join ? "join" : token.kind == .read ? "read" : "admin",
+          token.createdAt.displayText,
           token.hasExpiresAt ? token.expiresAt.displayText : "never", token.description_p,
         ])
       }

@@ -5,6 +5,7 @@ import OrchionClient
 import OrchionCommandLine
 import OrchionCore
 import OrchionServer
+import OrchionWeb
 import ServiceLifecycle
 
 /// `orchion up`: an orchestrator and a local agent in one process — a working cluster of one.
@@ -21,14 +22,16 @@ struct UpCommand: AsyncParsableCommand {
   func run() async throws {
     let logger = logging.bootstrap(label: "orchion.up")
     let dataDir = try DataDirectory.prepare(server.dataDir)
-    let orchestrator = try await Orchestrator(
-      configuration: try server.configuration(),
-      logger: logger
-    )
+    let exporter = MetricsExporter()
+    var serverConfiguration = try server.configuration()
+    serverConfiguration.metricsFactory = exporter.factory
+    let orchestrator = try await Orchestrator(configuration: serverConfiguration, logger: logger)
+    let web = server.makeWebServer(orchestrator: orchestrator, exporter: exporter, logger: logger)
     // The agent learns the real port once the server is bound (port 0 picks one).
     let agentService = DeferredService()
     try await ServiceRunner.run(
-      services: orchestrator.services + [agentService],
+      // Last in, first out: the HTTP server stops first, the agent before the orchestrator.
+      services: orchestrator.services + [agentService] + (web.map { [$0] } ?? []),
       shutdownGrace: server.shutdownGrace.duration + agent.killGrace.duration,
       logger: logger
     ) {
@@ -61,10 +64,11 @@ struct UpCommand: AsyncParsableCommand {
       // them from /proc.
       VisibleCredentials.scrub()
       agentService.start(Agent(configuration: configuration, logger: logger))
+      let dashboard = try await ServerOptions.dashboardLine(web).map { "\n  \($0)" } ?? ""
       let shownJoinToken = joinToken ?? "<a join token: orchion token create --join>"
       Console.line(
         """
-        orchion is up: orchestrator listening on \(address), with a local agent
+        orchion is up: orchestrator listening on \(address), with a local agent\(dashboard)
           run a task:      orchion run -- echo hello
           see the nodes:   orchion nodes
           join a machine:  orchion agent --server \(server.joinAddress(port: address.port)) --token \(shownJoinToken)\

@@ -110,6 +110,17 @@ struct ServerOptions: ParsableArguments {
   @Option(help: "A new connection that has not started HTTP/2 within this long is closed.")
   var handshakeTimeout = DurationArgument(ConnectionLimits.defaults.handshakeTimeout)
 
+  @Option(
+    help: ArgumentHelp(
+      "Port of the HTTP server beside gRPC (dashboard, /metrics, /healthz, /readyz), on --host with the same TLS; 'off' for none. Default: --port + 1 (50052), or a free one with --port 0.",
+      valueName: "port|off"
+    )
+  )
+  var httpPort: String?
+
+  @Flag(help: "Serve /metrics without a token (for Prometheus on a trusted network).")
+  var metricsPublic = false
+
   @Option(help: "PEM certificate chain to serve TLS with (with --tls-key).")
   var tlsCert: String?
 
@@ -154,6 +165,14 @@ struct ServerOptions: ParsableArguments {
     }
     guard (0...65_535).contains(port) else {
       throw ValidationError("--port must be 0-65535")
+    }
+    if let httpPort, httpPort != "off" {
+      guard let number = Int(httpPort), (0...65_535).contains(number) else {
+        throw ValidationError("--http-port must be 0-65535 or off, not \(httpPort)")
+      }
+      guard number == 0 || number != port else {
+        throw ValidationError("--http-port must differ from --port (\(port))")
+      }
     }
     guard heartbeatTimeout.duration > .zero else {
       throw ValidationError("--heartbeat-timeout must be greater than 0")

@@ -1,0 +1,67 @@
+import Foundation
+import Hummingbird
+import HTTPTypes
+import OrchionCore
+import OrchionServer
+
+/// Who a request comes from, and whether it may do what it asks: the session cookie (browsers)
+/// or a bearer token (scripts), and for a POST the checks that keep other sites from making a
+/// logged-in browser act (SameSite=Strict cookie, Origin, Sec-Fetch-Site, a CSRF token).
+struct WebAccess: Sendable {
+  let orchestrator: Orchestrator
+
+  var sessions: DashboardSessions { orchestrator.sessions }
+
+  /// The session of `request`: its cookie's, else its bearer token's (no CSRF token: scripts
+  /// cannot POST forms with one), else the open session when authentication is off.
+  func session(of request: Request) async -> DashboardSessions.Session? {
+    if let open = sessions.openSession() { return open }
+    if let cookie = request.cookies[DashboardSessions.cookieName]?.value,
+      let session = sessions.session(from: cookie)
+    {
+      return session
+    }
+    guard let authorization = request.headers[.authorization],
+      let access = await orchestrator.httpAccess(authorization: authorization)
+    else { return nil }
+    return DashboardSessions.Session(
+      tokenID: "bearer",
+      access: access,
+      expiresAt: UTCInstant(nanosecondsSinceEpoch: .max),
+      csrfToken: ""
+    )
+  }
+
+  /// Why a state-changing request must be refused, or `nil` to let it through.
+  /// - Parameter csrf: The form's `csrf` field.
+  func refusal(
+    of request: Request,
+    session: DashboardSessions.Session,
+    csrf: String?
+  ) -> Response? {
+    guard session.access == .admin else {
+      return Pages.error(.forbidden, "This session may only look: log in with an admin token to cancel tasks.")
+    }
+    if let site = request.headers.value(named: "sec-fetch-site"), site != "same-origin", site != "none" {
+      return Pages.error(.forbidden, "Refused: the request came from another site (Sec-Fetch-Site: \(site)).")
+    }
+    if let origin = request.headers[.origin], !Self.isSameOrigin(origin, host: request.head.authority) {
+      return Pages.error(.forbidden, "Refused: the request came from another origin (\(origin)).")
+    }
+    // A bearer token is not sent by browsers on their own: no CSRF token needed with it.
+    if session.tokenID == "bearer" { return nil }
+    guard let csrf, sessions.isValidCSRF(csrf, for: session) else {
+      return Pages.error(.forbidden, "Refused: the form's CSRF token is missing or wrong. Reload the page and try again.")
+    }
+    return nil
+  }
+
+  /// Whether `origin` (`scheme://host[:port]`) names the host the request was sent to.
+  static func isSameOrigin(_ origin: String, host: String?) -> Bool {
+    guard let host, let components = URLComponents(string: origin), let originHost = components.host
+    else { return false }
+    let originAuthority = components.port.map { "\(originHost):\($0)" } ?? originHost
+    return originAuthority.lowercased() == host.lowercased()
+  }
+}
+
