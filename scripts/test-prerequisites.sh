@@ -14,8 +14,10 @@ cd "$(dirname "$0")/.."
 # libsqlite3-dev: the embedded store. postgresql, openssl: the store and failover tests run
 # against a real server with TLS (scripts/test-postgres.sh). strace: the durability test
 # watches the orchestrator fsync. git: the workspace tests. systemd: systemd-analyze verifies
-# the agent's unit. python3-venv: .venv-test on a Debian Python.
-packages=(protobuf-compiler libprotobuf-dev grpc-proto libsqlite3-dev postgresql strace openssl git systemd python3-venv)
+# the agent's unit. python3-venv: .venv-test on a Debian Python. chromium, chromium-driver: the
+# dashboard's tests drive a real headless browser. prometheus: promtool checks /metrics and a
+# real Prometheus scrapes it.
+packages=(protobuf-compiler libprotobuf-dev grpc-proto libsqlite3-dev postgresql strace openssl git systemd python3-venv chromium chromium-driver prometheus)
 
 missing=()
 for package in "${packages[@]}"; do

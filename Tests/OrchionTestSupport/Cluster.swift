@@ -51,9 +51,11 @@ public final class Cluster: Sendable {
     arguments: [String],
     environment: [String: String] = [:]
   ) async throws -> (ChildProcess, ServerAddress) {
+    // A free HTTP port too, unless the test chooses: the default (--port + 1) may be taken.
+    let http = arguments.contains("--http-port") ? [] : ["--http-port", "0"]
     let server = try ChildProcess(
       BuiltProducts.orchion,
-      ["server", "--data-dir", directory + "/server"] + arguments,
+      ["server", "--data-dir", directory + "/server"] + http + arguments,
       environment: ["ORCHION_CONFIG": directory + "/client-config"].merging(environment) { $1 }
     )
     let line = try await server.waitForOutput(containing: "listening on ")
@@ -63,6 +65,22 @@ public final class Cluster: Sendable {
       throw OrchionError(code: .internalError, message: "no address in: \(line)")
     }
     return (server, address)
+  }
+
+  /// The dashboard's address (`http://127.0.0.1:PORT`) of the orchestrator running now.
+  public func dashboardURL() async throws -> String {
+    try await Self.dashboardURL(of: server)
+  }
+
+  /// The dashboard's address an `orchion server` or `orchion up` printed.
+  public static func dashboardURL(of server: ChildProcess) async throws -> String {
+    let line = try await server.waitForOutput(containing: "dashboard on ")
+    guard let range = line.range(of: "dashboard on "),
+      let url = line[range.upperBound...].split(separator: " ").first
+    else {
+      throw OrchionError(code: .internalError, message: "no dashboard address in: \(line)")
+    }
+    return String(url)
   }
 
   /// Starts an agent with a fixed node ID.

@@ -1,3 +1,4 @@
+import GRPCCore
 import OrchionCore
 import Testing
 
@@ -37,6 +38,25 @@ public func expectInvalid<T>(
     return error.message
   } catch {
     Issue.record("expected OrchionError, got \(error)", sourceLocation: sourceLocation)
+  }
+  return ""
+}
+
+/// Expects `body` to fail with `code`, and returns the error's message.
+@discardableResult
+public func expectRPCError<T>(
+  _ code: RPCError.Code,
+  sourceLocation: SourceLocation = #_sourceLocation,
+  _ body: () async throws -> T
+) async -> String {
+  do {
+    _ = try await body()
+    Issue.record("expected \(code), got success", sourceLocation: sourceLocation)
+  } catch let error as RPCError {
+    #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
+    return error.message
+  } catch {
+    Issue.record("expected RPCError \(code), got \(error)", sourceLocation: sourceLocation)
   }
   return ""
 }

@@ -7,25 +7,6 @@ import OrchionTestSupport
 import SwiftProtobuf
 import Testing
 
-/// Expects `body` to fail with `code`, and returns the error's message.
-@discardableResult
-func expectRPCError<T>(
-  _ code: RPCError.Code,
-  sourceLocation: SourceLocation = #_sourceLocation,
-  _ body: () async throws -> T
-) async -> String {
-  do {
-    _ = try await body()
-    Issue.record("expected \(code), got success", sourceLocation: sourceLocation)
-  } catch let error as RPCError {
-    #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
-    return error.message
-  } catch {
-    Issue.record("expected RPCError \(code), got \(error)", sourceLocation: sourceLocation)
-  }
-  return ""
-}
-
 @Suite("NodeService over gRPC")
 struct NodeServiceTests {
   @Test("register → get → list → heartbeat → unregister, every field round-trips")

@@ -138,7 +138,7 @@ struct ServerCommandTests {
     let (first, address) = try await startServer()
     let second = try ChildProcess(
       BuiltProducts.orchion,
-      ["server", "--port", "\(address.port)", "--store", "memory"]
+      ["server", "--port", "\(address.port)", "--http-port", "0", "--store", "memory"]
     )
     #expect(try await second.waitForExit() != 0)
     #expect(

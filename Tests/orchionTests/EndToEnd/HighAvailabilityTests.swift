@@ -200,7 +200,7 @@ final class SharedStoreCluster: Sendable {
         let process = try ChildProcess(
           BuiltProducts.orchion,
           [
-            "server", "--store", store, "--port", "\(address.port)",
+            "server", "--store", store, "--port", "\(address.port)", "--http-port", "0",
             "--advertise-address", "\(address)", "--data-dir", "\(directory)/server-\(index)",
             "--leader-lease", "2s", "--heartbeat-timeout", "1s", "--lost-after", "10s",
           ],
