@@ -273,6 +273,14 @@ let package = Package(
       swiftSettings: defaultSwiftSettings
     ),
     .testTarget(
+      name: "OrchionWebTests",
+      dependencies: [
+        "OrchionWeb", "OrchionAPI", "OrchionCore",
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      ],
+      swiftSettings: defaultSwiftSettings
+    ),
+    .testTarget(
       name: "OrchionChaosTests",
       dependencies: ["OrchionChaos", "OrchionCore"],
       swiftSettings: defaultSwiftSettings

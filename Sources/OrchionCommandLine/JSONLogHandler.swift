@@ -1,5 +1,6 @@
 import Foundation
 public import Logging
+import OrchionCore
 import Synchronization
 
 /// Logs one JSON object a line on standard error — `time` (RFC 3339, UTC, milliseconds),
@@ -27,15 +28,15 @@ public struct JSONLogHandler: LogHandler {
     var merged = metadata
     if let provided = metadataProvider?.get() { merged.merge(provided) { $1 } }
     if let extra = event.metadata { merged.merge(extra) { $1 } }
-    var line = "{\"time\":\(Self.quoted(Self.timestamp()))"
-    line += ",\"level\":\(Self.quoted(event.level.rawValue))"
-    line += ",\"label\":\(Self.quoted(label))"
-    line += ",\"message\":\(Self.quoted(event.message.description))"
+    var line = "{\"time\":\(JSONText.quoted(Self.timestamp()))"
+    line += ",\"level\":\(JSONText.quoted(event.level.rawValue))"
+    line += ",\"label\":\(JSONText.quoted(label))"
+    line += ",\"message\":\(JSONText.quoted(event.message.description))"
     let reserved: Set<String> = ["time", "level", "label", "message"]
     for key in merged.keys.sorted() {
       guard let value = merged[key] else { continue }
       let name = reserved.contains(key) ? "metadata." + key : key
-      line += ",\(Self.quoted(name)):\(Self.quoted(value.description))"
+      line += ",\(JSONText.quoted(name)):\(JSONText.quoted(value.description))"
     }
     line += "}\n"
     // One write per line, and one writer at a time: lines never interleave.
@@ -44,27 +45,5 @@ public struct JSONLogHandler: LogHandler {
 
   private static func timestamp() -> String {
     Date.now.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true))
-  }
-
-  /// `text` as a JSON string literal.
-  static func quoted(_ text: String) -> String {
-    var result = "\""
-    for scalar in text.unicodeScalars {
-      switch scalar {
-      case "\"": result += "\\\""
-      case "\\": result += "\\\\"
-      case "\n": result += "\\n"
-      case "\r": result += "\\r"
-      case "\t": result += "\\t"
-      default:
-        if scalar.value < 0x20 {
-          let hex = String(scalar.value, radix: 16)
-          result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-        } else {
-          result.unicodeScalars.append(scalar)
-        }
-      }
-    }
-    return result + "\""
   }
 }

@@ -2,6 +2,7 @@ import AsyncAlgorithms
 import Hummingbird
 import NIOCore
 import OrchionAPI
+import OrchionCore
 import OrchionServer
 import ServiceLifecycle
 
@@ -96,6 +97,6 @@ struct LiveOutput: Sendable {
   static func finalJSON(_ task: Orchion_V1_Task) -> String {
     let state = WireText.state(task.state)
     let exit = task.hasFinishedAt && state != "CANCELLED" ? "\(task.exitCode)" : "null"
-    return "{\"state\":\"\(state)\",\"exit_code\":\(exit),\"message\":\(JSONText.string(task.message))}"
+    return "{\"state\":\"\(state)\",\"exit_code\":\(exit),\"message\":\(JSONText.quoted(task.message))}"
   }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import OrchionAPI
+import OrchionCore
 import SwiftProtobuf
 
 /// What one chunk of a task's log shows as: the same on the page as it is rendered and in the
@@ -74,32 +75,6 @@ struct OutputEvent: Sendable, Equatable {
 
   /// The event as the JSON of an SSE `data:` line (one line: newlines are escaped).
   var json: String {
-    "{\"kind\":\"\(kind.rawValue)\",\"stream\":\"\(stream)\",\"attempt\":\(attempt),\"text\":\(JSONText.string(text))}"
-  }
-}
-
-/// JSON string literals, by hand: the one thing the live stream encodes.
-enum JSONText {
-  static func string(_ value: String) -> String {
-    var result = "\""
-    for scalar in value.unicodeScalars {
-      switch scalar {
-      case "\"": result += "\\\""
-      case "\\": result += "\\\\"
-      case "\n": result += "\\n"
-      case "\r": result += "\\r"
-      case "\t": result += "\\t"
-      case "\u{2028}": result += "\\u2028"
-      case "\u{2029}": result += "\\u2029"
-      default:
-        if scalar.value < 0x20 {
-          let hex = String(scalar.value, radix: 16)
-          result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-        } else {
-          result.unicodeScalars.append(scalar)
-        }
-      }
-    }
-    return result + "\""
+    "{\"kind\":\"\(kind.rawValue)\",\"stream\":\"\(stream)\",\"attempt\":\(attempt),\"text\":\(JSONText.quoted(text))}"
   }
 }

@@ -97,6 +97,9 @@ struct RunCommandTests {
       return status == 0
     }
     #expect(run?.standardOutput == "hi\n")
+    // It says where the dashboard is, and the dashboard answers there.
+    let dashboard = HTTPTestClient(base: try await Cluster.dashboardURL(of: up))
+    #expect(try await dashboard.send("GET", "/healthz").status == 200)
     up.signal(SIGTERM)
     #expect(try await up.waitForExit(timeout: .seconds(30)) == 0, "\(up.standardError)")
   }

@@ -229,3 +229,39 @@ struct DashboardHTTPTests {
     return String(page[range.upperBound...].prefix { $0 != "\"" })
   }
 }
+
+@Suite("Dashboard over HTTPS")
+struct DashboardTLSTests {
+  @Test("the HTTP port serves HTTPS with the gRPC port's certificate, and the login link says https")
+  func https() async throws {
+    let directory = FileManager.default.temporaryDirectory
+      .appendingPathComponent("orchion-https-\(UUID().uuidString.prefix(8))").path
+    let certs = directory + "/certs"
+    let initialize = try ChildProcess(BuiltProducts.orchion, ["certs", "init", "--dir", certs])
+    #expect(try await initialize.waitForExit() == 0, "\(initialize.standardError)")
+    let (server, address) = try await Cluster.launchServer(
+      directory: directory,
+      arguments: [
+        "--port", "0", "--tls-cert", certs + "/server.pem", "--tls-key", certs + "/server-key.pem",
+      ]
+    )
+    defer { server.signal(SIGKILL) }
+    let base = try await Cluster.dashboardURL(of: server)
+    #expect(base.hasPrefix("https://"))
+    let curl = try ChildProcess("/usr/bin/curl", ["-s", "--cacert", certs + "/ca.pem", base + "/healthz"])
+    #expect(try await curl.waitForExit() == 0, "\(curl.standardError)")
+    #expect(curl.standardOutput == "ok\n")
+    // Plain HTTP to the TLS port gets nothing.
+    let plain = try ChildProcess(
+      "/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", base.replacingOccurrences(of: "https://", with: "http://") + "/healthz"])
+    _ = try await plain.waitForExit()
+    #expect(plain.standardOutput != "200")
+    let link = try ChildProcess(
+      BuiltProducts.orchion,
+      ["dashboard", "--server", "\(address)", "--tls-ca", certs + "/ca.pem"],
+      environment: ["ORCHION_CONFIG": directory + "/client-config"]
+    )
+    #expect(try await link.waitForExit() == 0, "\(link.standardError)")
+    #expect(link.standardOutput.hasPrefix(base + "/login?code="))
+  }
+}

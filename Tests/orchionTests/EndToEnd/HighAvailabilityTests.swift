@@ -167,6 +167,19 @@ struct HighAvailabilityTests {
         }
         #expect(last?.finalTask.state == .succeeded)
       }
+      // The HTTP probes agree with gRPC health: the leader is ready; a follower is alive, not
+      // ready, and its dashboard shows what the store holds.
+      let leaderHTTP = HTTPTestClient(
+        base: try await Cluster.dashboardURL(of: cluster.orchestrator(leader)))
+      let followerHTTP = HTTPTestClient(
+        base: try await Cluster.dashboardURL(of: cluster.orchestrator(follower)))
+      #expect(try await leaderHTTP.send("GET", "/readyz").status == 200)
+      #expect(try await followerHTTP.send("GET", "/readyz").status == 503)
+      #expect(try await followerHTTP.send("GET", "/healthz").status == 200)
+      let page = try await followerHTTP.send(
+        "GET", "/tasks/\(id)", headers: ["Authorization": "Bearer \(testAdminToken)"])
+      #expect(page.status == 200)
+      #expect(page.body.contains("SUCCEEDED"))
       // The CLI given both addresses finds the leader.
       let both = cluster.addresses.map(\.description).joined(separator: ",")
       let run = try ChildProcess(
