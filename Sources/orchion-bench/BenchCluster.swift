@@ -18,7 +18,13 @@ final class BenchCluster {
   ///   - name: Names the scratch directory.
   ///   - serverArguments: Flags on top of the port, data dir and token.
   ///   - logged: Whether the processes' output goes to log files (else it is discarded).
-  init(_ name: String, serverArguments: [String] = [], logged: Bool = true) throws {
+  ///   - httpPort: The HTTP server's port (0: a free one, unknown to the bench).
+  init(
+    _ name: String,
+    serverArguments: [String] = [],
+    logged: Bool = true,
+    httpPort: Int = 0
+  ) throws {
     directory = try BenchEnvironment.scratchDirectory(name)
     let port = try BenchEnvironment.freePort()
     address = ServerAddress(host: "127.0.0.1", port: port)
@@ -26,7 +32,7 @@ final class BenchCluster {
     self.logged = logged
     server = try BenchProcess(
       [
-        "server", "--port", "\(port)", "--http-port", "0", "--data-dir", directory + "/server",
+        "server", "--port", "\(port)", "--http-port", "\(httpPort)", "--data-dir", directory + "/server",
         "--token", token,
       ]
         + serverArguments,
