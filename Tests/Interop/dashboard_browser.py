@@ -12,6 +12,7 @@ import sys
 import time
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -52,7 +53,7 @@ def main() -> int:
 
     driver = browser()
     try:
-        wait = WebDriverWait(driver, 20)
+        wait = WebDriverWait(driver, 20, ignored_exceptions=[StaleElementReferenceException])
 
         # Without a session: refused, and told how to get in.
         driver.get(args.base + "/tasks")
@@ -101,7 +102,9 @@ def main() -> int:
 
         # Cancel from the page: the state changes in place, the page is not reloaded.
         driver.find_element(By.CSS_SELECTOR, "#cancel button").click()
-        WebDriverWait(driver, 20, poll_frequency=0.1).until(
+        # The page swaps its summary in place every 2 s: an element read may go stale.
+        WebDriverWait(driver, 20, poll_frequency=0.1,
+                      ignored_exceptions=[StaleElementReferenceException]).until(
             lambda d: d.find_element(By.ID, "state").text.strip() == "CANCELLED")
         if not driver.execute_script("return window.__orchionNoReload === true;"):
             fail("the page was reloaded to show the new state")

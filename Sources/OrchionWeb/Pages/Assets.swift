@@ -67,8 +67,10 @@ enum Assets {
             var fresh = new DOMParser().parseFromString(text, "text/html");
             ids.forEach(function (id) {
               var now = document.getElementById(id), next = fresh.getElementById(id);
+              // The cancel form is only ever removed (once the task ended): replacing it
+              // under a pointer about to click would lose the click.
+              if (id === "cancel") { if (now && !next) now.remove(); return; }
               if (now && next) now.replaceWith(next);
-              else if (!next && now && id === "cancel") now.remove();
             });
           })
           .catch(function () {});

@@ -223,6 +223,37 @@ struct DashboardHTTPTests {
     }
   }
 
+  @Test("an agent task's page shows its events, tokens and cost")
+  func agentTask() async throws {
+    try await Cluster.with { cluster in
+      let fixtures = BuiltProducts.repositoryRoot + "/Tests/Fixtures/agent-clis"
+      try cluster.startAgent("web-agent", extra: ["--agent-path", fixtures])
+      try await withOrchionClient(server: cluster.address, token: testAdminToken) { client in
+        try await eventually(timeout: .seconds(30)) {
+          let node = try? await client.nodes.getNode(.with { $0.nodeID = "web-agent" }).node
+          return node?.agents.map(\.name).contains("claude") == true
+        }
+      }
+      let run = try await cluster.orchion(["run", "--agent", "claude", "--name", "fixer", "fix the tests"])
+      #expect(run.status == 0, "\(run.stderr)")
+      let tasks = try await withOrchionClient(server: cluster.address, token: testAdminToken) { client in
+        try await client.tasks.listTasks(.with { $0.agent = "claude" }).tasks
+      }
+      let task = try #require(tasks.first)
+      let http = HTTPTestClient(base: try await cluster.dashboardURL())
+      let cookie = try await Self.logIn(cluster, http: http)
+      let page = try await http.send("GET", "/tasks/\(task.id)", headers: ["Cookie": cookie])
+      #expect(page.status == 200)
+      for text in [
+        "Agent result", "$0.2417", "in 18 · out 2577 · cached 169817", "sess-\(task.id)",
+        "→ Bash {&quot;command&quot;:&quot;swift test&quot;", "All tests pass; I fixed the off-by-one",
+        "<dt>Prompt</dt><dd>fix the tests</dd>",
+      ] {
+        #expect(page.body.contains(text), "missing \(text)")
+      }
+    }
+  }
+
   /// The value of `<input type="hidden" name="NAME" value="…">` in a page.
   static func hiddenField(_ name: String, in page: String) -> String? {
     guard let range = page.range(of: "name=\"\(name)\" value=\"") else { return nil }

@@ -128,4 +128,28 @@ struct DashboardLiveTests {
       #expect(Self.lines(first) + Self.lines(second) + Self.lines(rest) == Array(1...30))
     }
   }
+
+  @Test("SIGTERM ends live streams first: the orchestrator exits 0 without waiting out its shutdown grace")
+  func shutdownEndsStreams() async throws {
+    try await Cluster.with(serverArguments: ["--shutdown-grace", "120s"]) { cluster in
+      try cluster.startAgent("sse-z")
+      try await cluster.waitForActiveNodes(["sse-z"])
+      let task = try await withOrchionClient(server: cluster.address, token: testAdminToken) { client in
+        try await client.submit(["sh", "-c", "echo started; sleep 600"])
+      }
+      let follower = try ChildProcess(
+        "/usr/bin/env",
+        [
+          "python3", BuiltProducts.repositoryRoot + "/Tests/Interop/sse_client.py",
+          "--url", try await cluster.dashboardURL() + "/tasks/\(task.id)/events",
+          "--token", testAdminToken, "--timeout", "300",
+        ]
+      )
+      _ = try await follower.waitForOutput(containing: "started")
+      cluster.server.signal(SIGTERM)
+      // A stream left open would hold the shutdown for the whole 120 s grace.
+      #expect(try await cluster.server.waitForExit(timeout: .seconds(60)) == 0, "\(cluster.server.standardError)")
+      #expect(try await follower.waitForExit(timeout: .seconds(30)) == 0, "the stream ended: \(follower.standardError)")
+    }
+  }
 }
