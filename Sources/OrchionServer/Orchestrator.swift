@@ -259,11 +259,12 @@ public final class Orchestrator: Sendable {
         clock: clock
       ) : nil
 
-    sessions = DashboardSessions(
+    let sessions = DashboardSessions(
       secretsKey: secretsKey,
       clock: clock,
       tokenAccess: Self.dashboardAccess(of: tokens)
     )
+    self.sessions = sessions
     let credentialWatch = CredentialWatch()
     var transportConfig = HTTP2ServerTransport.Posix.Config.defaults
     transportConfig.rpc.maxRequestPayloadSize = RequestSizeInterceptor.transportLimit(
@@ -313,7 +314,11 @@ public final class Orchestrator: Sendable {
     let services: [any RegistrableRPCService] = [
         nodeService,
         taskService,
-        AgentServiceHandler(cluster: cluster, leadership: leadership),
+        AgentServiceHandler(
+          cluster: cluster,
+          leadership: leadership,
+          installBase: { sessions.dashboardURL }
+        ),
         TokenServiceHandler(tokens: tokens, watch: credentialWatch, sessions: sessions),
         SecretServiceHandler(secrets: secrets),
         RouterServiceHandler(

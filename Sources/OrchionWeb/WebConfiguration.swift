@@ -13,14 +13,34 @@ public struct WebConfiguration: Sendable {
   public var metricsPublic: Bool
   /// How often a quiet live-output stream sends a comment, so a browser that left is noticed.
   public var keepAliveInterval: Duration
+  /// What `/install.sh` and `/download` hand out.
+  public var install: InstallSettings
+
+  /// What the orchestrator serves to machines joining it.
+  public struct InstallSettings: Sendable {
+    /// Where `make dist` builds for other architectures are (`orchion-linux-<arch>`).
+    public var distDirectory: String?
+    /// curl's `--pinnedpubkey` value (`sha256//BASE64`) of the HTTPS certificate's key.
+    public var pinnedKey: String?
+    /// The CA a joining agent trusts, served at `/install/ca.pem` (HTTPS only).
+    public var caPath: String?
+
+    public init(distDirectory: String? = nil, pinnedKey: String? = nil, caPath: String? = nil) {
+      self.distDirectory = distDirectory
+      self.pinnedKey = pinnedKey
+      self.caPath = caPath
+    }
+  }
 
   public init(
     host: String,
     port: Int,
     tls: ServerTLS? = nil,
     metricsPublic: Bool = false,
-    keepAliveInterval: Duration = .seconds(15)
+    keepAliveInterval: Duration = .seconds(15),
+    install: InstallSettings = InstallSettings()
   ) {
+    self.install = install
     self.host = host
     self.port = port
     self.tls = tls

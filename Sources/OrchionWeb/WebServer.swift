@@ -44,8 +44,13 @@ public final class WebServer: Service, Sendable {
 
   public func run() async throws {
     let router = Router()
-    WebRoutes(orchestrator: orchestrator, configuration: configuration, exporter: exporter, clock: clock)
-      .register(on: router)
+    WebRoutes(
+      orchestrator: orchestrator,
+      configuration: configuration,
+      exporter: exporter,
+      clock: clock,
+      downloads: Downloads(distDirectory: configuration.install.distDirectory)
+    ).register(on: router)
     let server: HTTPServerBuilder
     do {
       server = try configuration.tls.map { try .tls(.http1(), tlsConfiguration: Self.tlsConfiguration($0)) } ?? .http1()

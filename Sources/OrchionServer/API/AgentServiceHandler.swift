@@ -10,6 +10,8 @@ import Synchronization
 struct AgentServiceHandler: Orchion_V1_AgentService.SimpleServiceProtocol {
   let cluster: Cluster
   let leadership: Leadership
+  /// Where the HTTP server hands out the install script, once it listens (`nil`: none).
+  var installBase: @Sendable () -> String? = { nil }
 
   func connect(
     request: RPCAsyncSequence<Orchion_V1_AgentMessage, any Error>,
@@ -108,8 +110,12 @@ struct AgentServiceHandler: Orchion_V1_AgentService.SimpleServiceProtocol {
     try NodeAccess.authorize(try cluster.node(node))
     guard hello.protocol >= OrchionVersion.minimumAgentProtocol else {
       let version = hello.version.isEmpty ? "an older release" : TextRules.quoted(hello.version)
+      let how =
+        installBase().map {
+          "curl -fsSL \($0)/install.sh | sh -s -- --server HOST:PORT --token JOIN_TOKEN on that machine"
+        } ?? "install orchion \(OrchionVersion.current) on that machine and restart its agent"
       throw OrchionError.failedPrecondition(
-        "the agent of node \(node) speaks agent protocol \(hello.protocol) (\(version)); this orchestrator (\(OrchionVersion.current)) needs protocol \(OrchionVersion.minimumAgentProtocol) or later: install orchion \(OrchionVersion.current) on that machine and restart its agent"
+        "the agent of node \(node) speaks agent protocol \(hello.protocol) (\(version)); this orchestrator (\(OrchionVersion.current)) needs protocol \(OrchionVersion.minimumAgentProtocol) or later: \(how)"
       )
     }
     guard hello.running.count <= AgentStreamLimits.maxRunningAttempts else {

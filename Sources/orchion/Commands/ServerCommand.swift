@@ -41,11 +41,14 @@ struct ServerCommand: AsyncParsableCommand {
       Console.line("orchion server listening on \(address)")
       if let line = try await ServerOptions.dashboardLine(web) { Console.line(line) }
       if let join = tokens.newJoin {
+        let joinAddress = server.joinAddress(port: address.port)
+        let curl = await ServerOptions.joinLine(web: web, grpcAddress: joinAddress, token: join)
         Console.line(
           """
           created the first tokens (kept in \(server.dataDir), mode 0600); this machine's CLI uses \
           the admin token from \(ClientConfigFile.path)
-            join a machine:  orchion agent --server \(server.joinAddress(port: address.port)) --token \(join)
+            join a machine:  \(curl ?? "orchion agent --server \(joinAddress) --token \(join)")\
+          \(curl == nil ? "" : "\n    (or, where orchion is installed: orchion agent --server \(joinAddress) --token \(join))")
           """
         )
       }

@@ -66,12 +66,16 @@ struct UpCommand: AsyncParsableCommand {
       agentService.start(Agent(configuration: configuration, logger: logger))
       let dashboard = try await ServerOptions.dashboardLine(web).map { "\n  \($0)" } ?? ""
       let shownJoinToken = joinToken ?? "<a join token: orchion token create --join>"
+      let joinAddress = server.joinAddress(port: address.port)
+      let joinLine =
+        await ServerOptions.joinLine(web: web, grpcAddress: joinAddress, token: shownJoinToken)
+        ?? "orchion agent --server \(joinAddress) --token \(shownJoinToken)"
       Console.line(
         """
         orchion is up: orchestrator listening on \(address), with a local agent\(dashboard)
           run a task:      orchion run -- echo hello
           see the nodes:   orchion nodes
-          join a machine:  orchion agent --server \(server.joinAddress(port: address.port)) --token \(shownJoinToken)\
+          join a machine:  \(joinLine)\
         \(Authentication.isLoopback(server.host) ? "\n                   (restart with --host 0.0.0.0 to accept other machines)" : "")
         """
       )

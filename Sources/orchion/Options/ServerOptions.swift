@@ -118,6 +118,14 @@ struct ServerOptions: ParsableArguments {
   )
   var httpPort: String?
 
+  @Option(
+    help: ArgumentHelp(
+      "Directory of `make dist` builds (orchion-linux-<arch>) to serve at /download beside this executable. Default: dist/ next to the executable's directory, if it exists.",
+      valueName: "path"
+    )
+  )
+  var distDir: String?
+
   @Flag(help: "Serve /metrics without a token (for Prometheus on a trusted network).")
   var metricsPublic = false
 
