@@ -3,8 +3,20 @@ SWIFT ?= swift
 PROTOC ?= protoc
 BIN_PATH = $(shell $(SWIFT) build --show-bin-path)
 RELEASE_BIN_PATH = $(shell $(SWIFT) build -c release --show-bin-path)
+ARCH := $(shell uname -m)
 
-.PHONY: all install-tools proto check-proto build release bench prerequisites test fmt clean
+# `orchion` with the Swift runtime and Foundation linked in (only glibc, libstdc++, zlib and
+# SQLite from the system), so it runs where no Swift toolchain is. The archives are named in
+# one group: linked statically, Foundation and CoreFoundation refer to each other, and the
+# linker would otherwise drop what a later archive still needs. Only the final link differs
+# from a normal build: the objects are the same.
+STATIC_FOUNDATION = Foundation CoreFoundation FoundationEssentials FoundationInternationalization \
+	_FoundationCollections _FoundationCShims _FoundationICU FoundationNetworking \
+	_CFURLSessionInterface swiftSynchronization
+STATIC_LINK = --static-swift-stdlib -Xlinker --start-group \
+	$(foreach lib,$(STATIC_FOUNDATION),-Xlinker -l$(lib)) -Xlinker --end-group
+
+.PHONY: all install-tools proto check-proto build release dist bench prerequisites test fmt clean
 
 all: build
 
@@ -23,7 +35,7 @@ check-proto: install-tools
 	scripts/check-generated-code.sh "$(BIN_PATH)"
 
 build:
-	$(SWIFT) build --product orchion
+	$(SWIFT) build --product orchion $(STATIC_LINK)
 	mkdir -p bin
 	cp "$(BIN_PATH)/orchion" bin/orchion
 	cp "$(BIN_PATH)/orchion" bin/orchestrator
@@ -33,6 +45,17 @@ release:
 	mkdir -p bin
 	cp "$(RELEASE_BIN_PATH)/orchion" bin/orchion
 	cp "$(RELEASE_BIN_PATH)/orchion" bin/orchestrator
+
+# The self-contained release binary other machines install (README: "Installing on other
+# machines"): optimised, linked as STATIC_LINK says, stripped, with its SHA-256 beside it.
+# `orchion server` and `orchion up` serve dist/ builds at /download.
+dist:
+	$(SWIFT) build -c release --product orchion $(STATIC_LINK)
+	mkdir -p dist
+	cp "$(RELEASE_BIN_PATH)/orchion" dist/orchion-linux-$(ARCH)
+	strip dist/orchion-linux-$(ARCH)
+	cd dist && sha256sum orchion-linux-$(ARCH) > orchion-linux-$(ARCH).sha256
+	@ls -l dist/orchion-linux-$(ARCH) && cat dist/orchion-linux-$(ARCH).sha256
 
 # The load generators and fault injectors (BENCHMARKS.md), release-built beside the `orchion`
 # they measure: bin/orchion-bench starts bin/orchion.
@@ -53,8 +76,10 @@ prerequisites:
 # so the published library keeps building. Building these products rather than
 # `--build-tests` (every target of every package) skips the C++ protoc that
 # grpc-swift-protobuf's unused build plugin would compile: half the build on a clean machine.
+# `orchion` is linked as `make dist` links it (STATIC_LINK): the tests run the self-contained
+# binary, and one of them runs it with the Swift toolchain hidden.
 test: prerequisites check-proto
-	$(SWIFT) build --product orchion
+	$(SWIFT) build --product orchion $(STATIC_LINK)
 	$(SWIFT) build --product orchion-bench
 	$(SWIFT) build --product orchionPackageTests
 	scripts/test-postgres.sh
@@ -65,4 +90,4 @@ fmt:
 	$(SWIFT) format --in-place --recursive Sources Tests Package.swift
 
 clean:
-	rm -rf .build bin
+	rm -rf .build bin dist
