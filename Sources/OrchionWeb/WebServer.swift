@@ -75,7 +75,9 @@ public final class WebServer: Service, Sendable {
       try await application.run()
     } catch {
       fail("\(error)")
-      throw error
+      throw OrchionError.unavailable(
+        "the HTTP server (dashboard, /metrics) cannot serve on \(configuration.host):\(configuration.port): \(error) — choose another --http-port, or --http-port off"
+      )
     }
     fail("the HTTP server stopped")
   }
