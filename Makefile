@@ -8,8 +8,10 @@ ARCH := $(shell uname -m)
 # `orchion` with the Swift runtime and Foundation linked in (only glibc, libstdc++, zlib and
 # SQLite from the system), so it runs where no Swift toolchain is. The archives are named in
 # one group: linked statically, Foundation and CoreFoundation refer to each other, and the
-# linker would otherwise drop what a later archive still needs. Only the final link differs
-# from a normal build: the objects are the same.
+# linker would otherwise drop what a later archive still needs. A plain build always runs
+# first: objects compiled with --static-swift-stdlib autolink the static-only libraries
+# (CoreFoundation…), and a later plain link of anything sharing them would fail; compiled
+# plainly, they link either way, so the static step only links.
 STATIC_FOUNDATION = Foundation CoreFoundation FoundationEssentials FoundationInternationalization \
 	_FoundationCollections _FoundationCShims _FoundationICU FoundationNetworking \
 	_CFURLSessionInterface swiftSynchronization
@@ -35,6 +37,7 @@ check-proto: install-tools
 	scripts/check-generated-code.sh "$(BIN_PATH)"
 
 build:
+	$(SWIFT) build --product orchion
 	$(SWIFT) build --product orchion $(STATIC_LINK)
 	mkdir -p bin
 	cp "$(BIN_PATH)/orchion" bin/orchion
@@ -50,6 +53,7 @@ release:
 # machines"): optimised, linked as STATIC_LINK says, stripped, with its SHA-256 beside it.
 # `orchion server` and `orchion up` serve dist/ builds at /download.
 dist:
+	$(SWIFT) build -c release --product orchion
 	$(SWIFT) build -c release --product orchion $(STATIC_LINK)
 	mkdir -p dist
 	cp "$(RELEASE_BIN_PATH)/orchion" dist/orchion-linux-$(ARCH)
@@ -79,9 +83,10 @@ prerequisites:
 # `orchion` is linked as `make dist` links it (STATIC_LINK): the tests run the self-contained
 # binary, and one of them runs it with the Swift toolchain hidden.
 test: prerequisites check-proto
-	$(SWIFT) build --product orchion $(STATIC_LINK)
+	$(SWIFT) build --product orchion
 	$(SWIFT) build --product orchion-bench
 	$(SWIFT) build --product orchionPackageTests
+	$(SWIFT) build --product orchion $(STATIC_LINK)
 	scripts/test-postgres.sh
 	PATH="$(CURDIR)/.venv-test/bin:$$PATH" scripts/with-home-untouched.sh $(SWIFT) test --skip-build --parallel --num-workers 2
 	scripts/check-client-package.sh
