@@ -158,6 +158,8 @@ public final class Orchestrator: Sendable {
   public let tokens: TokenRegistry?
   let secrets: SecretRegistry
   let router: MailboxRouter
+  /// Failed authentications per caller address, on the gRPC and the HTTP port alike.
+  private let failedAuthentications: RateLimiter
   /// Dashboard login codes and sessions (see ``DashboardSessions``).
   public let sessions: DashboardSessions
   /// The API for this process's HTTP side.
@@ -265,6 +267,13 @@ public final class Orchestrator: Sendable {
       tokenAccess: Self.dashboardAccess(of: tokens)
     )
     self.sessions = sessions
+    // One bucket per address for both ports: a guesser gains nothing by switching to HTTP.
+    failedAuthentications = RateLimiter(
+      perSecond: configuration.authentication.failedAuthenticationsPerSecond,
+      burst: configuration.authentication.failedAuthenticationBurst,
+      clock: clock
+    )
+    let failedAuthentications = failedAuthentications
     let credentialWatch = CredentialWatch()
     var transportConfig = HTTP2ServerTransport.Posix.Config.defaults
     transportConfig.rpc.maxRequestPayloadSize = RequestSizeInterceptor.transportLimit(
@@ -334,11 +343,7 @@ public final class Orchestrator: Sendable {
         AuthInterceptor(
           tokens: tokens,
           watch: credentialWatch,
-          failures: RateLimiter(
-            perSecond: limits.failedAuthenticationsPerSecond,
-            burst: limits.failedAuthenticationBurst,
-            clock: clock
-          ),
+          failures: failedAuthentications,
           taskTokens: taskTokens
         ),
         LeaderOnlyInterceptor(leadership: leadership),
@@ -478,14 +483,33 @@ public final class Orchestrator: Sendable {
 
   /// What an HTTP caller presenting `authorization` (`Bearer <token>`) may do: the dashboard's
   /// and `/metrics`' alternative to a session cookie, for scripts. Admin tokens act; read
-  /// tokens look; anything else is `nil`. Without authentication every caller is an admin.
-  public func httpAccess(authorization: String?) async -> DashboardSessions.Access? {
-    guard let tokens else { return .admin }
-    switch try? await tokens.authenticate(authorization) {
-    case .admin, .unauthenticated: return .admin
-    case .read: return .read
-    case .join, .task, nil: return nil
+  /// tokens look; anything else is refused. Without authentication every caller is an admin.
+  /// Failures count against `address` as on the gRPC port: past the limit the address is
+  /// refused before any token is looked at.
+  public func httpAccess(authorization: String?, from address: String) async -> HTTPAccess {
+    guard let tokens else { return .granted(.admin) }
+    guard !failedAuthentications.isExhausted(address) else {
+      return .limited(
+        "too many failed authentications from \(address) (\(failedAuthentications.description)); retry later with a valid token"
+      )
     }
+    switch try? await tokens.authenticate(authorization) {
+    case .admin, .unauthenticated: return .granted(.admin)
+    case .read: return .granted(.read)
+    case .join, .task: return .refused  // a real token, of a kind the HTTP side does not take
+    case nil:
+      _ = failedAuthentications.admit(address)
+      return .refused
+    }
+  }
+
+  /// What a bearer token on the HTTP port gets.
+  public enum HTTPAccess: Sendable, Equatable {
+    case granted(DashboardSessions.Access)
+    /// Missing, unknown, revoked or expired, or a kind the HTTP side does not take.
+    case refused
+    /// The caller's address failed too often; the message says so.
+    case limited(String)
   }
 
   /// Where clients reach this orchestrator: `--advertise-address`, else host:port.

@@ -12,24 +12,38 @@ struct WebAccess: Sendable {
 
   var sessions: DashboardSessions { orchestrator.sessions }
 
+  /// What looking for a request's session found.
+  enum Lookup: Sendable {
+    case found(DashboardSessions.Session)
+    case none
+    /// The caller's address failed to authenticate too often: the message says so.
+    case limited(String)
+  }
+
   /// The session of `request`: its cookie's, else its bearer token's (no CSRF token: scripts
-  /// cannot POST forms with one), else the open session when authentication is off.
-  func session(of request: Request) async -> DashboardSessions.Session? {
-    if let open = sessions.openSession() { return open }
+  /// cannot POST forms with one), else the open session when authentication is off. A bearer
+  /// token that fails counts against `address`, as on the gRPC port.
+  func session(of request: Request, from address: String) async -> Lookup {
+    if let open = sessions.openSession() { return .found(open) }
     if let cookie = request.cookies[DashboardSessions.cookieName]?.value,
       let session = sessions.session(from: cookie)
     {
-      return session
+      return .found(session)
     }
-    guard let authorization = request.headers[.authorization],
-      let access = await orchestrator.httpAccess(authorization: authorization)
-    else { return nil }
-    return DashboardSessions.Session(
-      tokenID: "bearer",
-      access: access,
-      expiresAt: UTCInstant(nanosecondsSinceEpoch: .max),
-      csrfToken: ""
-    )
+    guard let authorization = request.headers[.authorization] else { return .none }
+    switch await orchestrator.httpAccess(authorization: authorization, from: address) {
+    case .granted(let access):
+      return .found(
+        DashboardSessions.Session(
+          tokenID: "bearer",
+          access: access,
+          expiresAt: UTCInstant(nanosecondsSinceEpoch: .max),
+          csrfToken: ""
+        )
+      )
+    case .refused: return .none
+    case .limited(let message): return .limited(message)
+    }
   }
 
   /// Why a state-changing request must be refused, or `nil` to let it through.

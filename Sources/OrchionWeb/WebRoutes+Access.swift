@@ -36,11 +36,14 @@ extension WebRoutes {
     return response
   }
 
-  func metrics(_ request: Request) async throws -> Response {
+  func metrics(_ request: Request, from address: String) async throws -> Response {
     if !configuration.metricsPublic {
-      guard let authorization = request.headers[.authorization],
-        await orchestrator.httpAccess(authorization: authorization) != nil
-      else {
+      let access = await orchestrator.httpAccess(
+        authorization: request.headers[.authorization],
+        from: address
+      )
+      if case .limited(let message) = access { return Self.plain(.tooManyRequests, message + "\n") }
+      guard case .granted = access else {
         var headers = HTTPFields()
         headers[.wwwAuthenticate] = "Bearer realm=\"orchion\""
         headers[.contentType] = "text/plain; charset=utf-8"

@@ -10,10 +10,12 @@ import SwiftProtobuf
 /// Live output and cancel.
 extension WebRoutes {
 
-  func events(_ request: Request, id: String) async throws -> Response {
+  func events(_ request: Request, _ context: WebRequestContext, id: String) async throws -> Response {
     if let refusal = Self.queryRefusal(request) { return refusal }
-    guard await access.session(of: request) != nil else {
-      return Self.plain(.unauthorized, "log in first: orchion dashboard prints a login link\n")
+    switch await access.session(of: request, from: context.callerAddress) {
+    case .found: break
+    case .none: return Self.plain(.unauthorized, "log in first: orchion dashboard prints a login link\n")
+    case .limited(let message): return Self.plain(.tooManyRequests, message + "\n")
     }
     // A reconnecting EventSource names the last event it had; a page names where it stopped.
     let resume = request.headers.value(named: "last-event-id") ?? request.uri.queryParameters["after"].map(String.init) ?? "-1"
@@ -28,9 +30,14 @@ extension WebRoutes {
     }
   }
 
-  func cancel(_ request: Request, id: String) async throws -> Response {
+  func cancel(_ request: Request, _ context: WebRequestContext, id: String) async throws -> Response {
     if let refusal = Self.queryRefusal(request) { return refusal }
-    guard let session = await access.session(of: request) else { return Self.loginRequired() }
+    let session: DashboardSessions.Session
+    switch await access.session(of: request, from: context.callerAddress) {
+    case .found(let found): session = found
+    case .none: return Self.loginRequired()
+    case .limited(let message): return Self.tooManyFailures(message)
+    }
     let body = try await request.body.collect(upTo: 4_096)
     let form = Self.formFields(String(buffer: body))
     if let refusal = access.refusal(of: request, session: session, csrf: form["csrf"]) {

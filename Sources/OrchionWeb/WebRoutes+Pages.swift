@@ -14,10 +14,16 @@ extension WebRoutes {
   /// Runs `render` for a request with a session; without one, 401 with how to log in.
   func page(
     _ request: Request,
+    _ context: WebRequestContext,
     _ render: (DashboardSessions.Session) async throws -> Response
   ) async throws -> Response {
     if let refusal = Self.queryRefusal(request) { return refusal }
-    guard let session = await access.session(of: request) else { return Self.loginRequired() }
+    let session: DashboardSessions.Session
+    switch await access.session(of: request, from: context.callerAddress) {
+    case .found(let found): session = found
+    case .none: return Self.loginRequired()
+    case .limited(let message): return Self.tooManyFailures(message)
+    }
     do {
       return try await render(session)
     } catch let error as OrchionError {

@@ -25,30 +25,36 @@ struct WebRoutes: Sendable {
   var access: WebAccess { WebAccess(orchestrator: orchestrator) }
   var api: InProcessAPI { orchestrator.api }
 
-  func register(on router: Router<BasicRequestContext>) {
+  func register(on router: Router<WebRequestContext>) {
     router.get("/healthz") { _, _ in Self.plain(.ok, "ok\n") }
     router.get("/readyz") { _, _ in
       await api.isReady() ? Self.plain(.ok, "ready\n") : Self.plain(.serviceUnavailable, "not ready: not the leader, or the store does not answer\n")
     }
-    router.get("/metrics") { request, _ in try await metrics(request) }
+    router.get("/metrics") { request, context in try await metrics(request, from: context.callerAddress) }
     router.get("/login") { request, _ in try await login(request) }
     router.get("/install.sh") { request, _ in try installScript(request) }
     router.get("/install/ca.pem") { _, _ in try caCertificate() }
     router.get("/download/:file") { _, context in try download(context.parameters.get("file") ?? "") }
     router.get("/assets/dashboard.css") { _, _ in Self.asset(Assets.css, type: "text/css; charset=utf-8") }
     router.get("/assets/dashboard.js") { _, _ in Self.asset(Assets.javascript, type: "text/javascript; charset=utf-8") }
-    router.get("/") { request, _ in try await page(request) { session in try await overview(session) } }
-    router.get("/nodes") { request, _ in try await page(request) { session in try await nodes(session) } }
-    router.get("/tasks") { request, _ in try await page(request) { session in try await tasks(request, session) } }
+    router.get("/") { request, context in
+      try await page(request, context) { session in try await overview(session) }
+    }
+    router.get("/nodes") { request, context in
+      try await page(request, context) { session in try await nodes(session) }
+    }
+    router.get("/tasks") { request, context in
+      try await page(request, context) { session in try await tasks(request, session) }
+    }
     router.get("/tasks/:id") { request, context in
       let id = context.parameters.get("id") ?? ""
-      return try await page(request) { session in try await task(id, session) }
+      return try await page(request, context) { session in try await task(id, session) }
     }
     router.get("/tasks/:id/events") { request, context in
-      try await events(request, id: context.parameters.get("id") ?? "")
+      try await events(request, context, id: context.parameters.get("id") ?? "")
     }
     router.post("/tasks/:id/cancel") { request, context in
-      try await cancel(request, id: context.parameters.get("id") ?? "")
+      try await cancel(request, context, id: context.parameters.get("id") ?? "")
     }
   }
 
@@ -81,6 +87,11 @@ struct WebRoutes: Sendable {
     case .unavailable, .leaseLost: .serviceUnavailable
     default: .internalServerError
     }
+  }
+
+  /// 429 for an address that failed to authenticate too often (as on the gRPC port).
+  static func tooManyFailures(_ message: String) -> Response {
+    Pages.error(.tooManyRequests, message)
   }
 
   static func loginRequired() -> Response {

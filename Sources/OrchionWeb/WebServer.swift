@@ -43,7 +43,7 @@ public final class WebServer: Service, Sendable {
   }
 
   public func run() async throws {
-    let router = Router()
+    let router = Router(context: WebRequestContext.self)
     WebRoutes(
       orchestrator: orchestrator,
       configuration: configuration,
