@@ -14,7 +14,7 @@ import Testing
 /// Joining a machine with one line: `curl …/install.sh | sh -s -- --server … --token …`
 /// against a real orchestrator, into a scratch prefix, over HTTP and over HTTPS with the CA
 /// pinned; a download altered on its way is refused.
-@Suite("Install script")
+@Suite("Install script", .serialized)
 struct InstallScriptTests {
   /// Runs `line` (a shell pipeline) with a home of its own; returns the shell process.
   static func shell(_ line: String, home: String) throws -> ChildProcess {
@@ -25,6 +25,11 @@ struct InstallScriptTests {
   static func killAgent(_ id: String) {
     for pid in processes(containing: "--id \(id)") { kill(pid, SIGKILL) }
   }
+
+  /// How long an install may take: it moves the whole (debug, 250 MiB) executable through
+  /// the orchestrator's HTTP server, checksums and copies it, on a machine running the rest of
+  /// the suite in parallel.
+  static let installTimeout = Duration.seconds(180)
 
   static func scratch(_ name: String) throws -> String {
     let path = FileManager.default.temporaryDirectory
@@ -48,7 +53,7 @@ struct InstallScriptTests {
       // curl, not the test's client: the body is the whole executable.
       let headers = try ChildProcess(
         "/usr/bin/curl", ["-sS", "-D", "-", "-o", "/dev/null", "\(base)/download/orchion-linux-\(Self.machine)"])
-      #expect(try await headers.waitForExit() == 0)
+      #expect(try await headers.waitForExit(timeout: Self.installTimeout) == 0)
       let advertised = try #require(
         headers.standardOutput.split(separator: "\r\n").first { $0.lowercased().hasPrefix("x-orchion-sha256:") }
           .map { String($0.dropFirst("x-orchion-sha256:".count)).trimmingCharacters(in: .whitespaces) },
@@ -65,7 +70,7 @@ struct InstallScriptTests {
         installer.signal(SIGKILL)
         Self.killAgent("joined-http")
       }
-      try await cluster.waitForActiveNodes(["joined-http"])
+      try await cluster.waitForActiveNodes(["joined-http"], timeout: Self.installTimeout)
       #expect(installer.standardError.contains("installed \(prefix)/bin/orchion"), "\(installer.standardError)")
       let installed = try await Self.sha256(prefix + "/bin/orchion")
       #expect(installed == advertised)
@@ -95,7 +100,7 @@ struct InstallScriptTests {
         "curl -fsSL \(base)/install.sh | sh -s -- --server \(cluster.address) --token join.secret-value-123 --dir \(prefix)/bin --data-dir \(prefix)/agent --service --unit-dir \(prefix)/units -- --label rack=r7",
         home: prefix + "/home"
       )
-      #expect(try await installer.waitForExit() == 0, "\(installer.standardError)")
+      #expect(try await installer.waitForExit(timeout: Self.installTimeout) == 0, "\(installer.standardError)")
       let unit = try String(contentsOfFile: prefix + "/units/orchion-agent.service", encoding: .utf8)
       #expect(unit.contains("\(prefix)/bin/orchion"), "runs the installed binary:\n\(unit)")
       #expect(unit.contains("\(prefix)/agent/service.config"))
@@ -131,7 +136,7 @@ struct InstallScriptTests {
         "sh \(prefix)/install.sh --server \(cluster.address) --token x.y --dir \(prefix)/bin --no-start",
         home: prefix + "/home"
       )
-      #expect(try await installer.waitForExit() == 1)
+      #expect(try await installer.waitForExit(timeout: Self.installTimeout) == 1)
       #expect(installer.standardError.contains("checksum mismatch"), "\(installer.standardError)")
       #expect(!FileManager.default.fileExists(atPath: prefix + "/bin/orchion"))
     }
@@ -172,7 +177,7 @@ struct InstallScriptTests {
     let admin = try #require(
       PrivateFile.readText(directory + "/server/admin.token"), "the first start's admin token")
     try await withOrchionClient(server: address, token: admin, tls: tls) { client in
-      try await eventually(timeout: .seconds(30)) {
+      try await eventually(timeout: Self.installTimeout) {
         (try? await client.nodes.getNode(.with { $0.nodeID = "joined-https" }).node.status) == .active
       }
     }
@@ -182,7 +187,7 @@ struct InstallScriptTests {
     let wrong = line.replacingOccurrences(
       of: #"sha256//[A-Za-z0-9+/=]+"#, with: "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", options: .regularExpression)
     let refused = try Self.shell(wrong + " --dir \(directory)/other --no-start", home: directory + "/home2")
-    _ = try await refused.waitForExit()  // a pipeline's status is sh's: it ran nothing
+    _ = try await refused.waitForExit(timeout: Self.installTimeout)  // sh's status: it ran nothing
     #expect(refused.standardError.contains("pinned"), "curl refused the key: \(refused.standardError)")
     #expect(!FileManager.default.fileExists(atPath: directory + "/other/orchion"))
   }
@@ -195,7 +200,7 @@ struct InstallScriptTests {
 
   static func sha256(_ path: String) async throws -> String {
     let process = try ChildProcess("/usr/bin/sha256sum", [path])
-    #expect(try await process.waitForExit() == 0)
+    #expect(try await process.waitForExit(timeout: Self.installTimeout) == 0)
     return process.standardOutput.split(separator: " ").first.map(String.init) ?? ""
   }
 }
