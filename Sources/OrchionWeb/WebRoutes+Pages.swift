@@ -79,9 +79,14 @@ extension WebRoutes {
     }
   }
 
-  func task(_ id: String, _ session: DashboardSessions.Session) async throws -> Response {
+  /// The task's page; with `?parts=summary` (what the page's script polls every 2 s for its
+  /// summary and timeline) without reading the output, which the live stream already carries.
+  func task(_ id: String, _ request: Request, _ session: DashboardSessions.Session) async throws
+    -> Response
+  {
     let task = try await api.getTask(id)
-    let output = try await renderedOutput(of: id)
+    let summaryOnly = request.uri.queryParameters["parts"] == "summary"
+    let output = summaryOnly ? TaskPage.Output() : try await renderedOutput(of: id)
     let now = clock.now
     return Pages.page(title: "Task \(task.id)", active: "/tasks", session: session) { html in
       TaskPage.render(task, output: output, session: session, now: now, into: &html)

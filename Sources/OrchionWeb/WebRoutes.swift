@@ -48,7 +48,7 @@ struct WebRoutes: Sendable {
     }
     router.get("/tasks/:id") { request, context in
       let id = context.parameters.get("id") ?? ""
-      return try await page(request, context) { session in try await task(id, session) }
+      return try await page(request, context) { session in try await task(id, request, session) }
     }
     router.get("/tasks/:id/events") { request, context in
       try await events(request, context, id: context.parameters.get("id") ?? "")

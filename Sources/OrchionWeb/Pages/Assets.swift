@@ -59,8 +59,9 @@ enum Assets {
       var output = document.getElementById("output");
 
       // Lists and summaries: fetch the page again and swap the parts that change.
-      function refresh(ids) {
-        fetch(location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      // A task's page asks for its summary only: the output comes over the live stream.
+      function refresh(ids, url) {
+        fetch(url || location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } })
           .then(function (response) { return response.ok ? response.text() : null; })
           .then(function (text) {
             if (text === null) return;
@@ -105,7 +106,8 @@ enum Assets {
         span.textContent = state;
         badge.appendChild(span);
       }
-      var timer = setInterval(function () { refresh(["summary", "timeline", "cancel"]); }, 2000);
+      var summaryURL = location.pathname + "?parts=summary";
+      var timer = setInterval(function () { refresh(["summary", "timeline", "cancel"], summaryURL); }, 2000);
       if (!done && window.EventSource) {
         var source = new EventSource("/tasks/" + encodeURIComponent(task) + "/events?after=" + output.dataset.lastEventId);
         source.addEventListener("output", function (message) {
@@ -126,7 +128,7 @@ enum Assets {
           var cancel = document.getElementById("cancel");
           if (cancel) cancel.remove();
           source.close();
-          refresh(["summary", "timeline"]);
+          refresh(["summary", "timeline"], summaryURL);
           clearInterval(timer);
         });
       } else if (done) {
@@ -141,7 +143,7 @@ enum Assets {
         var button = form.querySelector("button");
         if (button) { button.disabled = true; button.textContent = "Cancelling…"; }
         fetch(form.action, { method: "POST", credentials: "same-origin", body: new URLSearchParams(new FormData(form)) })
-          .then(function () { refresh(["summary", "timeline"]); })
+          .then(function () { refresh(["summary", "timeline"], summaryURL); })
           .catch(function () { if (button) { button.disabled = false; button.textContent = "Cancel task"; } });
       });
     })();

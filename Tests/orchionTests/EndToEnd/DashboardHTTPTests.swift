@@ -92,6 +92,12 @@ struct DashboardHTTPTests {
         // What a task printed is shown, never run.
         #expect(page.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
         #expect(!page.body.contains("<script>alert(1)"))
+        // The script's 2-second poll gets the summary without the output.
+        let summary = try await http.send("GET", "/tasks/\(task.id)?parts=summary", headers: ["Cookie": cookie])
+        #expect(summary.status == 200)
+        #expect(summary.body.contains("id=\"summary\"") && summary.body.contains("SUCCEEDED"))
+        #expect(page.body.contains("<span class=\"stdout\">"))
+        #expect(!summary.body.contains("<span class=\"stdout\">"), "no output read for the poll")
         let overview = try await http.send("GET", "/", headers: ["Cookie": cookie])
         #expect(overview.status == 200)
         #expect(overview.body.contains("<svg"))
