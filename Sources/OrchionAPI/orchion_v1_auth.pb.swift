@@ -38,6 +38,11 @@ public nonisolated enum Orchion_V1_TokenKind: SwiftProtobuf.Enum, Swift.CaseIter
   /// Looking only: list and read nodes, tasks and output (no secrets, messages or tokens),
   /// the dashboard without its cancel button, /metrics.
   case read // = 3
+
+  /// A person's own coding agent (through MCP, `orchion mcp` or /mcp): submit, read, cancel
+  /// and follow tasks, list nodes, send and receive messages; never tokens, secrets or node
+  /// management. Tasks it submits may name secrets, as an admin's may.
+  case agent // = 4
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -50,6 +55,7 @@ public nonisolated enum Orchion_V1_TokenKind: SwiftProtobuf.Enum, Swift.CaseIter
     case 1: self = .admin
     case 2: self = .join
     case 3: self = .read
+    case 4: self = .agent
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -60,6 +66,7 @@ public nonisolated enum Orchion_V1_TokenKind: SwiftProtobuf.Enum, Swift.CaseIter
     case .admin: return 1
     case .join: return 2
     case .read: return 3
+    case .agent: return 4
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -70,6 +77,7 @@ public nonisolated enum Orchion_V1_TokenKind: SwiftProtobuf.Enum, Swift.CaseIter
     .admin,
     .join,
     .read,
+    .agent,
   ]
 
 }
@@ -383,7 +391,7 @@ public nonisolated struct Orchion_V1_DeleteSecretResponse: Sendable {
 fileprivate nonisolated let _protobuf_package = "orchion.v1"
 
 nonisolated extension Orchion_V1_TokenKind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0TOKEN_KIND_UNSPECIFIED\0\u{1}TOKEN_KIND_ADMIN\0\u{1}TOKEN_KIND_JOIN\0\u{1}TOKEN_KIND_READ\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0TOKEN_KIND_UNSPECIFIED\0\u{1}TOKEN_KIND_ADMIN\0\u{1}TOKEN_KIND_JOIN\0\u{1}TOKEN_KIND_READ\0\u{1}TOKEN_KIND_AGENT\0")
 }
 
 nonisolated extension Orchion_V1_TokenInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

@@ -947,6 +947,13 @@ public nonisolated struct Orchion_V1_Task: @unchecked Sendable {
   /// Clears the value of `agentResult`. Subsequent reads from it will return its default value.
   public mutating func clearAgentResult() {_uniqueStorage()._agentResult = nil}
 
+  /// Set by the orchestrator when a task's own token submitted this one (a planner fanning
+  /// out): that task. Such a token may read, follow and cancel only the tasks it started.
+  public var parentTaskID: String {
+    get {_storage._parentTaskID}
+    set {_uniqueStorage()._parentTaskID = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2032,7 +2039,7 @@ nonisolated extension Orchion_V1_Attempt: SwiftProtobuf.Message, SwiftProtobuf._
 
 nonisolated extension Orchion_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Task"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}spec\0\u{1}state\0\u{3}node_id\0\u{1}attempt\0\u{3}exit_code\0\u{3}created_at\0\u{3}started_at\0\u{3}finished_at\0\u{1}message\0\u{3}attempt_id\0\u{1}attempts\0\u{3}not_before\0\u{1}termination\0\u{3}agent_result\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}spec\0\u{1}state\0\u{3}node_id\0\u{1}attempt\0\u{3}exit_code\0\u{3}created_at\0\u{3}started_at\0\u{3}finished_at\0\u{1}message\0\u{3}attempt_id\0\u{1}attempts\0\u{3}not_before\0\u{1}termination\0\u{3}agent_result\0\u{3}parent_task_id\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -2050,6 +2057,7 @@ nonisolated extension Orchion_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Mes
     var _notBefore: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _termination: Orchion_V1_TerminationReason = .unspecified
     var _agentResult: Orchion_V1_AgentResult? = nil
+    var _parentTaskID: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -2075,6 +2083,7 @@ nonisolated extension Orchion_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Mes
       _notBefore = source._notBefore
       _termination = source._termination
       _agentResult = source._agentResult
+      _parentTaskID = source._parentTaskID
     }
   }
 
@@ -2108,6 +2117,7 @@ nonisolated extension Orchion_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Mes
         case 13: try { try decoder.decodeSingularMessageField(value: &_storage._notBefore) }()
         case 14: try { try decoder.decodeSingularEnumField(value: &_storage._termination) }()
         case 15: try { try decoder.decodeSingularMessageField(value: &_storage._agentResult) }()
+        case 16: try { try decoder.decodeSingularStringField(value: &_storage._parentTaskID) }()
         default: break
         }
       }
@@ -2165,6 +2175,9 @@ nonisolated extension Orchion_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Mes
       try { if let v = _storage._agentResult {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
       } }()
+      if !_storage._parentTaskID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._parentTaskID, fieldNumber: 16)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -2189,6 +2202,7 @@ nonisolated extension Orchion_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Mes
         if _storage._notBefore != rhs_storage._notBefore {return false}
         if _storage._termination != rhs_storage._termination {return false}
         if _storage._agentResult != rhs_storage._agentResult {return false}
+        if _storage._parentTaskID != rhs_storage._parentTaskID {return false}
         return true
       }
       if !storagesAreEqual {return false}

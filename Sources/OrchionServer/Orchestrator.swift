@@ -37,7 +37,9 @@ public final class Orchestrator: Sendable {
   }
 
   private enum Server: Sendable {
-    case tcp(GRPCServer<HTTP2ServerTransport.Posix>)
+    /// The TCP server, and the in-process listener this process's own HTTP side (MCP) calls
+    /// the API through, with its callers' tokens, so it passes the same checks.
+    case tcp(GRPCServer<HTTP2ServerTransport.Posix>, local: InProcessListener)
     case inProcess(InProcessListener)
   }
 
@@ -159,13 +161,15 @@ public final class Orchestrator: Sendable {
   let secrets: SecretRegistry
   let router: MailboxRouter
   /// Failed authentications per caller address, on the gRPC and the HTTP port alike.
-  private let failedAuthentications: RateLimiter
+  let failedAuthentications: RateLimiter
   /// Dashboard login codes and sessions (see ``DashboardSessions``).
   public let sessions: DashboardSessions
   /// The API for this process's HTTP side.
   public let api: InProcessAPI
   /// Where tasks reach this orchestrator (their `ORCHION_SERVER`).
   private let taskAddress: TaskAddress
+  /// Tasks' own tokens, which `/mcp` takes as gRPC does.
+  let taskTokens: TaskTokens
   private let instance = UUID().uuidString
   /// The TCP server (``Listener/tcp``) or the in-process one (``Listener/inProcess``).
   private let server: Server
@@ -215,6 +219,7 @@ public final class Orchestrator: Sendable {
     )
     let secretsKey = configuration.secretsKey ?? SecretVault.randomKey()
     let taskTokens = TaskTokens(secretsKey: secretsKey)
+    self.taskTokens = taskTokens
     secrets = SecretRegistry(
       vault: try SecretVault(key: secretsKey),
       journal: journal,
@@ -352,7 +357,8 @@ public final class Orchestrator: Sendable {
     switch configuration.listener {
     case .tcp:
       server = .tcp(
-        GRPCServer(transport: transport, services: services, interceptors: interceptors)
+        GRPCServer(transport: transport, services: services, interceptors: interceptors),
+        local: InProcessListener(services: services, interceptors: interceptors)
       )
     case .inProcess:
       server = .inProcess(InProcessListener(services: services, interceptors: interceptors))
@@ -384,13 +390,17 @@ public final class Orchestrator: Sendable {
         )
       )
     }
-    return services + [
+    services += [
       // Before the others: every change made while they stop is still written.
       JournalService(journal: journal),
       HeartbeatMonitor(cluster: cluster, logger: logger),
       ClusterService(cluster: cluster),
-      serving,
     ]
+    if case .tcp(_, let local) = server {
+      // Stops after the TCP server: the HTTP side (stopped before both) calls through it.
+      services.append(InProcessListenerService(listener: local, beforeShutdown: {}))
+    }
+    return services + [serving]
   }
 
   /// The API's service.
@@ -403,7 +413,7 @@ public final class Orchestrator: Sendable {
       cluster.closeSubscriptions()
     }
     switch server {
-    case .tcp(let server):
+    case .tcp(let server, _):
       return GRPCServerService(
         server: server,
         endpoint: "\(configuration.host):\(configuration.port)",
@@ -414,14 +424,14 @@ public final class Orchestrator: Sendable {
     }
   }
 
-  /// A client connection in this process (``Listener/inProcess``): pass it to a `GRPCClient`.
-  /// - Throws: `failedPrecondition` when the orchestrator listens on TCP; `unavailable` once
-  ///   it shut down.
+  /// A client connection in this process: pass it to a `GRPCClient`. Its calls pass the
+  /// interceptors TCP calls pass (authentication first), as unit tests and the HTTP side's
+  /// MCP endpoint need.
+  /// - Throws: `unavailable` once the orchestrator shut down.
   public func connectInProcess() throws(OrchionError) -> InProcessTransport.Client {
-    guard case .inProcess(let listener) = server else {
-      throw .failedPrecondition("this orchestrator listens on TCP, not in process")
+    switch server {
+    case .inProcess(let listener), .tcp(_, local: let listener): try listener.connect()
     }
-    return try listener.connect()
   }
 
   private var recovery: Recovery {
@@ -496,7 +506,7 @@ public final class Orchestrator: Sendable {
     switch try? await tokens.authenticate(authorization) {
     case .admin, .unauthenticated: return .granted(.admin)
     case .read: return .granted(.read)
-    case .join, .task: return .refused  // a real token, of a kind the HTTP side does not take
+    case .join, .task, .agent: return .refused  // a real token, of a kind the HTTP side does not take
     case nil:
       _ = failedAuthentications.admit(address)
       return .refused
@@ -521,7 +531,7 @@ public final class Orchestrator: Sendable {
   /// The port the server listens on, once it is bound.
   /// - Throws: When the server failed to bind or has stopped.
   public func listeningPort() async throws -> Int {
-    guard case .tcp(let server) = server else {
+    guard case .tcp(let server, _) = server else {
       throw OrchionError.failedPrecondition("this orchestrator listens in process, not on TCP")
     }
     let address = try await server.transport.listeningAddress

@@ -145,6 +145,7 @@ extension Orchion_V1_Task {
     attempts = task.attempts.map(Orchion_V1_Attempt.init)
     if let notBefore = task.notBefore, task.state == .pending { self.notBefore = .init(notBefore) }
     if let agentResult = task.agentResult { self.agentResult = .init(agentResult) }
+    parentTaskID = task.parent?.rawValue ?? ""
   }
 }
 

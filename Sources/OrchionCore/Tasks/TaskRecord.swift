@@ -42,6 +42,9 @@ public struct TaskRecord: Hashable, Sendable {
   public var queuedAt: UTCInstant
   /// An agent task's outcome as its last attempt reported it.
   public var agentResult: AgentResult?
+  /// The task whose own token submitted this one (a planner fanning out); `nil` when a
+  /// person or program did. Its token may read, follow and cancel this task.
+  public var parent: TaskID?
 
   /// Attempts kept per task; older ones are dropped.
   public static let maxRecordedAttempts = 32

@@ -42,7 +42,9 @@ struct TaskServiceHandler: Orchion_V1_TaskService.SimpleServiceProtocol {
         "spec.secret_env[\(TextRules.quoted(variable))]: no secret is named '\(name)' (orchion secret set \(name))"
       )
     }
-    let task = try await cluster.submit(spec)
+    let parent = try callingTask()
+    if let parent { try checkSecretsInherited(spec, from: parent) }
+    let task = try await cluster.submit(spec, parent: parent)
     return .with { $0.task = .init(task) }
   }
 
@@ -55,9 +57,11 @@ struct TaskServiceHandler: Orchion_V1_TaskService.SimpleServiceProtocol {
       guard let task = try await store.task(id) else {
         throw OrchionError.notFound("task '\(id)' not found")
       }
+      try checkVisibleToCaller(task)
       return .with { $0.task = .init(task) }
     }
     let task = try cluster.task(id)
+    try checkVisibleToCaller(task)
     return .with { $0.task = .init(task) }
   }
 
@@ -122,7 +126,9 @@ struct TaskServiceHandler: Orchion_V1_TaskService.SimpleServiceProtocol {
     request: Orchion_V1_CancelTaskRequest,
     context: ServerContext
   ) async throws -> Orchion_V1_CancelTaskResponse {
-    let task = try await cluster.cancel(try TaskID(validating: request.taskID))
+    let id = try TaskID(validating: request.taskID)
+    if try callingTask() != nil { try checkVisibleToCaller(try cluster.task(id)) }
+    let task = try await cluster.cancel(id)
     return .with { $0.task = .init(task) }
   }
 
@@ -170,7 +176,7 @@ struct TaskServiceHandler: Orchion_V1_TaskService.SimpleServiceProtocol {
       try await followStored(id, from: start, follow: follow, write: write, final: final)
       return
     }
-    _ = try cluster.task(id)  // NOT_FOUND before any output
+    try checkVisibleToCaller(try cluster.task(id))  // NOT_FOUND before any output
     if logs.isOnDisk(id) {
       // Finished before a restart: its output is read back on first use.
       let entries = try await store.logs(of: id, from: 0, limit: Recovery.maxChunksPerTask)
@@ -214,6 +220,7 @@ extension TaskServiceHandler {
     guard let task = try await store.task(id) else {
       throw OrchionError.notFound("task '\(id)' not found")
     }
+    try checkVisibleToCaller(task)
     if follow && !task.state.isTerminal { throw leadership.notLeaderError() }
     var index = max(0, start)
     while true {

@@ -21,10 +21,10 @@ struct TokenServiceHandler: Orchion_V1_TokenService.SimpleServiceProtocol {
     context: ServerContext
   ) async throws -> Orchion_V1_CreateTokenResponse {
     let tokens = try enabledTokens()
-    guard request.kind == .admin || request.kind == .join || request.kind == .read else {
+    guard [.admin, .join, .read, .agent].contains(request.kind) else {
       throw OrchionError.invalidArgument(
         field: "kind",
-        "kind: must be TOKEN_KIND_ADMIN, TOKEN_KIND_JOIN or TOKEN_KIND_READ"
+        "kind: must be TOKEN_KIND_ADMIN, TOKEN_KIND_JOIN, TOKEN_KIND_READ or TOKEN_KIND_AGENT"
       )
     }
     let ttl = request.hasTtl ? try Duration(validating: request.ttl, field: "ttl") : nil

@@ -2,8 +2,8 @@ import GRPCCore
 import OrchionCore
 
 /// Requires `authorization: Bearer <token>` on every call but health checks, before any handler
-/// runs: a missing or wrong token is UNAUTHENTICATED, a join token calling anything but node
-/// registration and the agent stream is PERMISSION_DENIED, and nothing is done. The caller is
+/// runs: a missing or wrong token is UNAUTHENTICATED; a join, read, agent or task token calling
+/// a method outside its set is PERMISSION_DENIED, and nothing is done. The caller is
 /// then ``Caller/current`` for the handler (which checks node credentials).
 struct AuthInterceptor: ServerInterceptor {
   /// `nil` when authentication is off (`--no-auth`, loopback only).
@@ -15,8 +15,14 @@ struct AuthInterceptor: ServerInterceptor {
   /// Tasks' tokens are recognised even with authentication off: they say which task sends.
   let taskTokens: TaskTokens
 
-  /// What a task's token may call.
-  static let taskServicePrefix = "orchion.v1.RouterService/"
+  /// What a task's token may call: the router, and the tasks it starts itself (the task
+  /// service checks that a task reads, follows and cancels only those it submitted).
+  static let routerServicePrefix = "orchion.v1.RouterService/"
+  static let taskMethods: Set<String> = [
+    "orchion.v1.TaskService/SubmitTask", "orchion.v1.TaskService/GetTask",
+    "orchion.v1.TaskService/CancelTask", "orchion.v1.TaskService/StreamTaskLogs",
+    "orchion.v1.TaskService/StreamAgentEvents", "orchion.v1.NodeService/ListNodes",
+  ]
 
   /// What a join token may call: what an agent needs, nothing more.
   static let joinMethods: Set<String> = [
@@ -30,6 +36,14 @@ struct AuthInterceptor: ServerInterceptor {
     "orchion.v1.TaskService/GetTask", "orchion.v1.TaskService/ListTasks",
     "orchion.v1.TaskService/StreamTaskLogs", "orchion.v1.TaskService/StreamAgentEvents",
     "orchion.v1.TokenService/CreateLoginLink",
+  ]
+
+  /// What an agent token may call: run work and watch it, never manage the cluster.
+  static let agentMethods: Set<String> = [
+    "orchion.v1.NodeService/ListNodes", "orchion.v1.NodeService/GetNode",
+    "orchion.v1.TaskService/SubmitTask", "orchion.v1.TaskService/GetTask",
+    "orchion.v1.TaskService/ListTasks", "orchion.v1.TaskService/CancelTask",
+    "orchion.v1.TaskService/StreamTaskLogs", "orchion.v1.TaskService/StreamAgentEvents",
   ]
 
   /// Standard probes (load balancers, Kubernetes) carry no token; health says nothing secret.
@@ -49,12 +63,12 @@ struct AuthInterceptor: ServerInterceptor {
     if let presented = authorization.flatMap(TokenRegistry.bearerToken),
       let (task, attempt) = taskTokens.verify(presented)
     {
-      guard method.hasPrefix(Self.taskServicePrefix) else {
+      guard method.hasPrefix(Self.routerServicePrefix) || Self.taskMethods.contains(method) else {
         return StreamingServerResponse(
           error: RPCError(
             code: .permissionDenied,
             message:
-              "a task's token may only send and receive messages; \(method) needs an admin token"
+              "a task's token may only send and receive messages and run, read and cancel tasks of its own; \(method) needs an admin token"
           )
         )
       }
@@ -83,6 +97,17 @@ struct AuthInterceptor: ServerInterceptor {
           error: RPCError(
             code: .permissionDenied,
             message: "a read token may only look (list, get, follow output); \(method) needs an admin token"
+          )
+        )
+      }
+      if case .agent = principal, !Self.agentMethods.contains(method),
+        !method.hasPrefix(Self.routerServicePrefix)
+      {
+        return StreamingServerResponse(
+          error: RPCError(
+            code: .permissionDenied,
+            message:
+              "an agent token may only run, read and cancel tasks, list nodes and use the router; \(method) needs an admin token"
           )
         )
       }

@@ -88,7 +88,7 @@ public final class DashboardSessions: Sendable {
     case .admin(let id): (tokenID, access) = (id, .admin)
     case .read(let id): (tokenID, access) = (id, .read)
     case .unauthenticated: (tokenID, access) = ("open", .admin)
-    case .join, .task:
+    case .join, .task, .agent:
       throw .permissionDenied("only admin and read tokens may log a browser in")
     }
     let expiresAt = clock.now.advanced(by: Self.codeLifetime)

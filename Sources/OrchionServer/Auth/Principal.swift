@@ -15,7 +15,8 @@ struct Caller: Sendable {
   var credentialKeys: [CredentialWatch.Key] {
     var keys: [CredentialWatch.Key] = []
     switch principal {
-    case .admin(let id), .join(let id), .read(let id): keys.append(.token(id: id))
+    case .admin(let id), .join(let id), .read(let id), .agent(let id):
+      keys.append(.token(id: id))
     case .unauthenticated, .task: break
     }
     if let nodeCredential { keys.append(.nodeCredential(digest: Credential.digest(nodeCredential))) }
@@ -32,16 +33,21 @@ public enum Principal: Sendable, Equatable {
   /// A read token: listing and reading nodes, tasks and their output; nothing that changes
   /// anything, and no secrets, messages or tokens.
   case read(tokenID: String)
+  /// An agent token: a person's own coding agent driving the fleet (MCP): tasks, nodes to
+  /// look at, messages; no tokens, secrets or node management.
+  case agent(tokenID: String)
   /// Authentication is off (`--no-auth`, allowed on loopback only): as an admin.
   case unauthenticated
-  /// A task's attempt, by the token its agent gave it (``TaskTokens``): the router only.
+  /// A task's attempt, by the token its agent gave it (``TaskTokens``): the router, and the
+  /// tasks it submits itself (a planner fanning out) — reading, following and cancelling only
+  /// those.
   case task(TaskID, AttemptID)
 
   /// Whether the caller may do anything, including act for any node.
   public var isAdmin: Bool {
     switch self {
     case .admin, .unauthenticated: true
-    case .join, .read, .task: false
+    case .join, .read, .agent, .task: false
     }
   }
 }

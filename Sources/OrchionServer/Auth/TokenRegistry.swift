@@ -115,6 +115,7 @@ public final class TokenRegistry: Sendable {
     switch entry.info.kind {
     case .join: return .join(tokenID: id)
     case .read: return .read(tokenID: id)
+    case .agent: return .agent(tokenID: id)
     default: return .admin(tokenID: id)
     }
   }

@@ -307,10 +307,10 @@ final class Cluster: Sendable {
 
   /// Accepts a task; returns once it is durable.
   /// - Throws: `resourceExhausted` (changing nothing) while the store is full.
-  func submit(_ spec: TaskSpec) async throws -> TaskRecord {
+  func submit(_ spec: TaskSpec, parent: TaskID? = nil) async throws -> TaskRecord {
     try journal.checkAccepting()
     let (task, entry) = try transition { state, now throws(OrchionError) in
-      (try state.submit(spec, now: now), [])
+      (try state.submit(spec, parent: parent, now: now), [])
     }
     if let entry { try await journal.waitUntilDurable(entry) }
     metrics.submissions.increment()

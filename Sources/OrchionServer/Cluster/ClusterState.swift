@@ -183,14 +183,18 @@ struct ClusterState: Sendable {
 
   // MARK: Tasks
 
-  mutating func submit(_ spec: TaskSpec, now: UTCInstant) throws(OrchionError) -> TaskRecord {
-    guard spec.agent != nil else { return board.submit(spec, now: now) }
+  mutating func submit(
+    _ spec: TaskSpec,
+    parent: TaskID? = nil,
+    now: UTCInstant
+  ) throws(OrchionError) -> TaskRecord {
+    guard spec.agent != nil else { return board.submit(spec, parent: parent, now: now) }
     let (session, node) = try resumePoint(of: spec)
     let id = board.newID(now: now)
     let prepared = AgentPlacement.prepare(spec, task: id, resumeSession: session, resumeNode: node)
     try prepared.validate()
     let message = AgentPlacement.unplaceable(prepared, nodeLabels: nodes.nodes().lazy.map(\.labels))
-    return board.submit(prepared, id: id, now: now, message: message ?? "")
+    return board.submit(prepared, id: id, parent: parent, now: now, message: message ?? "")
   }
 
   /// The session and node an agent task continues: those of the task it resumes.

@@ -101,8 +101,8 @@ struct TaskBoard: Sendable {
   // MARK: Submit
 
   /// Accepts a validated spec as a new pending task.
-  mutating func submit(_ spec: TaskSpec, now: UTCInstant) -> TaskRecord {
-    submit(spec, id: newID(now: now), now: now)
+  mutating func submit(_ spec: TaskSpec, parent: TaskID? = nil, now: UTCInstant) -> TaskRecord {
+    submit(spec, id: newID(now: now), parent: parent, now: now)
   }
 
   /// A fresh task ID for a task submitted now: time-ordered, unique on this board.
@@ -130,11 +130,16 @@ struct TaskBoard: Sendable {
   }
 
   /// Queues a task under `id` (from ``newID(now:)``).
-  mutating func submit(_ spec: TaskSpec, id: TaskID, now: UTCInstant, message: String = "")
-    -> TaskRecord
-  {
+  mutating func submit(
+    _ spec: TaskSpec,
+    id: TaskID,
+    parent: TaskID? = nil,
+    now: UTCInstant,
+    message: String = ""
+  ) -> TaskRecord {
     var task = TaskRecord(id: id, spec: spec, createdAt: now)
     task.message = message
+    task.parent = parent
     tasks.insertNew(task)
     order.append(id)
     pending.insert(task)

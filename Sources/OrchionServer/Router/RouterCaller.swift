@@ -18,7 +18,7 @@ struct RouterCaller: Sendable {
     currentNode: (TaskID, AttemptID) -> NodeID?
   ) throws(OrchionError) -> RouterCaller {
     switch Caller.current?.principal ?? .unauthenticated {
-    case .admin(let tokenID):
+    case .admin(let tokenID), .agent(let tokenID):
       return RouterCaller(name: "client/\(tokenID)", isAdmin: true)
     case .unauthenticated:
       return RouterCaller(name: "client", isAdmin: true)

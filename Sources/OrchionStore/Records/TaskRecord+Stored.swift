@@ -53,6 +53,9 @@ extension TaskRecord {
       agentResult =
         proto.hasAgentResult
         ? try AgentResult(validating: proto.agentResult, field: "agent_result") : nil
+      parent =
+        proto.parentTaskID.isEmpty
+        ? nil : try TaskID(validating: proto.parentTaskID, field: "parent_task_id")
     } catch {
       throw .dataLoss("stored task '\(proto.id)' is unreadable: \(error.message)")
     }

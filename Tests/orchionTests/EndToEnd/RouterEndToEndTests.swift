@@ -69,7 +69,7 @@ struct RouterEndToEndTests {
       let script = """
         set -e
         peer=$(\(orchion) msg recv)
-        \(orchion) nodes > \(out)/denied-$ORCHION_TASK_ID 2>&1 || true
+        \(orchion) tasks > \(out)/denied-$ORCHION_TASK_ID 2>&1 || true
         seq 1 10000 | \(orchion) msg send task/$peer --lines -q &
         \(orchion) msg recv --count 10000 -o json > \(out)/recv-$ORCHION_TASK_ID.jsonl
         wait $!
