@@ -42,6 +42,7 @@ let package = Package(
     .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
     .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
     .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+    .package(url: "https://github.com/modelcontextprotocol/swift-sdk.git", from: "0.12.1"),
   ],
   targets: [
     // Generated from api/ by `make proto`; never edited by hand.
@@ -117,16 +118,34 @@ let package = Package(
       ],
       swiftSettings: librarySwiftSettings
     ),
+    // The MCP server (tools, task resources, HTTP sessions) over the Orchion API: one
+    // implementation for the orchestrator's /mcp and for `orchion mcp` on stdio.
+    .target(
+      name: "OrchionMCP",
+      dependencies: [
+        "OrchionAPI",
+        "OrchionClient",
+        .product(name: "MCP", package: "swift-sdk"),
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      ],
+      swiftSettings: librarySwiftSettings
+    ),
     // The orchestrator's HTTP side: dashboard, login links, /metrics, /healthz and /readyz, on
     // Hummingbird, beside the gRPC API it reads through OrchionServer's in-process calls.
     .target(
       name: "OrchionWeb",
       dependencies: [
         "OrchionAPI",
+        "OrchionClient",
         "OrchionCore",
+        "OrchionMCP",
         "OrchionServer",
         "OrchionWire",
         .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
+        .product(name: "MCP", package: "swift-sdk"),
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "HummingbirdCore", package: "hummingbird"),
         .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -198,6 +217,7 @@ let package = Package(
         "OrchionClient",
         "OrchionCommandLine",
         "OrchionCore",
+        "OrchionMCP",
         "OrchionServer",
         "OrchionStore",
         "OrchionWeb",
@@ -206,6 +226,7 @@ let package = Package(
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "Logging", package: "swift-log"),
+        .product(name: "MCP", package: "swift-sdk"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "SwiftASN1", package: "swift-asn1"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -277,6 +298,15 @@ let package = Package(
       name: "OrchionWebTests",
       dependencies: [
         "OrchionWeb", "OrchionAPI", "OrchionCore",
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      ],
+      swiftSettings: defaultSwiftSettings
+    ),
+    .testTarget(
+      name: "OrchionMCPTests",
+      dependencies: [
+        "OrchionMCP", "OrchionAPI",
+        .product(name: "MCP", package: "swift-sdk"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
       ],
       swiftSettings: defaultSwiftSettings

@@ -81,22 +81,6 @@ struct TasksCommand: AsyncParsableCommand {
   }
 }
 
-extension Orchion_V1_TaskState {
-  var label: String {
-    switch self {
-    case .pending: "PENDING"
-    case .assigned: "ASSIGNED"
-    case .running: "RUNNING"
-    case .succeeded: "SUCCEEDED"
-    case .failed: "FAILED"
-    case .cancelled: "CANCELLED"
-    case .unspecified, .UNRECOGNIZED: "UNKNOWN"
-    }
-  }
-
-  var isFinished: Bool { self == .succeeded || self == .failed || self == .cancelled }
-}
-
 /// "3s", "2m", "5h" since a timestamp.
 enum Age {
   static func since(_ timestamp: Google_Protobuf_Timestamp, now: UTCInstant) -> String {
