@@ -15,6 +15,8 @@ public struct WebConfiguration: Sendable {
   public var keepAliveInterval: Duration
   /// What `/install.sh` and `/download` hand out.
   public var install: InstallSettings
+  /// Web origins that may call `/mcp` besides loopback ones.
+  public var mcpOrigins: MCPOrigins
 
   /// What the orchestrator serves to machines joining it.
   public struct InstallSettings: Sendable {
@@ -38,8 +40,10 @@ public struct WebConfiguration: Sendable {
     tls: ServerTLS? = nil,
     metricsPublic: Bool = false,
     keepAliveInterval: Duration = .seconds(15),
-    install: InstallSettings = InstallSettings()
+    install: InstallSettings = InstallSettings(),
+    mcpOrigins: MCPOrigins = MCPOrigins()
   ) {
+    self.mcpOrigins = mcpOrigins
     self.install = install
     self.host = host
     self.port = port

@@ -4,6 +4,7 @@ import Hummingbird
 import NIOCore
 import OrchionAPI
 import OrchionCore
+import OrchionMCP
 import OrchionServer
 import SwiftProtobuf
 import Synchronization
@@ -17,6 +18,8 @@ struct WebRoutes: Sendable {
   let exporter: MetricsExporter
   let clock: any WallClock
   let downloads: Downloads
+  /// `/mcp`'s sessions; `nil` where MCP is not served.
+  let mcpSessions: MCPHTTPSessions?
 
   /// The longest query string looked at, and the longest single value.
   static let maxQueryBytes = 2_048
@@ -56,6 +59,9 @@ struct WebRoutes: Sendable {
     router.post("/tasks/:id/cancel") { request, context in
       try await cancel(request, context, id: context.parameters.get("id") ?? "")
     }
+    router.post("/mcp") { request, context in try await mcp(request, context) }
+    router.get("/mcp") { request, context in try await mcp(request, context) }
+    router.delete("/mcp") { request, context in try await mcp(request, context) }
   }
 
   // MARK: Helpers

@@ -1,11 +1,15 @@
 import Foundation
+import GRPCCore
+import GRPCInProcessTransport
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
 public import Logging
 import NIOCore
 import NIOSSL
+import OrchionClient
 public import OrchionCore
+import OrchionMCP
 public import OrchionServer
 public import ServiceLifecycle
 import Synchronization
@@ -43,13 +47,23 @@ public final class WebServer: Service, Sendable {
   }
 
   public func run() async throws {
+    // /mcp's tools call the API in process, each with its caller's token (CallerAuthorization).
+    let api = GRPCClient(
+      transport: try orchestrator.connectInProcess(),
+      interceptors: [CallerAuthorizationInterceptor()]
+    )
+    let toolbox = OrchionToolbox(client: OrchionClient(grpc: api))
+    let mcpSessions = MCPHTTPSessions { authorization in
+      await OrchionMCPServer.make(toolbox: toolbox, authorization: authorization, version: OrchionVersion.current)
+    }
     let router = Router(context: WebRequestContext.self)
     WebRoutes(
       orchestrator: orchestrator,
       configuration: configuration,
       exporter: exporter,
       clock: clock,
-      downloads: Downloads(distDirectory: configuration.install.distDirectory)
+      downloads: Downloads(distDirectory: configuration.install.distDirectory),
+      mcpSessions: mcpSessions
     ).register(on: router)
     let server: HTTPServerBuilder
     do {
@@ -72,7 +86,16 @@ public final class WebServer: Service, Sendable {
       logger: Self.quieter(logger)
     )
     do {
-      try await application.run()
+      try await withThrowingDiscardingTaskGroup { group in
+        group.addTask { try await api.runConnections() }
+        defer { api.beginGracefulShutdown() }
+        try await withGracefulShutdownHandler {
+          try await application.run()
+        } onGracefulShutdown: {
+          // Sessions' open streams (a client's GET stream) end now, not at the grace's end.
+          Task { await mcpSessions.closeAll() }
+        }
+      }
     } catch {
       fail("\(error)")
       throw OrchionError.unavailable(

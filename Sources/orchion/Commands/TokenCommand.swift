@@ -14,7 +14,9 @@ struct TokenCommand: AsyncParsableCommand {
     discussion: """
       Admin tokens may do everything; join tokens may only register nodes and run their agents \
       (give them to machines: orchion agent --server HOST:PORT --token T); read tokens may only \
-      look (nodes, tasks, output, the dashboard, /metrics). Tokens are stored \
+      look (nodes, tasks, output, the dashboard, /metrics); agent tokens are for a person's own \
+      coding agent over MCP (run, read and cancel tasks, list nodes, messages; no tokens, \
+      secrets or node management). Tokens are stored \
       hashed: a token is shown once, when it is created.
       """,
     subcommands: [TokenCreateCommand.self, TokenListCommand.self, TokenRevokeCommand.self]
@@ -29,7 +31,10 @@ struct TokenCreateCommand: AsyncParsableCommand {
 
   @OptionGroup var client: ClientOptions
 
-  @Flag(help: "A join token (for agents), a read token (looking only) or an admin token (everything).")
+  @Flag(
+    help:
+      "A join token (for machines' agents), a read token (looking only), an agent token (MCP: run and watch tasks) or an admin token (everything)."
+  )
   var kind: Kind
 
   @Option(help: "How long the token is valid (e.g. 24h, 30m; default: until revoked).")
@@ -39,7 +44,7 @@ struct TokenCreateCommand: AsyncParsableCommand {
   var description = ""
 
   enum Kind: String, EnumerableFlag {
-    case join, read, admin
+    case join, read, agent, admin
   }
 
   func validate() throws {
@@ -51,6 +56,7 @@ struct TokenCreateCommand: AsyncParsableCommand {
       switch kind {
       case .join: $0.kind = .join
       case .read: $0.kind = .read
+      case .agent: $0.kind = .agent
       case .admin: $0.kind = .admin
       }
       if let ttl { $0.ttl = .init(ttl.duration) }
@@ -85,12 +91,23 @@ struct TokenListCommand: AsyncParsableCommand {
       var table = TextTable(columns: ["ID", "KIND", "CREATED", "EXPIRES", "DESCRIPTION"])
       for token in response.tokens {
         table.append([
-          token.id, token.kind == .join ? "join" : token.kind == .read ? "read" : "admin",
+          token.id, Self.label(of: token.kind),
           token.createdAt.displayText,
           token.hasExpiresAt ? token.expiresAt.displayText : "never", token.description_p,
         ])
       }
       Console.write(table.render())
+    }
+  }
+}
+
+extension TokenListCommand {
+  static func label(of kind: Orchion_V1_TokenKind) -> String {
+    switch kind {
+    case .join: "join"
+    case .read: "read"
+    case .agent: "agent"
+    case .admin, .unspecified, .UNRECOGNIZED: "admin"
     }
   }
 }

@@ -30,7 +30,8 @@ extension ServerOptions {
         distDirectory: distDir ?? Self.defaultDistDirectory,
         pinnedKey: tlsCert.flatMap(Self.pinnedKey(certificatePath:)),
         caPath: tls == nil ? nil : caToHandOut
-      )
+      ),
+      mcpOrigins: MCPOrigins(allowed: mcpAllowedOrigins)
     )
   }
 

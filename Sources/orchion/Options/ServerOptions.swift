@@ -4,6 +4,7 @@ import OrchionCommandLine
 import OrchionCore
 import OrchionServer
 import OrchionStore
+import OrchionWeb
 
 /// The orchestrator's flags, shared by `orchion server` and `orchion up`.
 struct ServerOptions: ParsableArguments {
@@ -129,6 +130,15 @@ struct ServerOptions: ParsableArguments {
   @Flag(help: "Serve /metrics without a token (for Prometheus on a trusted network).")
   var metricsPublic = false
 
+  @Option(
+    name: .customLong("mcp-allowed-origin"),
+    help: ArgumentHelp(
+      "A web origin (scheme://host[:port]) whose pages may call /mcp, besides loopback ones (repeatable).",
+      valueName: "origin"
+    )
+  )
+  var mcpAllowedOrigins: [String] = []
+
   @Option(help: "PEM certificate chain to serve TLS with (with --tls-key).")
   var tlsCert: String?
 
@@ -142,6 +152,9 @@ struct ServerOptions: ParsableArguments {
   var tlsClientCA: String?
 
   func validate() throws {
+    for origin in mcpAllowedOrigins where !MCPOrigins.isValid(origin) {
+      throw ValidationError("--mcp-allowed-origin \(origin): expected scheme://host[:port], e.g. https://ide.example.com")
+    }
     guard registrationRate > 0, registrationBurst > 0 else {
       throw ValidationError("--registration-rate and --registration-burst must be positive")
     }
