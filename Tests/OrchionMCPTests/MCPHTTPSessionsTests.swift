@@ -21,8 +21,8 @@ struct MCPHTTPSessionsTests {
   )
   static let ping = Data(#"{"jsonrpc":"2.0","id":2,"method":"ping"}"#.utf8)
 
-  private func sessions(_ clock: TestClock, max: Int = 8) -> MCPHTTPSessions {
-    MCPHTTPSessions(clock: clock, idleTimeout: .seconds(60), maxSessions: max) { _ in
+  private func sessions(_ clock: TestClock, max: Int = 8, maxBytes: Int = 1 << 20) -> MCPHTTPSessions {
+    MCPHTTPSessions(clock: clock, idleTimeout: .seconds(60), maxSessions: max, maxBytesPerSession: maxBytes) { _ in
       Server(name: "test", version: "1")
     }
   }
@@ -101,6 +101,29 @@ struct MCPHTTPSessionsTests {
     #expect(await sessions.count == 2)
     #expect(await ping(sessions, second, as: "Bearer a") == 404)
     #expect(await ping(sessions, first, as: "Bearer a") == 200)
+  }
+
+  @Test("a session ends once it has sent its byte budget (the SDK keeps every event for replay)")
+  func byteBudget() async throws {
+    let sessions = sessions(TestClock(), maxBytes: 100)
+    let response = await sessions.handle(
+      HTTPRequest(
+        method: "POST",
+        headers: ["Content-Type": "application/json", "Accept": "application/json, text/event-stream"],
+        body: Self.initialize
+      ),
+      authorization: "Bearer a"
+    )
+    let id = try #require(response.headers[HTTPHeaderName.sessionID])
+    guard case .stream(let events, _) = response else {
+      Issue.record("initialize did not answer with a stream")
+      return
+    }
+    var sent = 0
+    for try await event in events { sent += event.count }
+    #expect(sent > 100)
+    #expect(await ping(sessions, id, as: "Bearer a") == 404)
+    #expect(await sessions.count == 0)
   }
 
   @Test("DELETE ends the session")

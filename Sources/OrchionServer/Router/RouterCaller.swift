@@ -18,8 +18,11 @@ struct RouterCaller: Sendable {
     currentNode: (TaskID, AttemptID) -> NodeID?
   ) throws(OrchionError) -> RouterCaller {
     switch Caller.current?.principal ?? .unauthenticated {
-    case .admin(let tokenID), .agent(let tokenID):
+    case .admin(let tokenID):
       return RouterCaller(name: "client/\(tokenID)", isAdmin: true)
+    case .agent(let tokenID):
+      // Sends anywhere; receives from queues and topics only, never a task's or node's mail.
+      return RouterCaller(name: "client/\(tokenID)", isAdmin: false)
     case .unauthenticated:
       return RouterCaller(name: "client", isAdmin: true)
     case .join:

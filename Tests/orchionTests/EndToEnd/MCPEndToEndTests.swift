@@ -169,6 +169,12 @@ struct MCPEndToEndTests {
       // The agent token over gRPC: tasks yes; tokens, secrets, node management no.
       try await withOrchionClient(server: cluster.address, token: agent) { client in
         let task = try await client.submit { $0.command = ["sleep", "60"] }
+        // It may send anywhere and take from queues, never a task's mail.
+        _ = try await client.send(to: "task/\(task.id)", payload: Data("hello".utf8))
+        let mail = await expectRPCError(.permissionDenied) {
+          try await client.receive(from: "task/\(task.id)") { _ in false }
+        }
+        #expect(mail.contains("task/\(task.id)"), "\(mail)")
         _ = try await client.tasks.cancelTask(.with { $0.taskID = task.id })
         _ = try await client.nodes.listNodes(.init())
         let refused1 = await expectRPCError(.permissionDenied) {
