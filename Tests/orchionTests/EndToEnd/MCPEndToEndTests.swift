@@ -258,6 +258,37 @@ struct MCPEndToEndTests {
     }
   }
 
+  @Test("SIGTERM ends a client's open MCP stream: the orchestrator exits 0 without waiting out its grace")
+  func shutdown() async throws {
+    try await Cluster.with(serverArguments: ["--shutdown-grace", "120s"]) { cluster in
+      let base = try await cluster.dashboardURL()
+      let opened = try await HTTPTestClient(base: base).send(
+        "POST",
+        "/mcp",
+        headers: [
+          "Authorization": "Bearer \(testAdminToken)", "Content-Type": "application/json",
+          "Accept": "application/json, text/event-stream",
+        ],
+        body: """
+          {"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"curl","version":"1"}}}
+          """
+      )
+      let session = try #require(opened.header("Mcp-Session-Id"), "\(opened.status) \(opened.body)")
+      // The stream a client keeps open for the server's notifications.
+      let stream = try ChildProcess(
+        "/usr/bin/env",
+        [
+          "curl", "-sN", base + "/mcp", "-H", "Authorization: Bearer \(testAdminToken)", "-H",
+          "Mcp-Session-Id: \(session)", "-H", "Accept: text/event-stream", "-H", "MCP-Protocol-Version: 2025-11-25",
+        ]
+      )
+      _ = try await stream.waitForOutput(containing: "_GET_stream")
+      cluster.server.signal(SIGTERM)
+      #expect(try await cluster.server.waitForExit(timeout: .seconds(60)) == 0, "\(cluster.server.standardError)")
+      #expect(try await stream.waitForExit(timeout: .seconds(30)) == 0, "the stream ended: \(stream.standardError)")
+    }
+  }
+
   // MARK: Helpers
 
   static func agentToken(_ cluster: Cluster) async throws -> String {
