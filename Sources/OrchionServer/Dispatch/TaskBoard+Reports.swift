@@ -40,7 +40,7 @@ extension TaskBoard {
       return lost(task.id, message: "stopped by its agent (\(report.message))", now: now)
     case .pending:
       if task.eviction != nil { return evicted(task, now: now) }
-      return lost(task.id, message: "returned by its agent (\(report.message))", now: now)
+      return returned(task.id, message: "returned by its agent (\(report.message))", now: now)
     case .assigned:
       return []
     }

@@ -219,6 +219,24 @@ struct TaskBoard: Sendable {
     return requeue(id, message: message + "; requeued", now: now)
   }
 
+  /// How long a task its agent handed back waits before it is placed again: the node is
+  /// leaving or full, and until its goodbye or next report arrives the scheduler would hand it
+  /// the same task at once, over and over.
+  static let returnDelay = Duration.seconds(1)
+
+  /// An attempt its agent handed back without finishing it (the agent is shutting down, or
+  /// had no free slot): the node's doing, not the task's, so it uses up neither an attempt
+  /// nor one of the losses a task survives — a node shutting down must not fail the task it
+  /// returns (it used to be handed the task again at once, until the losses ran out).
+  mutating func returned(_ id: TaskID, message: String, now: UTCInstant) -> [ClusterAction] {
+    guard let task = tasks[id] else { return [] }
+    closeAttempt(of: id, as: .lost, termination: .lost, reason: message, now: now)
+    if task.cancelRequested {
+      return finish(id, as: .cancelled, message: "cancelled by request", now: now)
+    }
+    return requeue(id, message: message + "; requeued", now: now, delay: Self.returnDelay)
+  }
+
   /// Returns a task to PENDING, at once or after `delay`.
   mutating func requeue(
     _ id: TaskID,

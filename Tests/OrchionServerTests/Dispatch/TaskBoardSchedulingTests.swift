@@ -276,6 +276,31 @@ struct TaskBoardSchedulingTests {
     #expect(Self.assignments(schedule(&board, on: [a])).isEmpty)
   }
 
+  @Test("a task its agent hands back (leaving, or no free slot) waits a moment, uses no attempt and no loss, however often")
+  mutating func handedBack() throws {
+    var board = board()
+    let a = node("a")
+    let task = board.submit(TaskSpec(command: ["x"]), now: now)
+    var at = now
+    // A node shutting down refuses the task every time it is offered, until its goodbye.
+    for _ in 0..<20 {
+      let assignment = try #require(Self.assignments(schedule(&board, on: [a])).first).1
+      _ = board.report(report(assignment, .pending), from: a.id, now: at)
+      let returned = try board.task(task.id)
+      #expect(returned.state == .pending)
+      #expect(returned.lostAttempts == 0)
+      #expect(returned.notBefore == at.advanced(by: TaskBoard.returnDelay))
+      // Not offered again before the delay.
+      #expect(Self.assignments(schedule(&board, on: [a])).isEmpty)
+      at = at.advanced(by: TaskBoard.returnDelay)
+      _ = board.tick(now: at)
+    }
+    let last = try board.task(task.id)
+    #expect(last.state == .pending)
+    #expect(last.attempts.count == 20)
+    #expect(last.attempts.allSatisfy { $0.outcome == .lost })
+  }
+
   @Test("an evicted task whose agent hands it back or whose node is lost still uses no attempt")
   mutating func evictionThenLoss() throws {
     var board = board()
