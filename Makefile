@@ -15,6 +15,9 @@ ARCH := $(shell uname -m)
 STATIC_FOUNDATION = Foundation CoreFoundation FoundationEssentials FoundationInternationalization \
 	_FoundationCollections _FoundationCShims _FoundationICU FoundationNetworking \
 	_CFURLSessionInterface swiftSynchronization
+# FoundationNetworking (which the MCP SDK's HTTP client code references) links libcurl: the
+# system's shared one (libcurl4, present wherever curl is: the one-line install fetches with
+# curl); linking needs Debian's libcurl4-openssl-dev.
 STATIC_LINK = --static-swift-stdlib -Xlinker --start-group \
 	$(foreach lib,$(STATIC_FOUNDATION),-Xlinker -l$(lib)) -Xlinker --end-group
 

@@ -16,8 +16,9 @@ cd "$(dirname "$0")/.."
 # watches the orchestrator fsync. git: the workspace tests. systemd: systemd-analyze verifies
 # the agent's unit. python3-venv: .venv-test on a Debian Python. chromium, chromium-driver: the
 # dashboard's tests drive a real headless browser. prometheus: promtool checks /metrics and a
-# real Prometheus scrapes it.
-packages=(protobuf-compiler libprotobuf-dev grpc-proto libsqlite3-dev postgresql strace openssl git systemd python3-venv chromium chromium-driver prometheus)
+# real Prometheus scrapes it. libcurl4-openssl-dev: the self-contained link of orchion
+# (FoundationNetworking, which the MCP SDK references, links the system's libcurl).
+packages=(protobuf-compiler libprotobuf-dev grpc-proto libsqlite3-dev postgresql strace openssl git systemd python3-venv chromium chromium-driver prometheus libcurl4-openssl-dev)
 
 missing=()
 for package in "${packages[@]}"; do
