@@ -19,7 +19,7 @@ STATIC_FOUNDATION = Foundation CoreFoundation FoundationEssentials FoundationInt
 # system's shared one (libcurl4, present wherever curl is: the one-line install fetches with
 # curl); linking needs Debian's libcurl4-openssl-dev.
 STATIC_LINK = --static-swift-stdlib -Xlinker --start-group \
-	$(foreach lib,$(STATIC_FOUNDATION),-Xlinker -l$(lib)) -Xlinker --end-group
+	$(foreach lib,$(STATIC_FOUNDATION),-Xlinker -l$(lib)) -Xlinker --end-group -Xlinker -lcurl
 
 .PHONY: all install-tools proto check-proto build release dist bench prerequisites test fmt clean
 
