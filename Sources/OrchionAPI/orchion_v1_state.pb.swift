@@ -64,6 +64,15 @@ public nonisolated struct Orchion_V1_StoredTask: Sendable {
   /// Task.exit_code is meaningful (the last attempt's process exited).
   public var exitCodeKnown: Bool = false
 
+  /// The idempotency key it was submitted with (on every member of a group), and the SHA-256
+  /// of the request, so a retry is recognised after a restart or failover.
+  public var idempotencyKey: String = String()
+
+  public var requestSha256: Data = Data()
+
+  /// The member's item, for a group made from items.
+  public var groupItem: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -251,7 +260,7 @@ fileprivate nonisolated let _protobuf_package = "orchion.v1"
 
 nonisolated extension Orchion_V1_StoredTask: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StoredTask"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}task\0\u{3}lost_attempts\0\u{3}failed_attempts\0\u{3}cancel_requested\0\u{1}eviction\0\u{3}queued_at\0\u{3}exit_code_known\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}task\0\u{3}lost_attempts\0\u{3}failed_attempts\0\u{3}cancel_requested\0\u{1}eviction\0\u{3}queued_at\0\u{3}exit_code_known\0\u{3}idempotency_key\0\u{3}request_sha256\0\u{3}group_item\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -266,6 +275,9 @@ nonisolated extension Orchion_V1_StoredTask: SwiftProtobuf.Message, SwiftProtobu
       case 5: try { try decoder.decodeSingularEnumField(value: &self.eviction) }()
       case 6: try { try decoder.decodeSingularMessageField(value: &self._queuedAt) }()
       case 7: try { try decoder.decodeSingularBoolField(value: &self.exitCodeKnown) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.idempotencyKey) }()
+      case 9: try { try decoder.decodeSingularBytesField(value: &self.requestSha256) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.groupItem) }()
       default: break
       }
     }
@@ -297,6 +309,15 @@ nonisolated extension Orchion_V1_StoredTask: SwiftProtobuf.Message, SwiftProtobu
     if self.exitCodeKnown != false {
       try visitor.visitSingularBoolField(value: self.exitCodeKnown, fieldNumber: 7)
     }
+    if !self.idempotencyKey.isEmpty {
+      try visitor.visitSingularStringField(value: self.idempotencyKey, fieldNumber: 8)
+    }
+    if !self.requestSha256.isEmpty {
+      try visitor.visitSingularBytesField(value: self.requestSha256, fieldNumber: 9)
+    }
+    if !self.groupItem.isEmpty {
+      try visitor.visitSingularStringField(value: self.groupItem, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -308,6 +329,9 @@ nonisolated extension Orchion_V1_StoredTask: SwiftProtobuf.Message, SwiftProtobu
     if lhs.eviction != rhs.eviction {return false}
     if lhs._queuedAt != rhs._queuedAt {return false}
     if lhs.exitCodeKnown != rhs.exitCodeKnown {return false}
+    if lhs.idempotencyKey != rhs.idempotencyKey {return false}
+    if lhs.requestSha256 != rhs.requestSha256 {return false}
+    if lhs.groupItem != rhs.groupItem {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

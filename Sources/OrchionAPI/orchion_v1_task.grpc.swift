@@ -98,6 +98,45 @@ public enum Orchion_V1_TaskService: Sendable {
                 type: .serverStreaming
             )
         }
+        /// Namespace for "SubmitTaskGroup" metadata.
+        public enum SubmitTaskGroup: Sendable {
+            /// Request type for "SubmitTaskGroup".
+            public typealias Input = Orchion_V1_SubmitTaskGroupRequest
+            /// Response type for "SubmitTaskGroup".
+            public typealias Output = Orchion_V1_SubmitTaskGroupResponse
+            /// Descriptor for "SubmitTaskGroup".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "orchion.v1.TaskService"),
+                method: "SubmitTaskGroup",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetTaskGroup" metadata.
+        public enum GetTaskGroup: Sendable {
+            /// Request type for "GetTaskGroup".
+            public typealias Input = Orchion_V1_GetTaskGroupRequest
+            /// Response type for "GetTaskGroup".
+            public typealias Output = Orchion_V1_GetTaskGroupResponse
+            /// Descriptor for "GetTaskGroup".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "orchion.v1.TaskService"),
+                method: "GetTaskGroup",
+                type: .unary
+            )
+        }
+        /// Namespace for "CancelTaskGroup" metadata.
+        public enum CancelTaskGroup: Sendable {
+            /// Request type for "CancelTaskGroup".
+            public typealias Input = Orchion_V1_CancelTaskGroupRequest
+            /// Response type for "CancelTaskGroup".
+            public typealias Output = Orchion_V1_CancelTaskGroupResponse
+            /// Descriptor for "CancelTaskGroup".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "orchion.v1.TaskService"),
+                method: "CancelTaskGroup",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "orchion.v1.TaskService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             SubmitTask.descriptor,
@@ -105,7 +144,10 @@ public enum Orchion_V1_TaskService: Sendable {
             ListTasks.descriptor,
             CancelTask.descriptor,
             StreamTaskLogs.descriptor,
-            StreamAgentEvents.descriptor
+            StreamAgentEvents.descriptor,
+            SubmitTaskGroup.descriptor,
+            GetTaskGroup.descriptor,
+            CancelTaskGroup.descriptor
         ]
     }
 }
@@ -245,6 +287,61 @@ extension Orchion_V1_TaskService {
             request: GRPCCore.StreamingServerRequest<Orchion_V1_StreamAgentEventsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Orchion_V1_AgentEvent>
+
+        /// Handle the "SubmitTaskGroup" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Accepts count copies of one spec, or one member per item, under one group ID: all
+        /// > durable before it answers, or none. Invalid: INVALID_ARGUMENT naming the field.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Orchion_V1_SubmitTaskGroupRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Orchion_V1_SubmitTaskGroupResponse` messages.
+        func submitTaskGroup(
+            request: GRPCCore.StreamingServerRequest<Orchion_V1_SubmitTaskGroupRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Orchion_V1_SubmitTaskGroupResponse>
+
+        /// Handle the "GetTaskGroup" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A group: counts by state and every member's state, node, exit code and duration.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Orchion_V1_GetTaskGroupRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Orchion_V1_GetTaskGroupResponse` messages.
+        func getTaskGroup(
+            request: GRPCCore.StreamingServerRequest<Orchion_V1_GetTaskGroupRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Orchion_V1_GetTaskGroupResponse>
+
+        /// Handle the "CancelTaskGroup" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Cancels every member not yet finished.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Orchion_V1_CancelTaskGroupRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Orchion_V1_CancelTaskGroupResponse` messages.
+        func cancelTaskGroup(
+            request: GRPCCore.StreamingServerRequest<Orchion_V1_CancelTaskGroupRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Orchion_V1_CancelTaskGroupResponse>
     }
 
     /// Service protocol for the "orchion.v1.TaskService" service.
@@ -368,6 +465,61 @@ extension Orchion_V1_TaskService {
             request: GRPCCore.ServerRequest<Orchion_V1_StreamAgentEventsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Orchion_V1_AgentEvent>
+
+        /// Handle the "SubmitTaskGroup" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Accepts count copies of one spec, or one member per item, under one group ID: all
+        /// > durable before it answers, or none. Invalid: INVALID_ARGUMENT naming the field.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Orchion_V1_SubmitTaskGroupRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Orchion_V1_SubmitTaskGroupResponse` message.
+        func submitTaskGroup(
+            request: GRPCCore.ServerRequest<Orchion_V1_SubmitTaskGroupRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Orchion_V1_SubmitTaskGroupResponse>
+
+        /// Handle the "GetTaskGroup" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A group: counts by state and every member's state, node, exit code and duration.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Orchion_V1_GetTaskGroupRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Orchion_V1_GetTaskGroupResponse` message.
+        func getTaskGroup(
+            request: GRPCCore.ServerRequest<Orchion_V1_GetTaskGroupRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Orchion_V1_GetTaskGroupResponse>
+
+        /// Handle the "CancelTaskGroup" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Cancels every member not yet finished.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Orchion_V1_CancelTaskGroupRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Orchion_V1_CancelTaskGroupResponse` message.
+        func cancelTaskGroup(
+            request: GRPCCore.ServerRequest<Orchion_V1_CancelTaskGroupRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Orchion_V1_CancelTaskGroupResponse>
     }
 
     /// Simple service protocol for the "orchion.v1.TaskService" service.
@@ -491,6 +643,61 @@ extension Orchion_V1_TaskService {
             response: GRPCCore.RPCWriter<Orchion_V1_AgentEvent>,
             context: GRPCCore.ServerContext
         ) async throws
+
+        /// Handle the "SubmitTaskGroup" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Accepts count copies of one spec, or one member per item, under one group ID: all
+        /// > durable before it answers, or none. Invalid: INVALID_ARGUMENT naming the field.
+        ///
+        /// - Parameters:
+        ///   - request: A `Orchion_V1_SubmitTaskGroupRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Orchion_V1_SubmitTaskGroupResponse` to respond with.
+        func submitTaskGroup(
+            request: Orchion_V1_SubmitTaskGroupRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Orchion_V1_SubmitTaskGroupResponse
+
+        /// Handle the "GetTaskGroup" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A group: counts by state and every member's state, node, exit code and duration.
+        ///
+        /// - Parameters:
+        ///   - request: A `Orchion_V1_GetTaskGroupRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Orchion_V1_GetTaskGroupResponse` to respond with.
+        func getTaskGroup(
+            request: Orchion_V1_GetTaskGroupRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Orchion_V1_GetTaskGroupResponse
+
+        /// Handle the "CancelTaskGroup" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Cancels every member not yet finished.
+        ///
+        /// - Parameters:
+        ///   - request: A `Orchion_V1_CancelTaskGroupRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Orchion_V1_CancelTaskGroupResponse` to respond with.
+        func cancelTaskGroup(
+            request: Orchion_V1_CancelTaskGroupRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Orchion_V1_CancelTaskGroupResponse
     }
 }
 
@@ -559,6 +766,39 @@ extension Orchion_V1_TaskService.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Orchion_V1_AgentEvent>(),
             handler: { request, context in
                 try await self.streamAgentEvents(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Orchion_V1_TaskService.Method.SubmitTaskGroup.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Orchion_V1_SubmitTaskGroupRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Orchion_V1_SubmitTaskGroupResponse>(),
+            handler: { request, context in
+                try await self.submitTaskGroup(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Orchion_V1_TaskService.Method.GetTaskGroup.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Orchion_V1_GetTaskGroupRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Orchion_V1_GetTaskGroupResponse>(),
+            handler: { request, context in
+                try await self.getTaskGroup(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Orchion_V1_TaskService.Method.CancelTaskGroup.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Orchion_V1_CancelTaskGroupRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Orchion_V1_CancelTaskGroupResponse>(),
+            handler: { request, context in
+                try await self.cancelTaskGroup(
                     request: request,
                     context: context
                 )
@@ -634,6 +874,39 @@ extension Orchion_V1_TaskService.ServiceProtocol {
             context: context
         )
         return response
+    }
+
+    public func submitTaskGroup(
+        request: GRPCCore.StreamingServerRequest<Orchion_V1_SubmitTaskGroupRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Orchion_V1_SubmitTaskGroupResponse> {
+        let response = try await self.submitTaskGroup(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getTaskGroup(
+        request: GRPCCore.StreamingServerRequest<Orchion_V1_GetTaskGroupRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Orchion_V1_GetTaskGroupResponse> {
+        let response = try await self.getTaskGroup(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func cancelTaskGroup(
+        request: GRPCCore.StreamingServerRequest<Orchion_V1_CancelTaskGroupRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Orchion_V1_CancelTaskGroupResponse> {
+        let response = try await self.cancelTaskGroup(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
     }
 }
 
@@ -723,6 +996,45 @@ extension Orchion_V1_TaskService.SimpleServiceProtocol {
                 )
                 return [:]
             }
+        )
+    }
+
+    public func submitTaskGroup(
+        request: GRPCCore.ServerRequest<Orchion_V1_SubmitTaskGroupRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Orchion_V1_SubmitTaskGroupResponse> {
+        return GRPCCore.ServerResponse<Orchion_V1_SubmitTaskGroupResponse>(
+            message: try await self.submitTaskGroup(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getTaskGroup(
+        request: GRPCCore.ServerRequest<Orchion_V1_GetTaskGroupRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Orchion_V1_GetTaskGroupResponse> {
+        return GRPCCore.ServerResponse<Orchion_V1_GetTaskGroupResponse>(
+            message: try await self.getTaskGroup(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func cancelTaskGroup(
+        request: GRPCCore.ServerRequest<Orchion_V1_CancelTaskGroupRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Orchion_V1_CancelTaskGroupResponse> {
+        return GRPCCore.ServerResponse<Orchion_V1_CancelTaskGroupResponse>(
+            message: try await self.cancelTaskGroup(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
         )
     }
 }
@@ -878,6 +1190,76 @@ extension Orchion_V1_TaskService {
             deserializer: some GRPCCore.MessageDeserializer<Orchion_V1_AgentEvent>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Orchion_V1_AgentEvent>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "SubmitTaskGroup" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Accepts count copies of one spec, or one member per item, under one group ID: all
+        /// > durable before it answers, or none. Invalid: INVALID_ARGUMENT naming the field.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Orchion_V1_SubmitTaskGroupRequest` message.
+        ///   - serializer: A serializer for `Orchion_V1_SubmitTaskGroupRequest` messages.
+        ///   - deserializer: A deserializer for `Orchion_V1_SubmitTaskGroupResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func submitTaskGroup<Result>(
+            request: GRPCCore.ClientRequest<Orchion_V1_SubmitTaskGroupRequest>,
+            serializer: some GRPCCore.MessageSerializer<Orchion_V1_SubmitTaskGroupRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Orchion_V1_SubmitTaskGroupResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Orchion_V1_SubmitTaskGroupResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetTaskGroup" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A group: counts by state and every member's state, node, exit code and duration.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Orchion_V1_GetTaskGroupRequest` message.
+        ///   - serializer: A serializer for `Orchion_V1_GetTaskGroupRequest` messages.
+        ///   - deserializer: A deserializer for `Orchion_V1_GetTaskGroupResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getTaskGroup<Result>(
+            request: GRPCCore.ClientRequest<Orchion_V1_GetTaskGroupRequest>,
+            serializer: some GRPCCore.MessageSerializer<Orchion_V1_GetTaskGroupRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Orchion_V1_GetTaskGroupResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Orchion_V1_GetTaskGroupResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "CancelTaskGroup" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Cancels every member not yet finished.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Orchion_V1_CancelTaskGroupRequest` message.
+        ///   - serializer: A serializer for `Orchion_V1_CancelTaskGroupRequest` messages.
+        ///   - deserializer: A deserializer for `Orchion_V1_CancelTaskGroupResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func cancelTaskGroup<Result>(
+            request: GRPCCore.ClientRequest<Orchion_V1_CancelTaskGroupRequest>,
+            serializer: some GRPCCore.MessageSerializer<Orchion_V1_CancelTaskGroupRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Orchion_V1_CancelTaskGroupResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Orchion_V1_CancelTaskGroupResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -1102,6 +1484,109 @@ extension Orchion_V1_TaskService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "SubmitTaskGroup" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Accepts count copies of one spec, or one member per item, under one group ID: all
+        /// > durable before it answers, or none. Invalid: INVALID_ARGUMENT naming the field.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Orchion_V1_SubmitTaskGroupRequest` message.
+        ///   - serializer: A serializer for `Orchion_V1_SubmitTaskGroupRequest` messages.
+        ///   - deserializer: A deserializer for `Orchion_V1_SubmitTaskGroupResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func submitTaskGroup<Result>(
+            request: GRPCCore.ClientRequest<Orchion_V1_SubmitTaskGroupRequest>,
+            serializer: some GRPCCore.MessageSerializer<Orchion_V1_SubmitTaskGroupRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Orchion_V1_SubmitTaskGroupResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Orchion_V1_SubmitTaskGroupResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Orchion_V1_TaskService.Method.SubmitTaskGroup.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetTaskGroup" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A group: counts by state and every member's state, node, exit code and duration.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Orchion_V1_GetTaskGroupRequest` message.
+        ///   - serializer: A serializer for `Orchion_V1_GetTaskGroupRequest` messages.
+        ///   - deserializer: A deserializer for `Orchion_V1_GetTaskGroupResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getTaskGroup<Result>(
+            request: GRPCCore.ClientRequest<Orchion_V1_GetTaskGroupRequest>,
+            serializer: some GRPCCore.MessageSerializer<Orchion_V1_GetTaskGroupRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Orchion_V1_GetTaskGroupResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Orchion_V1_GetTaskGroupResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Orchion_V1_TaskService.Method.GetTaskGroup.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "CancelTaskGroup" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Cancels every member not yet finished.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Orchion_V1_CancelTaskGroupRequest` message.
+        ///   - serializer: A serializer for `Orchion_V1_CancelTaskGroupRequest` messages.
+        ///   - deserializer: A deserializer for `Orchion_V1_CancelTaskGroupResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func cancelTaskGroup<Result>(
+            request: GRPCCore.ClientRequest<Orchion_V1_CancelTaskGroupRequest>,
+            serializer: some GRPCCore.MessageSerializer<Orchion_V1_CancelTaskGroupRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Orchion_V1_CancelTaskGroupResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Orchion_V1_CancelTaskGroupResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Orchion_V1_TaskService.Method.CancelTaskGroup.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1275,6 +1760,94 @@ extension Orchion_V1_TaskService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Orchion_V1_StreamAgentEventsRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Orchion_V1_AgentEvent>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SubmitTaskGroup" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Accepts count copies of one spec, or one member per item, under one group ID: all
+    /// > durable before it answers, or none. Invalid: INVALID_ARGUMENT naming the field.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Orchion_V1_SubmitTaskGroupRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func submitTaskGroup<Result>(
+        request: GRPCCore.ClientRequest<Orchion_V1_SubmitTaskGroupRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Orchion_V1_SubmitTaskGroupResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.submitTaskGroup(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Orchion_V1_SubmitTaskGroupRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Orchion_V1_SubmitTaskGroupResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetTaskGroup" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A group: counts by state and every member's state, node, exit code and duration.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Orchion_V1_GetTaskGroupRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getTaskGroup<Result>(
+        request: GRPCCore.ClientRequest<Orchion_V1_GetTaskGroupRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Orchion_V1_GetTaskGroupResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getTaskGroup(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Orchion_V1_GetTaskGroupRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Orchion_V1_GetTaskGroupResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CancelTaskGroup" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Cancels every member not yet finished.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Orchion_V1_CancelTaskGroupRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func cancelTaskGroup<Result>(
+        request: GRPCCore.ClientRequest<Orchion_V1_CancelTaskGroupRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Orchion_V1_CancelTaskGroupResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.cancelTaskGroup(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Orchion_V1_CancelTaskGroupRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Orchion_V1_CancelTaskGroupResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1474,6 +2047,106 @@ extension Orchion_V1_TaskService.ClientProtocol {
             metadata: metadata
         )
         return try await self.streamAgentEvents(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SubmitTaskGroup" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Accepts count copies of one spec, or one member per item, under one group ID: all
+    /// > durable before it answers, or none. Invalid: INVALID_ARGUMENT naming the field.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func submitTaskGroup<Result>(
+        _ message: Orchion_V1_SubmitTaskGroupRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Orchion_V1_SubmitTaskGroupResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Orchion_V1_SubmitTaskGroupRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.submitTaskGroup(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetTaskGroup" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A group: counts by state and every member's state, node, exit code and duration.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getTaskGroup<Result>(
+        _ message: Orchion_V1_GetTaskGroupRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Orchion_V1_GetTaskGroupResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Orchion_V1_GetTaskGroupRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getTaskGroup(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CancelTaskGroup" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Cancels every member not yet finished.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func cancelTaskGroup<Result>(
+        _ message: Orchion_V1_CancelTaskGroupRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Orchion_V1_CancelTaskGroupResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Orchion_V1_CancelTaskGroupRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.cancelTaskGroup(
             request: request,
             options: options,
             onResponse: handleResponse

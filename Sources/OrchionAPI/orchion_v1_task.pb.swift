@@ -954,6 +954,18 @@ public nonisolated struct Orchion_V1_Task: @unchecked Sendable {
     set {_uniqueStorage()._parentTaskID = newValue}
   }
 
+  /// Set for a member of a group (SubmitTaskGroup): the group, and the member's index in it
+  /// (its ORCHION_INDEX).
+  public var groupID: String {
+    get {_storage._groupID}
+    set {_uniqueStorage()._groupID = newValue}
+  }
+
+  public var groupIndex: Int32 {
+    get {_storage._groupIndex}
+    set {_uniqueStorage()._groupIndex = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -975,11 +987,224 @@ public nonisolated struct Orchion_V1_SubmitTaskRequest: Sendable {
   /// Clears the value of `spec`. Subsequent reads from it will return its default value.
   public mutating func clearSpec() {self._spec = nil}
 
+  /// At most 128 bytes, no control characters. The same key with the same request returns the
+  /// same task for at least 24 hours, across restarts and failover; with another request,
+  /// ALREADY_EXISTS. Empty: none.
+  public var idempotencyKey: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _spec: Orchion_V1_TaskSpec? = nil
+}
+
+public nonisolated struct Orchion_V1_SubmitTaskGroupRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// What every member runs; each also gets ORCHION_GROUP_ID, ORCHION_INDEX (0…size-1) and
+  /// ORCHION_COUNT in its environment.
+  public var spec: Orchion_V1_TaskSpec {
+    get {_spec ?? Orchion_V1_TaskSpec()}
+    set {_spec = newValue}
+  }
+  /// Returns true if `spec` has been explicitly set.
+  public var hasSpec: Bool {self._spec != nil}
+  /// Clears the value of `spec`. Subsequent reads from it will return its default value.
+  public mutating func clearSpec() {self._spec = nil}
+
+  /// That many members (1-10,000), unless items are given.
+  public var count: Int32 = 0
+
+  /// One member per item (1-10,000, each at most 4 KiB): the member's ORCHION_ITEM, and "{}"
+  /// in the command replaced by it.
+  public var items: [String] = []
+
+  /// As SubmitTaskRequest.idempotency_key, for the whole group.
+  public var idempotencyKey: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _spec: Orchion_V1_TaskSpec? = nil
+}
+
+public nonisolated struct Orchion_V1_SubmitTaskGroupResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var group: Orchion_V1_TaskGroup {
+    get {_group ?? Orchion_V1_TaskGroup()}
+    set {_group = newValue}
+  }
+  /// Returns true if `group` has been explicitly set.
+  public var hasGroup: Bool {self._group != nil}
+  /// Clears the value of `group`. Subsequent reads from it will return its default value.
+  public mutating func clearGroup() {self._group = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _group: Orchion_V1_TaskGroup? = nil
+}
+
+public nonisolated struct Orchion_V1_TaskGroup: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var size: Int32 = 0
+
+  /// Members by state: pending (waiting to be placed), running (assigned or running),
+  /// succeeded, failed, cancelled.
+  public var pending: Int32 = 0
+
+  public var running: Int32 = 0
+
+  public var succeeded: Int32 = 0
+
+  public var failed: Int32 = 0
+
+  public var cancelled: Int32 = 0
+
+  /// In index order.
+  public var members: [Orchion_V1_TaskGroupMember] = []
+
+  public var createdAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_createdAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_createdAt = newValue}
+  }
+  /// Returns true if `createdAt` has been explicitly set.
+  public var hasCreatedAt: Bool {self._createdAt != nil}
+  /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
+  public mutating func clearCreatedAt() {self._createdAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Orchion_V1_TaskGroupMember: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var index: Int32 = 0
+
+  public var taskID: String = String()
+
+  public var state: Orchion_V1_TaskState = .unspecified
+
+  public var nodeID: String = String()
+
+  /// Set when the last attempt's process exited.
+  public var exitCode: Int32 {
+    get {_exitCode ?? 0}
+    set {_exitCode = newValue}
+  }
+  /// Returns true if `exitCode` has been explicitly set.
+  public var hasExitCode: Bool {self._exitCode != nil}
+  /// Clears the value of `exitCode`. Subsequent reads from it will return its default value.
+  public mutating func clearExitCode() {self._exitCode = nil}
+
+  /// From the first start to the end (or now, while it runs); unset before it started.
+  public var duration: SwiftProtobuf.Google_Protobuf_Duration {
+    get {_duration ?? SwiftProtobuf.Google_Protobuf_Duration()}
+    set {_duration = newValue}
+  }
+  /// Returns true if `duration` has been explicitly set.
+  public var hasDuration: Bool {self._duration != nil}
+  /// Clears the value of `duration`. Subsequent reads from it will return its default value.
+  public mutating func clearDuration() {self._duration = nil}
+
+  /// The member's item (ORCHION_ITEM), for groups made from items.
+  public var item: String = String()
+
+  public var message: String = String()
+
+  public var termination: Orchion_V1_TerminationReason = .unspecified
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _exitCode: Int32? = nil
+  fileprivate var _duration: SwiftProtobuf.Google_Protobuf_Duration? = nil
+}
+
+public nonisolated struct Orchion_V1_GetTaskGroupRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var groupID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Orchion_V1_GetTaskGroupResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var group: Orchion_V1_TaskGroup {
+    get {_group ?? Orchion_V1_TaskGroup()}
+    set {_group = newValue}
+  }
+  /// Returns true if `group` has been explicitly set.
+  public var hasGroup: Bool {self._group != nil}
+  /// Clears the value of `group`. Subsequent reads from it will return its default value.
+  public mutating func clearGroup() {self._group = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _group: Orchion_V1_TaskGroup? = nil
+}
+
+public nonisolated struct Orchion_V1_CancelTaskGroupRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var groupID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Orchion_V1_CancelTaskGroupResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var group: Orchion_V1_TaskGroup {
+    get {_group ?? Orchion_V1_TaskGroup()}
+    set {_group = newValue}
+  }
+  /// Returns true if `group` has been explicitly set.
+  public var hasGroup: Bool {self._group != nil}
+  /// Clears the value of `group`. Subsequent reads from it will return its default value.
+  public mutating func clearGroup() {self._group = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _group: Orchion_V1_TaskGroup? = nil
 }
 
 public nonisolated struct Orchion_V1_SubmitTaskResponse: Sendable {
@@ -2039,7 +2264,7 @@ nonisolated extension Orchion_V1_Attempt: SwiftProtobuf.Message, SwiftProtobuf._
 
 nonisolated extension Orchion_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Task"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}spec\0\u{1}state\0\u{3}node_id\0\u{1}attempt\0\u{3}exit_code\0\u{3}created_at\0\u{3}started_at\0\u{3}finished_at\0\u{1}message\0\u{3}attempt_id\0\u{1}attempts\0\u{3}not_before\0\u{1}termination\0\u{3}agent_result\0\u{3}parent_task_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}spec\0\u{1}state\0\u{3}node_id\0\u{1}attempt\0\u{3}exit_code\0\u{3}created_at\0\u{3}started_at\0\u{3}finished_at\0\u{1}message\0\u{3}attempt_id\0\u{1}attempts\0\u{3}not_before\0\u{1}termination\0\u{3}agent_result\0\u{3}parent_task_id\0\u{3}group_id\0\u{3}group_index\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -2058,6 +2283,8 @@ nonisolated extension Orchion_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Mes
     var _termination: Orchion_V1_TerminationReason = .unspecified
     var _agentResult: Orchion_V1_AgentResult? = nil
     var _parentTaskID: String = String()
+    var _groupID: String = String()
+    var _groupIndex: Int32 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -2084,6 +2311,8 @@ nonisolated extension Orchion_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Mes
       _termination = source._termination
       _agentResult = source._agentResult
       _parentTaskID = source._parentTaskID
+      _groupID = source._groupID
+      _groupIndex = source._groupIndex
     }
   }
 
@@ -2118,6 +2347,8 @@ nonisolated extension Orchion_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Mes
         case 14: try { try decoder.decodeSingularEnumField(value: &_storage._termination) }()
         case 15: try { try decoder.decodeSingularMessageField(value: &_storage._agentResult) }()
         case 16: try { try decoder.decodeSingularStringField(value: &_storage._parentTaskID) }()
+        case 17: try { try decoder.decodeSingularStringField(value: &_storage._groupID) }()
+        case 18: try { try decoder.decodeSingularInt32Field(value: &_storage._groupIndex) }()
         default: break
         }
       }
@@ -2178,6 +2409,12 @@ nonisolated extension Orchion_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Mes
       if !_storage._parentTaskID.isEmpty {
         try visitor.visitSingularStringField(value: _storage._parentTaskID, fieldNumber: 16)
       }
+      if !_storage._groupID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._groupID, fieldNumber: 17)
+      }
+      if _storage._groupIndex != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._groupIndex, fieldNumber: 18)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -2203,6 +2440,8 @@ nonisolated extension Orchion_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Mes
         if _storage._termination != rhs_storage._termination {return false}
         if _storage._agentResult != rhs_storage._agentResult {return false}
         if _storage._parentTaskID != rhs_storage._parentTaskID {return false}
+        if _storage._groupID != rhs_storage._groupID {return false}
+        if _storage._groupIndex != rhs_storage._groupIndex {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -2214,7 +2453,7 @@ nonisolated extension Orchion_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Mes
 
 nonisolated extension Orchion_V1_SubmitTaskRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SubmitTaskRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}spec\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}spec\0\u{3}idempotency_key\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2223,6 +2462,7 @@ nonisolated extension Orchion_V1_SubmitTaskRequest: SwiftProtobuf.Message, Swift
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularMessageField(value: &self._spec) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.idempotencyKey) }()
       default: break
       }
     }
@@ -2236,11 +2476,374 @@ nonisolated extension Orchion_V1_SubmitTaskRequest: SwiftProtobuf.Message, Swift
     try { if let v = self._spec {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
     } }()
+    if !self.idempotencyKey.isEmpty {
+      try visitor.visitSingularStringField(value: self.idempotencyKey, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Orchion_V1_SubmitTaskRequest, rhs: Orchion_V1_SubmitTaskRequest) -> Bool {
     if lhs._spec != rhs._spec {return false}
+    if lhs.idempotencyKey != rhs.idempotencyKey {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Orchion_V1_SubmitTaskGroupRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SubmitTaskGroupRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}spec\0\u{1}count\0\u{1}items\0\u{3}idempotency_key\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._spec) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.count) }()
+      case 3: try { try decoder.decodeRepeatedStringField(value: &self.items) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.idempotencyKey) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._spec {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.count != 0 {
+      try visitor.visitSingularInt32Field(value: self.count, fieldNumber: 2)
+    }
+    if !self.items.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.items, fieldNumber: 3)
+    }
+    if !self.idempotencyKey.isEmpty {
+      try visitor.visitSingularStringField(value: self.idempotencyKey, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Orchion_V1_SubmitTaskGroupRequest, rhs: Orchion_V1_SubmitTaskGroupRequest) -> Bool {
+    if lhs._spec != rhs._spec {return false}
+    if lhs.count != rhs.count {return false}
+    if lhs.items != rhs.items {return false}
+    if lhs.idempotencyKey != rhs.idempotencyKey {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Orchion_V1_SubmitTaskGroupResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SubmitTaskGroupResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}group\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._group) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._group {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Orchion_V1_SubmitTaskGroupResponse, rhs: Orchion_V1_SubmitTaskGroupResponse) -> Bool {
+    if lhs._group != rhs._group {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Orchion_V1_TaskGroup: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TaskGroup"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}size\0\u{1}pending\0\u{1}running\0\u{1}succeeded\0\u{1}failed\0\u{1}cancelled\0\u{1}members\0\u{3}created_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.size) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.pending) }()
+      case 4: try { try decoder.decodeSingularInt32Field(value: &self.running) }()
+      case 5: try { try decoder.decodeSingularInt32Field(value: &self.succeeded) }()
+      case 6: try { try decoder.decodeSingularInt32Field(value: &self.failed) }()
+      case 7: try { try decoder.decodeSingularInt32Field(value: &self.cancelled) }()
+      case 8: try { try decoder.decodeRepeatedMessageField(value: &self.members) }()
+      case 9: try { try decoder.decodeSingularMessageField(value: &self._createdAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if self.size != 0 {
+      try visitor.visitSingularInt32Field(value: self.size, fieldNumber: 2)
+    }
+    if self.pending != 0 {
+      try visitor.visitSingularInt32Field(value: self.pending, fieldNumber: 3)
+    }
+    if self.running != 0 {
+      try visitor.visitSingularInt32Field(value: self.running, fieldNumber: 4)
+    }
+    if self.succeeded != 0 {
+      try visitor.visitSingularInt32Field(value: self.succeeded, fieldNumber: 5)
+    }
+    if self.failed != 0 {
+      try visitor.visitSingularInt32Field(value: self.failed, fieldNumber: 6)
+    }
+    if self.cancelled != 0 {
+      try visitor.visitSingularInt32Field(value: self.cancelled, fieldNumber: 7)
+    }
+    if !self.members.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.members, fieldNumber: 8)
+    }
+    try { if let v = self._createdAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Orchion_V1_TaskGroup, rhs: Orchion_V1_TaskGroup) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.size != rhs.size {return false}
+    if lhs.pending != rhs.pending {return false}
+    if lhs.running != rhs.running {return false}
+    if lhs.succeeded != rhs.succeeded {return false}
+    if lhs.failed != rhs.failed {return false}
+    if lhs.cancelled != rhs.cancelled {return false}
+    if lhs.members != rhs.members {return false}
+    if lhs._createdAt != rhs._createdAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Orchion_V1_TaskGroupMember: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TaskGroupMember"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}index\0\u{3}task_id\0\u{1}state\0\u{3}node_id\0\u{3}exit_code\0\u{1}duration\0\u{1}item\0\u{1}message\0\u{1}termination\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.index) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.taskID) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.state) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.nodeID) }()
+      case 5: try { try decoder.decodeSingularInt32Field(value: &self._exitCode) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._duration) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.item) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.message) }()
+      case 9: try { try decoder.decodeSingularEnumField(value: &self.termination) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.index != 0 {
+      try visitor.visitSingularInt32Field(value: self.index, fieldNumber: 1)
+    }
+    if !self.taskID.isEmpty {
+      try visitor.visitSingularStringField(value: self.taskID, fieldNumber: 2)
+    }
+    if self.state != .unspecified {
+      try visitor.visitSingularEnumField(value: self.state, fieldNumber: 3)
+    }
+    if !self.nodeID.isEmpty {
+      try visitor.visitSingularStringField(value: self.nodeID, fieldNumber: 4)
+    }
+    try { if let v = self._exitCode {
+      try visitor.visitSingularInt32Field(value: v, fieldNumber: 5)
+    } }()
+    try { if let v = self._duration {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    if !self.item.isEmpty {
+      try visitor.visitSingularStringField(value: self.item, fieldNumber: 7)
+    }
+    if !self.message.isEmpty {
+      try visitor.visitSingularStringField(value: self.message, fieldNumber: 8)
+    }
+    if self.termination != .unspecified {
+      try visitor.visitSingularEnumField(value: self.termination, fieldNumber: 9)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Orchion_V1_TaskGroupMember, rhs: Orchion_V1_TaskGroupMember) -> Bool {
+    if lhs.index != rhs.index {return false}
+    if lhs.taskID != rhs.taskID {return false}
+    if lhs.state != rhs.state {return false}
+    if lhs.nodeID != rhs.nodeID {return false}
+    if lhs._exitCode != rhs._exitCode {return false}
+    if lhs._duration != rhs._duration {return false}
+    if lhs.item != rhs.item {return false}
+    if lhs.message != rhs.message {return false}
+    if lhs.termination != rhs.termination {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Orchion_V1_GetTaskGroupRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetTaskGroupRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}group_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.groupID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.groupID.isEmpty {
+      try visitor.visitSingularStringField(value: self.groupID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Orchion_V1_GetTaskGroupRequest, rhs: Orchion_V1_GetTaskGroupRequest) -> Bool {
+    if lhs.groupID != rhs.groupID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Orchion_V1_GetTaskGroupResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetTaskGroupResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}group\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._group) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._group {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Orchion_V1_GetTaskGroupResponse, rhs: Orchion_V1_GetTaskGroupResponse) -> Bool {
+    if lhs._group != rhs._group {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Orchion_V1_CancelTaskGroupRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CancelTaskGroupRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}group_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.groupID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.groupID.isEmpty {
+      try visitor.visitSingularStringField(value: self.groupID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Orchion_V1_CancelTaskGroupRequest, rhs: Orchion_V1_CancelTaskGroupRequest) -> Bool {
+    if lhs.groupID != rhs.groupID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Orchion_V1_CancelTaskGroupResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CancelTaskGroupResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}group\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._group) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._group {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Orchion_V1_CancelTaskGroupResponse, rhs: Orchion_V1_CancelTaskGroupResponse) -> Bool {
+    if lhs._group != rhs._group {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

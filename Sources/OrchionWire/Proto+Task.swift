@@ -146,6 +146,10 @@ extension Orchion_V1_Task {
     if let notBefore = task.notBefore, task.state == .pending { self.notBefore = .init(notBefore) }
     if let agentResult = task.agentResult { self.agentResult = .init(agentResult) }
     parentTaskID = task.parent?.rawValue ?? ""
+    if let membership = task.membership {
+      groupID = membership.group.rawValue
+      groupIndex = membership.index
+    }
   }
 }
 

@@ -12,7 +12,7 @@ struct Orchion: AsyncParsableCommand {
       TasksCommand.self, TaskCommand.self, LogsCommand.self, CancelCommand.self, CordonCommand.self,
       UncordonCommand.self, DrainCommand.self, TokenCommand.self, SecretCommand.self,
       CertsCommand.self, MsgCommand.self, AdminCommand.self, DashboardCommand.self,
-      MCPCommand.self,
+      MCPCommand.self, GroupCommand.self,
     ]
   )
 }

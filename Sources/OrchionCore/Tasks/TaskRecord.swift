@@ -45,6 +45,10 @@ public struct TaskRecord: Hashable, Sendable {
   /// The task whose own token submitted this one (a planner fanning out); `nil` when a
   /// person or program did. Its token may read, follow and cancel this task.
   public var parent: TaskID?
+  /// The group it belongs to, and its place there.
+  public var membership: GroupMembership?
+  /// The idempotency key it was submitted with.
+  public var idempotency: IdempotencyKey?
 
   /// Attempts kept per task; older ones are dropped.
   public static let maxRecordedAttempts = 32

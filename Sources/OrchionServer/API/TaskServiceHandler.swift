@@ -30,21 +30,14 @@ struct TaskServiceHandler: Orchion_V1_TaskService.SimpleServiceProtocol {
       throw OrchionError.invalidArgument(field: "spec", "spec: required")
     }
     let spec = try TaskSpec(validating: request.spec)
-    if spec.agent != nil, !spec.command.isEmpty {
-      throw OrchionError.invalidArgument(
-        field: "spec.command",
-        "spec.command: must be empty for an agent task (Orchion builds it from spec.agent)"
-      )
-    }
-    for (variable, name) in spec.secretEnvironment.sorted(by: { $0.key < $1.key })
-    where !secrets.contains(name) {
-      throw OrchionError.failedPrecondition(
-        "spec.secret_env[\(TextRules.quoted(variable))]: no secret is named '\(name)' (orchion secret set \(name))"
-      )
-    }
+    try checkSubmittable(spec)
     let parent = try callingTask()
     if let parent { try checkSecretsInherited(spec, from: parent) }
-    let task = try await cluster.submit(spec, parent: parent)
+    let task = try await cluster.submit(
+      spec,
+      parent: parent,
+      idempotency: try Self.idempotency(request.idempotencyKey, of: request)
+    )
     return .with { $0.task = .init(task) }
   }
 

@@ -22,6 +22,8 @@ struct AuthInterceptor: ServerInterceptor {
     "orchion.v1.TaskService/SubmitTask", "orchion.v1.TaskService/GetTask",
     "orchion.v1.TaskService/CancelTask", "orchion.v1.TaskService/StreamTaskLogs",
     "orchion.v1.TaskService/StreamAgentEvents", "orchion.v1.NodeService/ListNodes",
+    "orchion.v1.TaskService/SubmitTaskGroup", "orchion.v1.TaskService/GetTaskGroup",
+    "orchion.v1.TaskService/CancelTaskGroup",
   ]
 
   /// What a join token may call: what an agent needs, nothing more.
@@ -35,7 +37,7 @@ struct AuthInterceptor: ServerInterceptor {
     "orchion.v1.NodeService/ListNodes", "orchion.v1.NodeService/GetNode",
     "orchion.v1.TaskService/GetTask", "orchion.v1.TaskService/ListTasks",
     "orchion.v1.TaskService/StreamTaskLogs", "orchion.v1.TaskService/StreamAgentEvents",
-    "orchion.v1.TokenService/CreateLoginLink",
+    "orchion.v1.TokenService/CreateLoginLink", "orchion.v1.TaskService/GetTaskGroup",
   ]
 
   /// What an agent token may call: run work and watch it, never manage the cluster.
@@ -44,6 +46,8 @@ struct AuthInterceptor: ServerInterceptor {
     "orchion.v1.TaskService/SubmitTask", "orchion.v1.TaskService/GetTask",
     "orchion.v1.TaskService/ListTasks", "orchion.v1.TaskService/CancelTask",
     "orchion.v1.TaskService/StreamTaskLogs", "orchion.v1.TaskService/StreamAgentEvents",
+    "orchion.v1.TaskService/SubmitTaskGroup", "orchion.v1.TaskService/GetTaskGroup",
+    "orchion.v1.TaskService/CancelTaskGroup",
   ]
 
   /// Standard probes (load balancers, Kubernetes) carry no token; health says nothing secret.

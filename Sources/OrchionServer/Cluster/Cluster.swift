@@ -307,14 +307,54 @@ final class Cluster: Sendable {
 
   /// Accepts a task; returns once it is durable.
   /// - Throws: `resourceExhausted` (changing nothing) while the store is full.
-  func submit(_ spec: TaskSpec, parent: TaskID? = nil) async throws -> TaskRecord {
+  func submit(
+    _ spec: TaskSpec,
+    parent: TaskID? = nil,
+    idempotency: IdempotencyKey? = nil
+  ) async throws -> TaskRecord {
     try journal.checkAccepting()
     let (task, entry) = try transition { state, now throws(OrchionError) in
-      (try state.submit(spec, parent: parent, now: now), [])
+      (try state.submit(spec, parent: parent, idempotency: idempotency, now: now), [])
     }
-    if let entry { try await journal.waitUntilDurable(entry) }
+    // A repeated key returns the earlier task: still wait, in case its commit is in flight.
+    try await journal.waitUntilDurable(entry ?? journal.lastEntry)
     metrics.submissions.increment()
     return task
+  }
+
+  /// Accepts a group in one transition, so one commit: all durable before it returns, or
+  /// none.
+  func submitGroup(
+    _ members: [(spec: TaskSpec, item: String?)],
+    parent: TaskID? = nil,
+    idempotency: IdempotencyKey? = nil
+  ) async throws -> [TaskRecord] {
+    try journal.checkAccepting()
+    let (tasks, entry) = try transition { state, now throws(OrchionError) in
+      (try state.submitGroup(members, parent: parent, idempotency: idempotency, now: now), [])
+    }
+    try await journal.waitUntilDurable(entry ?? journal.lastEntry)
+    metrics.submissions.increment(by: Int64(tasks.count))
+    return tasks
+  }
+
+  /// A group's members, in index order.
+  func members(of group: GroupID) throws(OrchionError) -> [TaskRecord] {
+    try read { state throws(OrchionError) in try state.board.members(of: group) }
+  }
+
+  /// Cancels every member not yet finished; returns once the cancellations are durable.
+  func cancelGroup(_ group: GroupID) async throws -> [TaskRecord] {
+    try journal.checkAccepting()
+    let (tasks, entry) = try transition { state, now throws(OrchionError) in
+      var actions: [ClusterAction] = []
+      for member in try state.board.members(of: group) where !member.state.isTerminal {
+        actions += try state.cancel(member.id, now: now).1
+      }
+      return (try state.board.members(of: group), actions)
+    }
+    if let entry { try await journal.waitUntilDurable(entry) }
+    return tasks
   }
 
   /// Cancels a task; returns once the cancellation is durable.

@@ -183,18 +183,68 @@ struct ClusterState: Sendable {
 
   // MARK: Tasks
 
+  /// Accepts a task; with an idempotency key already used for the same request, returns that
+  /// submission's task instead.
   mutating func submit(
     _ spec: TaskSpec,
     parent: TaskID? = nil,
+    idempotency: IdempotencyKey? = nil,
     now: UTCInstant
   ) throws(OrchionError) -> TaskRecord {
-    guard spec.agent != nil else { return board.submit(spec, parent: parent, now: now) }
-    let (session, node) = try resumePoint(of: spec)
+    if let idempotency, let earlier = try board.earlierSubmission(idempotency), let task = earlier.first {
+      return task
+    }
     let id = board.newID(now: now)
+    let (prepared, message) = try prepare(spec, id: id)
+    return board.submit(prepared, id: id, parent: parent, idempotency: idempotency, now: now, message: message)
+  }
+
+  /// Accepts a group: every member, or — when any spec is refused — none. With an idempotency
+  /// key already used for the same request, returns that submission's members instead.
+  /// - Parameter members: Each member's spec and item, in index order (at least one).
+  mutating func submitGroup(
+    _ members: [(spec: TaskSpec, item: String?)],
+    parent: TaskID? = nil,
+    idempotency: IdempotencyKey? = nil,
+    now: UTCInstant
+  ) throws(OrchionError) -> [TaskRecord] {
+    if let idempotency, let earlier = try board.earlierSubmission(idempotency), !earlier.isEmpty {
+      return earlier
+    }
+    let ids = members.map { _ in board.newID(now: now) }
+    guard let first = ids.first else { throw .invalidArgument(field: "count", "count: at least one member") }
+    let group = GroupID(firstMember: first)
+    // Every member prepared and checked before the first is queued: all or none.
+    var prepared: [(TaskSpec, String)] = []
+    prepared.reserveCapacity(members.count)
+    for (id, member) in zip(ids, members) {
+      var spec = member.spec
+      spec.environment["ORCHION_GROUP_ID"] = group.rawValue
+      prepared.append(try prepare(spec, id: id))
+    }
+    var tasks: [TaskRecord] = []
+    tasks.reserveCapacity(members.count)
+    for (index, (id, (spec, message))) in zip(ids, prepared).enumerated() {
+      let membership = GroupMembership(group: group, index: Int32(index), item: members[index].item)
+      tasks.append(
+        board.submit(
+          spec, id: id, parent: parent, membership: membership, idempotency: idempotency, now: now,
+          message: message
+        )
+      )
+    }
+    return tasks
+  }
+
+  /// A spec as it is queued: an agent task's command built and checked, and why it cannot be
+  /// placed yet, if so.
+  private func prepare(_ spec: TaskSpec, id: TaskID) throws(OrchionError) -> (TaskSpec, String) {
+    guard spec.agent != nil else { return (spec, "") }
+    let (session, node) = try resumePoint(of: spec)
     let prepared = AgentPlacement.prepare(spec, task: id, resumeSession: session, resumeNode: node)
     try prepared.validate()
     let message = AgentPlacement.unplaceable(prepared, nodeLabels: nodes.nodes().lazy.map(\.labels))
-    return board.submit(prepared, id: id, parent: parent, now: now, message: message ?? "")
+    return (prepared, message ?? "")
   }
 
   /// The session and node an agent task continues: those of the task it resumes.

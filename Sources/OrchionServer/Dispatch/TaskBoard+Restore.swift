@@ -11,6 +11,7 @@ extension TaskBoard {
     var finished: [TaskRecord] = []
     for task in records.sorted(by: { $0.id < $1.id }) {
       tasks.restore(task)
+      index(task)
       order.append(task.id)
       lastMillisecond = max(lastMillisecond, task.createdAt.nanosecondsSinceEpoch / 1_000_000)
       switch task.state {
@@ -35,6 +36,8 @@ extension TaskBoard {
     }
     .map(\.id)
     finishedHead = 0
-    _ = evictFinished()
+    // The newest moment the records know of stands for now.
+    let latest = records.lazy.map { $0.finishedAt ?? $0.createdAt }.max() ?? .epoch
+    _ = evictFinished(now: latest)
   }
 }

@@ -42,6 +42,10 @@ struct TaskBoard: Sendable {
   var finishedHead = 0
   var sequence: UInt32 = 0
   var lastMillisecond: Int64 = 0
+  /// Every group's members, in index order (members forgotten by retention drop out).
+  var groups: [GroupID: Set<TaskID>] = [:]
+  /// Submissions by idempotency key (``TaskBoard+Groups``).
+  var submissions: [String: Submission] = [:]
   /// How attempts ended since the shell last asked (``ClusterState/takeClosedAttempts()``),
   /// for its metrics.
   var closedAttempts: [AttemptOutcome] = []
@@ -134,12 +138,17 @@ struct TaskBoard: Sendable {
     _ spec: TaskSpec,
     id: TaskID,
     parent: TaskID? = nil,
+    membership: GroupMembership? = nil,
+    idempotency: IdempotencyKey? = nil,
     now: UTCInstant,
     message: String = ""
   ) -> TaskRecord {
     var task = TaskRecord(id: id, spec: spec, createdAt: now)
     task.message = message
     task.parent = parent
+    task.membership = membership
+    task.idempotency = idempotency
+    index(task)
     tasks.insertNew(task)
     order.append(id)
     pending.insert(task)
@@ -280,7 +289,7 @@ struct TaskBoard: Sendable {
     task.eviction = nil
     tasks[id] = task
     finishedOrder.append(id)
-    return [.finished(id)] + evictFinished()
+    return [.finished(id)] + evictFinished(now: now)
   }
 
   mutating func release(_ task: TaskRecord) {
@@ -292,11 +301,25 @@ struct TaskBoard: Sendable {
     loads[node] = load.tasks.isEmpty ? nil : load
   }
 
-  mutating func evictFinished() -> [ClusterAction] {
+  /// Forgets the oldest finished tasks past the retention limit — but not one whose
+  /// idempotency key is younger than ``IdempotencyKey/lifetime`` at `now`: a retry within it
+  /// must still find its task. Those go to the back of the line.
+  mutating func evictFinished(now: UTCInstant) -> [ClusterAction] {
     var actions: [ClusterAction] = []
-    while finishedOrder.count - finishedHead > limits.retainedFinishedTasks {
+    var deferred = 0
+    while finishedOrder.count - finishedHead > limits.retainedFinishedTasks,
+      deferred < finishedOrder.count - finishedHead
+    {
       let id = finishedOrder[finishedHead]
       finishedHead += 1
+      if let task = tasks[id], task.idempotency != nil,
+        task.createdAt.advanced(by: IdempotencyKey.lifetime) > now
+      {
+        finishedOrder.append(id)
+        deferred += 1
+        continue
+      }
+      if let task = tasks[id] { unindex(task) }
       tasks[id] = nil
       let index = order.lowerBound(of: id)
       if index < order.count, order[index] == id { order.remove(at: index) }

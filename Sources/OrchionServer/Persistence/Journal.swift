@@ -97,6 +97,10 @@ final class Journal: Sendable {
     return sequence
   }
 
+  /// The last entry queued: waiting for it waits for everything queued so far (a repeated
+  /// idempotent submission answers only once the first one's commit is durable).
+  var lastEntry: UInt64 { state.withLock { $0.nextSequence &- 1 } }
+
   /// Waits until the entry `sequence` is durable.
   /// - Throws: `shuttingDown` or `leaseLost` when the journal stopped before it was;
   ///   `storeFull` when the store is full.

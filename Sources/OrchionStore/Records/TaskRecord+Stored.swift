@@ -1,3 +1,4 @@
+import Foundation
 public import OrchionAPI
 public import OrchionCore
 import OrchionWire
@@ -16,6 +17,11 @@ extension Orchion_V1_StoredTask {
     if let eviction = task.eviction { self.eviction = .init(eviction) }
     queuedAt = .init(task.queuedAt)
     exitCodeKnown = task.exitCode != nil
+    if let idempotency = task.idempotency {
+      idempotencyKey = idempotency.key
+      requestSha256 = Data(idempotency.requestDigest)
+    }
+    groupItem = task.membership?.item ?? ""
   }
 }
 
@@ -56,6 +62,16 @@ extension TaskRecord {
       parent =
         proto.parentTaskID.isEmpty
         ? nil : try TaskID(validating: proto.parentTaskID, field: "parent_task_id")
+      if !proto.groupID.isEmpty {
+        membership = GroupMembership(
+          group: try GroupID(validating: proto.groupID),
+          index: proto.groupIndex,
+          item: stored.groupItem.isEmpty ? nil : stored.groupItem
+        )
+      }
+      if !stored.idempotencyKey.isEmpty {
+        idempotency = IdempotencyKey(key: stored.idempotencyKey, requestDigest: Array(stored.requestSha256))
+      }
     } catch {
       throw .dataLoss("stored task '\(proto.id)' is unreadable: \(error.message)")
     }

@@ -92,6 +92,20 @@ struct RunCommand: AsyncParsableCommand {
   )
   var surviveDisconnect = false
 
+  @Option(name: [.customShort("n"), .customLong("count")], help: "Run N copies as one group (ORCHION_INDEX 0…N-1, ORCHION_COUNT).")
+  var count: Int32?
+
+  @Option(
+    help: "Run one member per line of FILE (- for standard input): ORCHION_ITEM, and {} in the command replaced by the line."
+  )
+  var each: String?
+
+  @Option(help: "With -n or --each: done once K members succeeded.")
+  var first: Int?
+
+  @Flag(help: "With --first: cancel the members still running or pending then.")
+  var cancelRest = false
+
   @Flag(help: "Print the task ID and return at once.")
   var detach = false
 
@@ -130,6 +144,16 @@ struct RunCommand: AsyncParsableCommand {
   var command: [String] = []
 
   func validate() throws {
+    if let count, !(1...10_000).contains(count) { throw ValidationError("-n must be 1-10000") }
+    if count != nil, each != nil { throw ValidationError("give -n or --each, not both") }
+    if first != nil || cancelRest, count == nil, each == nil {
+      throw ValidationError("--first and --cancel-rest go with -n or --each")
+    }
+    if cancelRest, first == nil { throw ValidationError("--cancel-rest goes with --first K") }
+    if let first, first < 1 { throw ValidationError("--first must be at least 1") }
+    if (count != nil || each != nil), detach || resume != nil {
+      throw ValidationError("-n and --each run a group: not with --detach or --resume")
+    }
     if let agent {
       guard AgentFlavor(name: agent) != nil else {
         throw ValidationError(
@@ -212,13 +236,48 @@ struct RunCommand: AsyncParsableCommand {
     }
   }
 
+  /// The lines of `--each` (blank ones skipped), from a file or standard input.
+  func items() throws -> [String] {
+    guard let each else { return [] }
+    let data: Data
+    if each == "-" {
+      data = FileHandle.standardInput.readDataToEndOfFile()
+    } else {
+      guard let read = FileManager.default.contents(atPath: each) else {
+        throw ValidationError("--each \(each): cannot read it")
+      }
+      data = read
+    }
+    let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+      .map { $0.hasSuffix("\r") ? String($0.dropLast()) : String($0) }
+      .filter { !$0.isEmpty }
+    guard !lines.isEmpty else { throw ValidationError("--each \(each): no lines") }
+    return lines
+  }
+
   func run() async throws {
     let spec = spec
+    if count != nil || each != nil {
+      let options = GroupRun.Options(count: count ?? 0, items: try items(), first: first, cancelRest: cancelRest)
+      let code = try await CLIErrors.reporting {
+        try await client.connect { client in try await GroupRun.run(spec: spec, options: options, client: client) }
+      }
+      if code != 0 { throw ExitCode(code) }
+      return
+    }
     let format = output
     let signals = detach ? nil : await SignalForwarding.trap()
     let outcome = try await CLIErrors.reporting {
       try await client.connect { client -> Orchion_V1_Task in
-        let task = try await client.tasks.submitTask(.with { $0.spec = spec }).task
+        let key = Submission.freshKey()
+        let task = try await Submission.retryingUnavailable {
+          try await client.tasks.submitTask(
+            .with {
+              $0.spec = spec
+              $0.idempotencyKey = key
+            }
+          ).task
+        }
         guard let signals else { return task }
         let final = try await SignalForwarding.cancelOnInterrupt(
           task.id,

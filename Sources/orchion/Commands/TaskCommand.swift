@@ -133,10 +133,21 @@ struct CancelCommand: AsyncParsableCommand {
 
   @OptionGroup var client: ClientOptions
 
-  @Argument(help: "The task ID.")
+  @Argument(help: "The task ID, or a group ID (g…) to cancel every unfinished member.")
   var id: String
 
   func run() async throws {
+    if id.hasPrefix("g") {
+      let group = try await CLIErrors.reporting {
+        try await client.connect { client in
+          try await client.tasks.cancelTaskGroup(.with { $0.groupID = id }).group
+        }
+      }
+      Console.line(
+        "\(group.id): \(group.cancelled) cancelled, \(group.succeeded) succeeded, \(group.failed) failed, \(group.running) stopping"
+      )
+      return
+    }
     let task = try await CLIErrors.reporting {
       try await client.connect { client in
         try await client.tasks.cancelTask(.with { $0.taskID = id }).task
