@@ -12,7 +12,7 @@ struct OrchionBench: AsyncParsableCommand, RunsOnEventLoops {
     subcommands: [
       DispatchBench.self, LatencyBench.self, SchedulerBench.self, NodesBench.self, SubmitBench.self,
       FailoverBench.self, FootprintBench.self, MessagesBench.self, ChattyBench.self,
-      DashboardBench.self,
+      DashboardBench.self, GroupBench.self,
     ]
   )
 }
