@@ -73,6 +73,18 @@ struct BenchCommandTests {
     #expect(bench.standardOutput.contains("idle RSS: orchestrator"))
   }
 
+  @Test("`orchion-bench group` runs one group over agents of its own and reports its submit time and throughput")
+  func group() async throws {
+    let bench = try ChildProcess(
+      BuiltProducts.orchionBench,
+      ["group", "--members", "40", "--agents", "2", "--slots", "4"],
+      environment: ["ORCHION_TOKEN": ""]
+    )
+    #expect(try await bench.waitForExit(timeout: .seconds(120)) == 0, "\(bench.standardError)")
+    #expect(bench.standardOutput.contains("group: 40 members over 2 agents: submitted (all durable) in"), "\(bench.standardOutput)")
+    #expect(bench.standardOutput.contains("40 succeeded"), "\(bench.standardOutput)")
+  }
+
   @Test(
     "`orchion-bench chatty` runs a task printing N lines over a real agent and reports the orchestrator's CPU per 1,000 chunks"
   )
