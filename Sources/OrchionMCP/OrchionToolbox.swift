@@ -61,7 +61,7 @@ public struct OrchionToolbox<Transport: ClientTransport>: Sendable {
       let nodes = try await client.nodes.listNodes(.with { $0.status = status }).nodes
       return .object(["nodes": .array(nodes.map(ToolValues.node))])
     case ToolCatalog.runTask:
-      return .object(["task_ids": .array(try await runTask(ToolRequests.runTask(arguments)).map(Value.string))])
+      return try await runTask(ToolRequests.runTask(arguments))
     case ToolCatalog.waitTasks:
       return try await wait(ToolRequests.waitTasks(arguments), progress: progress)
     case ToolCatalog.getTask:
@@ -101,20 +101,30 @@ public struct OrchionToolbox<Transport: ClientTransport>: Sendable {
     try await client.tasks.getTask(.with { $0.taskID = id }).task
   }
 
-  /// Submits each copy in order. A refusal part-way names the copies already queued, so the
-  /// caller can cancel or keep them.
-  private func runTask(_ specs: [Orchion_V1_TaskSpec]) async throws -> [String] {
-    var ids: [String] = []
-    for spec in specs {
-      do {
-        ids.append(try await client.tasks.submitTask(.with { $0.spec = spec }).task.id)
-      } catch let error as RPCError where !ids.isEmpty {
-        throw ToolFailure(
-          "\(error.message) (copy \(ids.count) of \(specs.count) refused; already queued: \(ids.joined(separator: ", ")))"
-        )
-      }
+  /// One task, or — with a count — one group, queued all or none. Each call has its own
+  /// idempotency key, so the client's retry through a failover cannot queue it twice.
+  private func runTask(_ request: ToolRequests.RunTask) async throws -> Value {
+    let key = "mcp-" + UUID().uuidString.lowercased()
+    guard let count = request.count else {
+      let task = try await client.tasks.submitTask(
+        .with {
+          $0.spec = request.spec
+          $0.idempotencyKey = key
+        }
+      ).task
+      return .object(["task_ids": [.string(task.id)]])
     }
-    return ids
+    let group = try await client.tasks.submitTaskGroup(
+      .with {
+        $0.spec = request.spec
+        $0.count = Int32(count)
+        $0.idempotencyKey = key
+      }
+    ).group
+    return .object([
+      "task_ids": .array(group.members.map { .string($0.taskID) }),
+      "group_id": .string(group.id),
+    ])
   }
 
   // MARK: wait_tasks

@@ -67,12 +67,15 @@ public enum ToolCatalog {
         "priority": ["type": "integer", "minimum": 0, "maximum": 100, "description": "0-100, higher first; default 50."],
         "count": [
           "type": "integer", "minimum": 1, "maximum": .int(ToolLimits.maxCount),
-          "description": "How many copies to run; default 1.",
+          "description": "How many copies to run, as one group queued all or none; default: one task.",
         ],
       ]),
       annotations: .init(readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true),
       outputSchema: object(
-        ["task_ids": ["type": "array", "items": ["type": "string"]]],
+        [
+          "task_ids": ["type": "array", "items": ["type": "string"]],
+          "group_id": ["type": "string", "description": "With count: the group, queued all or none."],
+        ],
         required: ["task_ids"]
       )
     ),
@@ -259,7 +262,7 @@ public enum ToolCatalog {
 /// The bounds of the tools' arguments.
 public enum ToolLimits {
   /// Copies one run_task may start.
-  public static let maxCount = 100
+  public static let maxCount = 1_000
   /// Clients time a tool call out near 60 s: a wait ends well before.
   public static let maxWaitSeconds = 50
   public static let defaultWaitSeconds = 30

@@ -6,10 +6,14 @@ import SwiftProtobuf
 /// cover every rule without a server; the API then applies its own checks (task IDs, specs,
 /// secrets) and its refusals come back in its words.
 public enum ToolRequests {
-  /// run_task: the spec of each copy, in order.
-  public static func runTask(_ arguments: ToolArguments) throws(ToolArgumentError)
-    -> [Orchion_V1_TaskSpec]
-  {
+  /// run_task: one task, or a group of `count` copies.
+  public struct RunTask: Equatable, Sendable {
+    public var spec: Orchion_V1_TaskSpec
+    /// Copies as one group (each with ORCHION_INDEX, ORCHION_COUNT); `nil`: one task.
+    public var count: Int?
+  }
+
+  public static func runTask(_ arguments: ToolArguments) throws(ToolArgumentError) -> RunTask {
     try arguments.rejectUnknown([
       "command", "agent", "prompt", "model", "name", "env", "secret_env", "workdir", "selector",
       "node_id", "cpu", "memory_mb", "gpus", "timeout_s", "retries", "priority", "count",
@@ -64,13 +68,7 @@ public enum ToolRequests {
     }
     if let retries = try arguments.integer("retries", in: 0...99) { spec.maxAttempts = Int32(retries + 1) }
     if let priority = try arguments.integer("priority", in: 0...100) { spec.priority = Int32(priority) }
-    guard let count else { return [spec] }
-    return (0..<count).map { index in
-      var copy = spec
-      copy.env["ORCHION_INDEX"] = "\(index)"
-      copy.env["ORCHION_COUNT"] = "\(count)"
-      return copy
-    }
+    return RunTask(spec: spec, count: count)
   }
 
   /// wait_tasks.

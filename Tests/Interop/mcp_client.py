@@ -79,6 +79,7 @@ async def fanout(session, args, updates):
         raise SystemExit(f"run_task failed: {error}")
     ids = run["task_ids"]
     summary["task_ids"] = ids
+    summary["group_id"] = run.get("group_id")
     progress_seen = []
     done, rounds = await wait_all(session, ids, progress_seen)
     summary["wait_rounds"] = rounds

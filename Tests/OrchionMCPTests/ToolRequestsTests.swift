@@ -23,7 +23,7 @@ struct ToolRequestsTests {
 
   @Test("run_task: command as argv, resources, limits and selector become the spec")
   func runTaskSpec() throws {
-    let specs = try ToolRequests.runTask(
+    let request = try ToolRequests.runTask(
       ToolArguments([
         "command": ["python3", "eval.py", "--split", "test"], "name": "eval", "env": ["A": "1"],
         "secret_env": ["KEY": "anthropic"], "selector": ["gpu": "a100"], "node_id": "box",
@@ -31,8 +31,8 @@ struct ToolRequestsTests {
         "workdir": "/srv/work",
       ])
     )
-    let spec = try #require(specs.first)
-    #expect(specs.count == 1)
+    let spec = request.spec
+    #expect(request.count == nil)
     #expect(spec.command == ["python3", "eval.py", "--split", "test"])
     #expect(spec.name == "eval")
     #expect(spec.env == ["A": "1"])
@@ -49,24 +49,22 @@ struct ToolRequestsTests {
     #expect(!spec.hasAgent)
   }
 
-  @Test("run_task: count gives each copy ORCHION_INDEX and ORCHION_COUNT")
+  @Test("run_task: count makes a group of that many copies (the orchestrator sets ORCHION_INDEX and ORCHION_COUNT)")
   func runTaskCount() throws {
-    let specs = try ToolRequests.runTask(ToolArguments(["command": ["./eval.sh"], "count": 4, "env": ["X": "y"]]))
-    #expect(specs.map { $0.env["ORCHION_INDEX"] } == ["0", "1", "2", "3"])
-    #expect(specs.allSatisfy { $0.env["ORCHION_COUNT"] == "4" && $0.env["X"] == "y" })
+    let request = try ToolRequests.runTask(ToolArguments(["command": ["./eval.sh"], "count": 4, "env": ["X": "y"]]))
+    #expect(request.count == 4)
+    #expect(request.spec.env == ["X": "y"])
     // A count of 3.0 is 3 (JSON has one number type); 2.5 is not a count.
     #expect(try ToolRequests.runTask(ToolArguments(["command": ["true"], "count": 3.0])).count == 3)
     #expect(refusal { try ToolRequests.runTask(ToolArguments(["command": ["true"], "count": 2.5])) } == "count: must be a whole number")
-    #expect(refusal { try ToolRequests.runTask(ToolArguments(["command": ["true"], "count": 0])) } == "count: must be 1-100, not 0")
-    #expect(refusal { try ToolRequests.runTask(ToolArguments(["command": ["true"], "count": 101])) } == "count: must be 1-100, not 101")
+    #expect(refusal { try ToolRequests.runTask(ToolArguments(["command": ["true"], "count": 0])) } == "count: must be 1-1000, not 0")
+    #expect(refusal { try ToolRequests.runTask(ToolArguments(["command": ["true"], "count": 1001])) } == "count: must be 1-1000, not 1001")
     #expect(refusal { try ToolRequests.runTask(ToolArguments(["command": ["true"], "count": "3"])) } == "count: must be a whole number")
   }
 
   @Test("run_task: an agent with a prompt and model")
   func runTaskAgent() throws {
-    let spec = try #require(
-      try ToolRequests.runTask(ToolArguments(["agent": "claude", "prompt": "fix the tests", "model": "sonnet"])).first
-    )
+    let spec = try ToolRequests.runTask(ToolArguments(["agent": "claude", "prompt": "fix the tests", "model": "sonnet"])).spec
     #expect(spec.agent.name == "claude")
     #expect(spec.agent.prompt == "fix the tests")
     #expect(spec.agent.model == "sonnet")

@@ -62,6 +62,9 @@ struct MCPEndToEndTests {
       // Ten copies, all succeeded within the waits, each told its index.
       let ids = try #require(summary["task_ids"] as? [String])
       #expect(ids.count == 10 && Set(ids).count == 10)
+      // One group, queued all or none.
+      let group = try #require(summary["group_id"] as? String)
+      #expect(group.hasPrefix("g"))
       #expect(summary["finished"] as? Int == 10)
       #expect(summary["states"] as? [String] == Array(repeating: "SUCCEEDED", count: 10))
       #expect(summary["exit_codes"] as? [Int] == Array(repeating: 0, count: 10))
@@ -73,6 +76,7 @@ struct MCPEndToEndTests {
         for id in ids {
           let task = try await client.task(id)
           #expect(["mcp-a", "mcp-b"].contains(task.nodeID), "\(id) ran on \(task.nodeID)")
+          #expect(task.groupID == group)
           let first = try await client.output(id).stdout.split(separator: "\n").first ?? ""
           indexes.insert(String(first))
         }
@@ -103,7 +107,7 @@ struct MCPEndToEndTests {
       #expect(summary["received_again"] as? [String] == [])
 
       // Bad calls name what was wrong, in the API's words where the API refused.
-      #expect(summary["bad_count_error"] as? String == "count: must be 1-100, not 0")
+      #expect(summary["bad_count_error"] as? String == "count: must be 1-1000, not 0")
       #expect(summary["bad_command_error"] as? String == "command: must be a list of strings")
       let unknown = try await cluster.orchion(["task", "no-such-task"])
       let refusal = try #require(summary["unknown_task_error"] as? String)
