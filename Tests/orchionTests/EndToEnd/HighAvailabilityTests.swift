@@ -129,6 +129,42 @@ struct HighAvailabilityTests {
     }
   }
 
+  @Test("a submission retried with its idempotency key after the leader is killed -9 is the same task and group on the new leader")
+  func idempotentAcrossFailover() async throws {
+    try await withQuietPeriod {
+      try await TestPostgres.withDatabase { store in
+        let cluster = try await SharedStoreCluster(store: store, orchestrators: 2)
+        defer { cluster.stop() }
+        let first = try await cluster.waitForLeader()
+        let task = Orchion_V1_SubmitTaskRequest.with {
+          $0.spec = .with { $0.command = ["true"]; $0.nodeID = "nowhere" }
+          $0.idempotencyKey = "failover-task"
+        }
+        let group = Orchion_V1_SubmitTaskGroupRequest.with {
+          $0.spec = .with { $0.command = ["true"]; $0.nodeID = "nowhere" }
+          $0.count = 20
+          $0.idempotencyKey = "failover-group"
+        }
+        let (before, members) = try await withOrchionClient(servers: cluster.addresses, token: testAdminToken) { client in
+          (try await client.tasks.submitTask(task).task.id, try await client.tasks.submitTaskGroup(group).group)
+        }
+        // The answer "lost": the leader dies right after, and the client retries elsewhere.
+        cluster.orchestrator(first).signal(SIGKILL)
+        _ = try await cluster.orchestrator(first).waitForExit()
+        let second = try await cluster.waitForLeader()
+        #expect(second != first)
+        try await withOrchionClient(server: cluster.addresses[second], token: testAdminToken) { client in
+          let after = try await client.tasks.submitTask(task).task.id
+          #expect(after == before)
+          let again = try await client.tasks.submitTaskGroup(group).group
+          #expect(again.id == members.id && again.members.map(\.taskID) == members.members.map(\.taskID))
+          let listed = try await client.tasks.listTasks(.with { $0.pageSize = 1_000 }).tasks
+          #expect(listed.count == 21, "\(listed.count) tasks: a retry ran twice")
+        }
+      }
+    }
+  }
+
   @Test("a follower serves reads from the store and refuses writes naming the leader")
   func followerAnswers() async throws {
     try await TestPostgres.withDatabase { store in
