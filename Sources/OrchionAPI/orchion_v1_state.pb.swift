@@ -73,6 +73,9 @@ public nonisolated struct Orchion_V1_StoredTask: Sendable {
   /// The member's item, for a group made from items.
   public var groupItem: String = String()
 
+  /// The member's group was submitted with spread.
+  public var groupSpread: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -260,7 +263,7 @@ fileprivate nonisolated let _protobuf_package = "orchion.v1"
 
 nonisolated extension Orchion_V1_StoredTask: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StoredTask"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}task\0\u{3}lost_attempts\0\u{3}failed_attempts\0\u{3}cancel_requested\0\u{1}eviction\0\u{3}queued_at\0\u{3}exit_code_known\0\u{3}idempotency_key\0\u{3}request_sha256\0\u{3}group_item\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}task\0\u{3}lost_attempts\0\u{3}failed_attempts\0\u{3}cancel_requested\0\u{1}eviction\0\u{3}queued_at\0\u{3}exit_code_known\0\u{3}idempotency_key\0\u{3}request_sha256\0\u{3}group_item\0\u{3}group_spread\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -278,6 +281,7 @@ nonisolated extension Orchion_V1_StoredTask: SwiftProtobuf.Message, SwiftProtobu
       case 8: try { try decoder.decodeSingularStringField(value: &self.idempotencyKey) }()
       case 9: try { try decoder.decodeSingularBytesField(value: &self.requestSha256) }()
       case 10: try { try decoder.decodeSingularStringField(value: &self.groupItem) }()
+      case 11: try { try decoder.decodeSingularBoolField(value: &self.groupSpread) }()
       default: break
       }
     }
@@ -318,6 +322,9 @@ nonisolated extension Orchion_V1_StoredTask: SwiftProtobuf.Message, SwiftProtobu
     if !self.groupItem.isEmpty {
       try visitor.visitSingularStringField(value: self.groupItem, fieldNumber: 10)
     }
+    if self.groupSpread != false {
+      try visitor.visitSingularBoolField(value: self.groupSpread, fieldNumber: 11)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -332,6 +339,7 @@ nonisolated extension Orchion_V1_StoredTask: SwiftProtobuf.Message, SwiftProtobu
     if lhs.idempotencyKey != rhs.idempotencyKey {return false}
     if lhs.requestSha256 != rhs.requestSha256 {return false}
     if lhs.groupItem != rhs.groupItem {return false}
+    if lhs.groupSpread != rhs.groupSpread {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -1025,6 +1025,10 @@ public nonisolated struct Orchion_V1_SubmitTaskGroupRequest: Sendable {
   /// As SubmitTaskRequest.idempotency_key, for the whole group.
   public var idempotencyKey: String = String()
 
+  /// No two members on one node (as Nomad's distinct_hosts): a member waits while every node
+  /// that fits it holds another.
+  public var spread: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1085,6 +1089,9 @@ public nonisolated struct Orchion_V1_TaskGroup: Sendable {
   public var hasCreatedAt: Bool {self._createdAt != nil}
   /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
   public mutating func clearCreatedAt() {self._createdAt = nil}
+
+  /// Submitted with spread: no two members on one node.
+  public var spread: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -2492,7 +2499,7 @@ nonisolated extension Orchion_V1_SubmitTaskRequest: SwiftProtobuf.Message, Swift
 
 nonisolated extension Orchion_V1_SubmitTaskGroupRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SubmitTaskGroupRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}spec\0\u{1}count\0\u{1}items\0\u{3}idempotency_key\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}spec\0\u{1}count\0\u{1}items\0\u{3}idempotency_key\0\u{1}spread\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2504,6 +2511,7 @@ nonisolated extension Orchion_V1_SubmitTaskGroupRequest: SwiftProtobuf.Message, 
       case 2: try { try decoder.decodeSingularInt32Field(value: &self.count) }()
       case 3: try { try decoder.decodeRepeatedStringField(value: &self.items) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.idempotencyKey) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.spread) }()
       default: break
       }
     }
@@ -2526,6 +2534,9 @@ nonisolated extension Orchion_V1_SubmitTaskGroupRequest: SwiftProtobuf.Message, 
     if !self.idempotencyKey.isEmpty {
       try visitor.visitSingularStringField(value: self.idempotencyKey, fieldNumber: 4)
     }
+    if self.spread != false {
+      try visitor.visitSingularBoolField(value: self.spread, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2534,6 +2545,7 @@ nonisolated extension Orchion_V1_SubmitTaskGroupRequest: SwiftProtobuf.Message, 
     if lhs.count != rhs.count {return false}
     if lhs.items != rhs.items {return false}
     if lhs.idempotencyKey != rhs.idempotencyKey {return false}
+    if lhs.spread != rhs.spread {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2575,7 +2587,7 @@ nonisolated extension Orchion_V1_SubmitTaskGroupResponse: SwiftProtobuf.Message,
 
 nonisolated extension Orchion_V1_TaskGroup: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TaskGroup"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}size\0\u{1}pending\0\u{1}running\0\u{1}succeeded\0\u{1}failed\0\u{1}cancelled\0\u{1}members\0\u{3}created_at\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}size\0\u{1}pending\0\u{1}running\0\u{1}succeeded\0\u{1}failed\0\u{1}cancelled\0\u{1}members\0\u{3}created_at\0\u{1}spread\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2592,6 +2604,7 @@ nonisolated extension Orchion_V1_TaskGroup: SwiftProtobuf.Message, SwiftProtobuf
       case 7: try { try decoder.decodeSingularInt32Field(value: &self.cancelled) }()
       case 8: try { try decoder.decodeRepeatedMessageField(value: &self.members) }()
       case 9: try { try decoder.decodeSingularMessageField(value: &self._createdAt) }()
+      case 10: try { try decoder.decodeSingularBoolField(value: &self.spread) }()
       default: break
       }
     }
@@ -2629,6 +2642,9 @@ nonisolated extension Orchion_V1_TaskGroup: SwiftProtobuf.Message, SwiftProtobuf
     try { if let v = self._createdAt {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
     } }()
+    if self.spread != false {
+      try visitor.visitSingularBoolField(value: self.spread, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2642,6 +2658,7 @@ nonisolated extension Orchion_V1_TaskGroup: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.cancelled != rhs.cancelled {return false}
     if lhs.members != rhs.members {return false}
     if lhs._createdAt != rhs._createdAt {return false}
+    if lhs.spread != rhs.spread {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

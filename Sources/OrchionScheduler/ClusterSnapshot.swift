@@ -26,6 +26,9 @@ public struct ClusterSnapshot: Sendable {
     public var releasingTasks: Int
     /// Preemptible tasks running here, which a higher-priority task may evict.
     public var preemptible: [RunningTask]
+    /// The ``PendingTask/distinctGroup``s of the tasks placed here: no other member of those
+    /// may come.
+    public var distinctGroups: Set<String> = []
 
     /// Creates a node view.
     public init(

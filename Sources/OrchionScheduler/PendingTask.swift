@@ -21,6 +21,9 @@ public struct PendingTask: Hashable, Sendable {
   public var queuedAt: UTCInstant?
   /// The one node the task may run on (an agent session that lives there), if any.
   public var node: NodeID?
+  /// Tasks with the same value never share a node (a group spread one member per node, as
+  /// Nomad's distinct_hosts); `nil` for none.
+  public var distinctGroup: String?
 
   /// Creates a pending task view.
   public init(
@@ -32,9 +35,11 @@ public struct PendingTask: Hashable, Sendable {
     strategy: PlacementStrategy? = nil,
     reserve: Bool = false,
     queuedAt: UTCInstant? = nil,
-    node: NodeID? = nil
+    node: NodeID? = nil,
+    distinctGroup: String? = nil
   ) {
     self.node = node
+    self.distinctGroup = distinctGroup
     self.id = id
     self.resources = resources
     self.nodeSelector = nodeSelector

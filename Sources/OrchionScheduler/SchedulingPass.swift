@@ -9,11 +9,13 @@ struct SchedulingPass {
     var resources: Resources
     var selector: [String: String]
     var constraints: [LabelConstraint]
+    var distinctGroup: String?
 
     init(_ task: PendingTask) {
       resources = task.resources
       selector = task.nodeSelector
       constraints = task.constraints
+      distinctGroup = task.distinctGroup
     }
   }
 
@@ -33,6 +35,8 @@ struct SchedulingPass {
   /// The highest priority at which a shape found nothing to preempt.
   private var unpreemptable: [Shape: Int32] = [:]
   private var spreadCursor = 0
+  /// Nodes holding a member of each distinct group, as the pass places more.
+  private var distinctTaken: [String: Set<Int>] = [:]
   /// Where binpack's scan starts: the last node it chose. Scanning from the start each time
   /// would pass over every nearly-full node for every task; starting here, binpack fills
   /// nodes in turn and comes back to their leftovers only after a full round.
@@ -82,6 +86,15 @@ struct SchedulingPass {
     reserveQueuedBefore = snapshot.reserveQueuedBefore
     lowestPreemptible =
       nodes.lazy.flatMap(\.preemptible).map(\.priority).min() ?? .max
+    for (index, node) in nodes.enumerated() {
+      for group in node.distinctGroups { distinctTaken[group, default: []].insert(index) }
+    }
+  }
+
+  /// Whether a member of `task`'s distinct group is on `node` already.
+  private func isTaken(_ task: PendingTask, on node: Int) -> Bool {
+    guard let group = task.distinctGroup else { return false }
+    return distinctTaken[group]?.contains(node) ?? false
   }
 
   // MARK: One task
@@ -119,7 +132,7 @@ struct SchedulingPass {
   // MARK: Choosing a node
 
   private mutating func admits(_ task: PendingTask, table: Int?, node: Int) -> Bool {
-    guard rooms[node].fits(task.resources) else { return false }
+    guard rooms[node].fits(task.resources), !isTaken(task, on: node) else { return false }
     if !task.resources.extended.isEmpty,
       !task.resources.fits(in: nodes[node].capacity, besides: nodes[node].allocated)
     {
@@ -217,6 +230,7 @@ struct SchedulingPass {
     ) {
       close(node)
     }
+    if let group = task.distinctGroup { distinctTaken[group, default: []].insert(node) }
     decision.placements.append(Placement(task: task.id, node: nodes[node].id))
     if (task.strategy ?? defaultStrategy) == .roundRobin {
       decision.roundRobinLast = nodes[node].id
@@ -249,7 +263,7 @@ struct SchedulingPass {
     var bestPlan: (node: Int, victims: [RunningTask], worst: Int32)?
     for node in nodes.indices where !held[node] {
       let candidate = nodes[node]
-      guard task.resources.fits(in: candidate.capacity, besides: .zero),
+      guard !isTaken(task, on: node), task.resources.fits(in: candidate.capacity, besides: .zero),
         matcher.accepts(task, table: table, node: node),
         let victims = Self.victims(on: candidate, for: task)
       else { continue }
@@ -312,7 +326,7 @@ struct SchedulingPass {
     guard reservationsLeft > 0 else { return }
     var best: Int?
     for node in nodes.indices where !held[node] {
-      guard task.resources.fits(in: nodes[node].capacity, besides: .zero),
+      guard !isTaken(task, on: node), task.resources.fits(in: nodes[node].capacity, besides: .zero),
         matcher.accepts(task, table: table, node: node)
       else { continue }
       if let current = best, !Self.isEmptier(rooms[node], node, rooms[current], current) {

@@ -193,3 +193,37 @@ struct StrategySchedulerTests {
     )
   }
 }
+
+@Suite("StrategyScheduler: distinct groups (spread one member per node)")
+struct DistinctGroupTests {
+  typealias F = Fixtures
+
+  static func member(_ index: UInt32, group: String?) -> PendingTask {
+    var task = F.task(index, cpu: 100)
+    task.distinctGroup = group
+    return task
+  }
+
+  @Test(
+    "members of one distinct group go one per node; one too many waits; others of the same shape still pack",
+    arguments: PlacementStrategy.allCases
+  )
+  func onePerNode(_ strategy: PlacementStrategy) {
+    let snapshot = ClusterSnapshot(nodes: [F.node("a"), F.node("b")])
+    let queue = [0, 1, 2].map { Self.member($0, group: "g1") } + [Self.member(3, group: nil), Self.member(4, group: "g2")]
+    let decision = StrategyScheduler(strategy: strategy).schedule(queue, in: snapshot)
+    let placed = decision.byTask
+    #expect(Set([placed[0], placed[1]]) == ["a", "b"], "\(placed)")
+    #expect(placed[2] == nil, "a third member has no node free of the others: \(placed)")
+    #expect(placed[3] != nil && placed[4] != nil, "\(placed)")
+  }
+
+  @Test("a node already holding a member takes no other, in a later pass too")
+  func alreadyPlaced() {
+    var a = F.node("a")
+    a.distinctGroups = ["g1"]
+    let snapshot = ClusterSnapshot(nodes: [a, F.node("b")])
+    let decision = StrategyScheduler(strategy: .binpack).schedule([Self.member(0, group: "g1"), Self.member(1, group: "g1")], in: snapshot)
+    #expect(decision.byTask == [0: "b"])
+  }
+}

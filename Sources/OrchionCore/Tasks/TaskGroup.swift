@@ -34,11 +34,14 @@ public struct GroupMembership: Hashable, Sendable {
   public var index: Int32
   /// The member's item, for a group made from items.
   public var item: String?
+  /// Members of the group never share a node.
+  public var spread: Bool
 
-  public init(group: GroupID, index: Int32, item: String? = nil) {
+  public init(group: GroupID, index: Int32, item: String? = nil, spread: Bool = false) {
     self.group = group
     self.index = index
     self.item = item
+    self.spread = spread
   }
 }
 

@@ -33,6 +33,7 @@ extension TaskServiceHandler {
     if let parent, let first = specs.first?.spec { try checkSecretsInherited(first, from: parent) }
     let tasks = try await cluster.submitGroup(
       specs,
+      spread: request.spread,
       parent: parent,
       idempotency: try Self.idempotency(request.idempotencyKey, of: request)
     )
@@ -86,6 +87,7 @@ extension TaskServiceHandler {
     return .with { group in
       group.id = members.first?.membership?.group.rawValue ?? ""
       group.size = Int32(members.count)
+      group.spread = members.first?.membership?.spread ?? false
       if let first = members.first { group.createdAt = .init(first.createdAt) }
       group.members = members.map { task in
         switch task.state {

@@ -326,12 +326,13 @@ final class Cluster: Sendable {
   /// none.
   func submitGroup(
     _ members: [(spec: TaskSpec, item: String?)],
+    spread: Bool = false,
     parent: TaskID? = nil,
     idempotency: IdempotencyKey? = nil
   ) async throws -> [TaskRecord] {
     try journal.checkAccepting()
     let (tasks, entry) = try transition { state, now throws(OrchionError) in
-      (try state.submitGroup(members, parent: parent, idempotency: idempotency, now: now), [])
+      (try state.submitGroup(members, spread: spread, parent: parent, idempotency: idempotency, now: now), [])
     }
     try await journal.waitUntilDurable(entry ?? journal.lastEntry)
     metrics.submissions.increment(by: Int64(tasks.count))

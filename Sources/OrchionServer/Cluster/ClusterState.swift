@@ -204,6 +204,7 @@ struct ClusterState: Sendable {
   /// - Parameter members: Each member's spec and item, in index order (at least one).
   mutating func submitGroup(
     _ members: [(spec: TaskSpec, item: String?)],
+    spread: Bool = false,
     parent: TaskID? = nil,
     idempotency: IdempotencyKey? = nil,
     now: UTCInstant
@@ -225,7 +226,9 @@ struct ClusterState: Sendable {
     var tasks: [TaskRecord] = []
     tasks.reserveCapacity(members.count)
     for (index, (id, (spec, message))) in zip(ids, prepared).enumerated() {
-      let membership = GroupMembership(group: group, index: Int32(index), item: members[index].item)
+      let membership = GroupMembership(
+        group: group, index: Int32(index), item: members[index].item, spread: spread
+      )
       tasks.append(
         board.submit(
           spec, id: id, parent: parent, membership: membership, idempotency: idempotency, now: now,

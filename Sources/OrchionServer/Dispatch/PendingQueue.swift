@@ -27,7 +27,8 @@ struct PendingQueue: Sendable {
         priority: task.spec.priority,
         strategy: task.spec.strategy,
         queuedAt: task.queuedAt,
-        node: task.spec.node
+        node: task.spec.node,
+        distinctGroup: task.membership.flatMap { $0.spread ? $0.group.rawValue : nil }
       ),
       at: index
     )

@@ -86,6 +86,9 @@ extension TaskBoard {
       snapshot.nodes[index].tasks = load.tasks.count
       for id in load.tasks {
         guard let task = tasks[id] else { continue }
+        if let membership = task.membership, membership.spread {
+          snapshot.nodes[index].distinctGroups.insert(membership.group.rawValue)
+        }
         if task.eviction != nil || task.cancelRequested {
           snapshot.nodes[index].releasing = snapshot.nodes[index].releasing + task.spec.resources
           snapshot.nodes[index].releasingTasks += 1

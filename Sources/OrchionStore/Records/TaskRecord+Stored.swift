@@ -22,6 +22,7 @@ extension Orchion_V1_StoredTask {
       requestSha256 = Data(idempotency.requestDigest)
     }
     groupItem = task.membership?.item ?? ""
+    groupSpread = task.membership?.spread ?? false
   }
 }
 
@@ -66,7 +67,8 @@ extension TaskRecord {
         membership = GroupMembership(
           group: try GroupID(validating: proto.groupID),
           index: proto.groupIndex,
-          item: stored.groupItem.isEmpty ? nil : stored.groupItem
+          item: stored.groupItem.isEmpty ? nil : stored.groupItem,
+          spread: stored.groupSpread
         )
       }
       if !stored.idempotencyKey.isEmpty {

@@ -20,6 +20,7 @@ enum GroupRun {
   struct Options {
     var count: Int32
     var items: [String]
+    var spread: Bool
     var first: Int?
     var cancelRest: Bool
   }
@@ -29,6 +30,7 @@ enum GroupRun {
       $0.spec = spec
       $0.count = options.items.isEmpty ? options.count : 0
       $0.items = options.items
+      $0.spread = options.spread
       $0.idempotencyKey = Submission.freshKey()
     }
     let submitted = try await Submission.retryingUnavailable {

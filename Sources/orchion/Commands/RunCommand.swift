@@ -100,6 +100,9 @@ struct RunCommand: AsyncParsableCommand {
   )
   var each: String?
 
+  @Flag(help: "With -n or --each: no two members on one node (a member waits for a node free of the others).")
+  var spread = false
+
   @Option(help: "With -n or --each: done once K members succeeded.")
   var first: Int?
 
@@ -146,8 +149,8 @@ struct RunCommand: AsyncParsableCommand {
   func validate() throws {
     if let count, !(1...10_000).contains(count) { throw ValidationError("-n must be 1-10000") }
     if count != nil, each != nil { throw ValidationError("give -n or --each, not both") }
-    if first != nil || cancelRest, count == nil, each == nil {
-      throw ValidationError("--first and --cancel-rest go with -n or --each")
+    if first != nil || cancelRest || spread, count == nil, each == nil {
+      throw ValidationError("--first, --cancel-rest and --spread go with -n or --each")
     }
     if cancelRest, first == nil { throw ValidationError("--cancel-rest goes with --first K") }
     if let first, first < 1 { throw ValidationError("--first must be at least 1") }
@@ -258,7 +261,9 @@ struct RunCommand: AsyncParsableCommand {
   func run() async throws {
     let spec = spec
     if count != nil || each != nil {
-      let options = GroupRun.Options(count: count ?? 0, items: try items(), first: first, cancelRest: cancelRest)
+      let options = GroupRun.Options(
+        count: count ?? 0, items: try items(), spread: spread, first: first, cancelRest: cancelRest
+      )
       let code = try await CLIErrors.reporting {
         try await client.connect { client in try await GroupRun.run(spec: spec, options: options, client: client) }
       }

@@ -48,6 +48,21 @@ struct GroupEndToEndTests {
       #expect(failing.stderr.contains("3 of 10 members did not succeed"), "\(failing.stderr)")
       let rows = failing.stderr.split(separator: "\n").filter { $0.contains("FAILED") }
       #expect(rows.compactMap { $0.split(separator: " ").first }.map(String.init) == ["2", "5", "7"], "\(failing.stderr)")
+
+      // Spread: one member per node (binpack, the default, would put both on one).
+      for spread in [false, true] {
+        let run = try await cluster.orchion(["run", "-n", "2"] + (spread ? ["--spread"] : []) + ["--", "true"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let shown = try await cluster.orchion(["group", try Self.groupID(in: run.stderr), "-o", "json"])
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
+        let nodes = (json["members"] as? [[String: Any]] ?? []).compactMap { $0["nodeId"] as? String }
+        if spread {
+          #expect(Set(nodes) == ["group-a", "group-b"], "\(nodes)")
+          #expect(json["spread"] as? Bool == true)
+        } else {
+          #expect(Set(nodes).count == 1, "binpack placed them apart: the spread check would prove nothing \(nodes)")
+        }
+      }
     }
   }
 
