@@ -988,8 +988,8 @@ public nonisolated struct Orchion_V1_SubmitTaskRequest: Sendable {
   public mutating func clearSpec() {self._spec = nil}
 
   /// At most 128 bytes, no control characters. The same key with the same request returns the
-  /// same task for at least 24 hours, across restarts and failover; with another request,
-  /// ALREADY_EXISTS. Empty: none.
+  /// same task while the orchestrator keeps it (every unfinished task, the newest 10,000
+  /// finished), across restarts and failover; with another request, ALREADY_EXISTS. Empty: none.
   public var idempotencyKey: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()

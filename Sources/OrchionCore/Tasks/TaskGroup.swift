@@ -50,8 +50,6 @@ public struct GroupMembership: Hashable, Sendable {
 public struct IdempotencyKey: Hashable, Sendable {
   /// At most this many bytes.
   public static let maxBytes = 128
-  /// A key is honoured at least this long.
-  public static let lifetime = Duration.seconds(24 * 3_600)
 
   public var key: String
   /// SHA-256 of the request, deterministically encoded.

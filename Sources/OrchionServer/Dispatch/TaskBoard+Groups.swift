@@ -41,7 +41,7 @@ extension TaskBoard {
       throw OrchionError(
         code: .alreadyExists,
         message:
-          "idempotency_key \(TextRules.quoted(idempotency.key)): already used for a different request (within the last 24 h); use a new key for a new submission"
+          "idempotency_key \(TextRules.quoted(idempotency.key)): already used for a different request; use a new key for a new submission"
       )
     }
     return earlier.tasks.compactMap { tasks[$0] }.sorted(by: Self.inGroupOrder)

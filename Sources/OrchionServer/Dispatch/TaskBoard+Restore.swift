@@ -36,8 +36,6 @@ extension TaskBoard {
     }
     .map(\.id)
     finishedHead = 0
-    // The newest moment the records know of stands for now.
-    let latest = records.lazy.map { $0.finishedAt ?? $0.createdAt }.max() ?? .epoch
-    _ = evictFinished(now: latest)
+    _ = evictFinished()
   }
 }

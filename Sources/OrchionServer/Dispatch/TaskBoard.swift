@@ -289,7 +289,7 @@ struct TaskBoard: Sendable {
     task.eviction = nil
     tasks[id] = task
     finishedOrder.append(id)
-    return [.finished(id)] + evictFinished(now: now)
+    return [.finished(id)] + evictFinished()
   }
 
   mutating func release(_ task: TaskRecord) {
@@ -301,24 +301,14 @@ struct TaskBoard: Sendable {
     loads[node] = load.tasks.isEmpty ? nil : load
   }
 
-  /// Forgets the oldest finished tasks past the retention limit — but not one whose
-  /// idempotency key is younger than ``IdempotencyKey/lifetime`` at `now`: a retry within it
-  /// must still find its task. Those go to the back of the line.
-  mutating func evictFinished(now: UTCInstant) -> [ClusterAction] {
+  /// Forgets the oldest finished tasks past the retention limit, and with them their group
+  /// membership and idempotency key. (Keeping keyed tasks longer would make memory grow with
+  /// throughput: every CLI submission carries a key.)
+  mutating func evictFinished() -> [ClusterAction] {
     var actions: [ClusterAction] = []
-    var deferred = 0
-    while finishedOrder.count - finishedHead > limits.retainedFinishedTasks,
-      deferred < finishedOrder.count - finishedHead
-    {
+    while finishedOrder.count - finishedHead > limits.retainedFinishedTasks {
       let id = finishedOrder[finishedHead]
       finishedHead += 1
-      if let task = tasks[id], task.idempotency != nil,
-        task.createdAt.advanced(by: IdempotencyKey.lifetime) > now
-      {
-        finishedOrder.append(id)
-        deferred += 1
-        continue
-      }
       if let task = tasks[id] { unindex(task) }
       tasks[id] = nil
       let index = order.lowerBound(of: id)
