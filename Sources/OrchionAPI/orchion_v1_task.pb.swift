@@ -1078,7 +1078,8 @@ public nonisolated struct Orchion_V1_TaskGroup: Sendable {
 
   public var cancelled: Int32 = 0
 
-  /// In index order.
+  /// In index order: the page asked for (GetTaskGroupRequest), every member after a submission
+  /// of up to 1,000, the first 1,000 of a bigger one.
   public var members: [Orchion_V1_TaskGroupMember] = []
 
   public var createdAt: SwiftProtobuf.Google_Protobuf_Timestamp {
@@ -1092,6 +1093,10 @@ public nonisolated struct Orchion_V1_TaskGroup: Sendable {
 
   /// Submitted with spread: no two members on one node.
   public var spread: Bool = false
+
+  /// The index to ask for (GetTaskGroupRequest.from_index) for the members after this page; 0
+  /// when there are none.
+  public var nextIndex: Int32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1154,6 +1159,17 @@ public nonisolated struct Orchion_V1_GetTaskGroupRequest: Sendable {
   // methods supported on all messages.
 
   public var groupID: String = String()
+
+  /// Only the counts, no members (what a progress display needs).
+  public var countsOnly: Bool = false
+
+  /// Members from this index on, at most page_size of them (1-1000; 0 means 1000).
+  public var fromIndex: Int32 = 0
+
+  public var pageSize: Int32 = 0
+
+  /// Only members in this state (TASK_STATE_UNSPECIFIED: all).
+  public var state: Orchion_V1_TaskState = .unspecified
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -2587,7 +2603,7 @@ nonisolated extension Orchion_V1_SubmitTaskGroupResponse: SwiftProtobuf.Message,
 
 nonisolated extension Orchion_V1_TaskGroup: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TaskGroup"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}size\0\u{1}pending\0\u{1}running\0\u{1}succeeded\0\u{1}failed\0\u{1}cancelled\0\u{1}members\0\u{3}created_at\0\u{1}spread\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}size\0\u{1}pending\0\u{1}running\0\u{1}succeeded\0\u{1}failed\0\u{1}cancelled\0\u{1}members\0\u{3}created_at\0\u{1}spread\0\u{3}next_index\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2605,6 +2621,7 @@ nonisolated extension Orchion_V1_TaskGroup: SwiftProtobuf.Message, SwiftProtobuf
       case 8: try { try decoder.decodeRepeatedMessageField(value: &self.members) }()
       case 9: try { try decoder.decodeSingularMessageField(value: &self._createdAt) }()
       case 10: try { try decoder.decodeSingularBoolField(value: &self.spread) }()
+      case 11: try { try decoder.decodeSingularInt32Field(value: &self.nextIndex) }()
       default: break
       }
     }
@@ -2645,6 +2662,9 @@ nonisolated extension Orchion_V1_TaskGroup: SwiftProtobuf.Message, SwiftProtobuf
     if self.spread != false {
       try visitor.visitSingularBoolField(value: self.spread, fieldNumber: 10)
     }
+    if self.nextIndex != 0 {
+      try visitor.visitSingularInt32Field(value: self.nextIndex, fieldNumber: 11)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2659,6 +2679,7 @@ nonisolated extension Orchion_V1_TaskGroup: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.members != rhs.members {return false}
     if lhs._createdAt != rhs._createdAt {return false}
     if lhs.spread != rhs.spread {return false}
+    if lhs.nextIndex != rhs.nextIndex {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2740,7 +2761,7 @@ nonisolated extension Orchion_V1_TaskGroupMember: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Orchion_V1_GetTaskGroupRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetTaskGroupRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}group_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}group_id\0\u{3}counts_only\0\u{3}from_index\0\u{3}page_size\0\u{1}state\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2749,6 +2770,10 @@ nonisolated extension Orchion_V1_GetTaskGroupRequest: SwiftProtobuf.Message, Swi
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.groupID) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.countsOnly) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.fromIndex) }()
+      case 4: try { try decoder.decodeSingularInt32Field(value: &self.pageSize) }()
+      case 5: try { try decoder.decodeSingularEnumField(value: &self.state) }()
       default: break
       }
     }
@@ -2758,11 +2783,27 @@ nonisolated extension Orchion_V1_GetTaskGroupRequest: SwiftProtobuf.Message, Swi
     if !self.groupID.isEmpty {
       try visitor.visitSingularStringField(value: self.groupID, fieldNumber: 1)
     }
+    if self.countsOnly != false {
+      try visitor.visitSingularBoolField(value: self.countsOnly, fieldNumber: 2)
+    }
+    if self.fromIndex != 0 {
+      try visitor.visitSingularInt32Field(value: self.fromIndex, fieldNumber: 3)
+    }
+    if self.pageSize != 0 {
+      try visitor.visitSingularInt32Field(value: self.pageSize, fieldNumber: 4)
+    }
+    if self.state != .unspecified {
+      try visitor.visitSingularEnumField(value: self.state, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Orchion_V1_GetTaskGroupRequest, rhs: Orchion_V1_GetTaskGroupRequest) -> Bool {
     if lhs.groupID != rhs.groupID {return false}
+    if lhs.countsOnly != rhs.countsOnly {return false}
+    if lhs.fromIndex != rhs.fromIndex {return false}
+    if lhs.pageSize != rhs.pageSize {return false}
+    if lhs.state != rhs.state {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -46,8 +46,14 @@ struct GroupBench: AsyncParsableCommand {
       var state = group
       while state.pending + state.running > 0 {
         try await Task.sleep(for: .milliseconds(200))
-        state = try await client.tasks.getTaskGroup(.with { $0.groupID = group.id }).group
+        state = try await client.tasks.getTaskGroup(
+          .with {
+            $0.groupID = group.id
+            $0.countsOnly = true
+          }
+        ).group
       }
+      state = try await client.taskGroup(group.id)
       let after = try FootprintBench.residentBytes(of: cluster.server.pid)
       // First start to last end, from the tasks' own times.
       var first = Int64.max

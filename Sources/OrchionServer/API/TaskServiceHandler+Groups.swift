@@ -45,11 +45,36 @@ extension TaskServiceHandler {
     context: ServerContext
   ) async throws -> Orchion_V1_GetTaskGroupResponse {
     let group = try GroupID(validating: request.groupID)
+    guard (0...Self.maxMembersPerPage).contains(Int(request.pageSize)) else {
+      throw OrchionError.invalidArgument(field: "page_size", "page_size: must be 0-\(Self.maxMembersPerPage)")
+    }
+    guard request.fromIndex >= 0 else {
+      throw OrchionError.invalidArgument(field: "from_index", "from_index: must not be negative")
+    }
+    let state = try TaskState.from(request.state, field: "state")
     // Groups are the leader's memory; a follower sends the caller there.
     guard leadership.isLeader else { throw leadership.notLeaderError() }
     let members = try cluster.members(of: group)
     if let first = members.first { try checkVisibleToCaller(first) }
-    return .with { $0.group = groupMessage(members) }
+    let page = GroupPage(
+      countsOnly: request.countsOnly,
+      from: request.fromIndex,
+      size: request.pageSize == 0 ? Self.maxMembersPerPage : Int(request.pageSize),
+      state: state
+    )
+    return .with { $0.group = groupMessage(members, page: page) }
+  }
+
+  /// Members per page of a group: the largest group's members with their items (4 KiB each)
+  /// would not fit in one message.
+  static let maxMembersPerPage = 1_000
+
+  /// Which members a group message lists.
+  struct GroupPage {
+    var countsOnly = false
+    var from: Int32 = 0
+    var size = TaskServiceHandler.maxMembersPerPage
+    var state: TaskState?
   }
 
   func cancelTaskGroup(
@@ -81,15 +106,16 @@ extension TaskServiceHandler {
     }
   }
 
-  /// The group as the API shows it, counted by state.
-  func groupMessage(_ members: [TaskRecord]) -> Orchion_V1_TaskGroup {
+  /// The group as the API shows it: counted by state, with the page of members asked for.
+  func groupMessage(_ members: [TaskRecord], page: GroupPage = GroupPage()) -> Orchion_V1_TaskGroup {
     let now = cluster.clock.now
     return .with { group in
       group.id = members.first?.membership?.group.rawValue ?? ""
       group.size = Int32(members.count)
       group.spread = members.first?.membership?.spread ?? false
       if let first = members.first { group.createdAt = .init(first.createdAt) }
-      group.members = members.map { task in
+      var listed: [TaskRecord] = []
+      for task in members {
         switch task.state {
         case .pending: group.pending += 1
         case .assigned, .running: group.running += 1
@@ -97,7 +123,18 @@ extension TaskServiceHandler {
         case .failed: group.failed += 1
         case .cancelled: group.cancelled += 1
         }
-        return .with { member in
+        guard !page.countsOnly, (task.membership?.index ?? 0) >= page.from,
+          page.state.map({ $0 == task.state }) ?? true
+        else { continue }
+        if listed.count == page.size {
+          // One more that would be listed: the page ends before it.
+          if group.nextIndex == 0 { group.nextIndex = task.membership?.index ?? 0 }
+          continue
+        }
+        listed.append(task)
+      }
+      group.members = listed.map { task in
+        .with { member in
           member.index = task.membership?.index ?? 0
           member.taskID = task.id.rawValue
           member.state = .init(task.state)

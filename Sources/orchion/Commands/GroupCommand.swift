@@ -30,7 +30,7 @@ struct GroupShowCommand: AsyncParsableCommand {
 
   func run() async throws {
     let group = try await CLIErrors.reporting {
-      try await client.connect { try await $0.tasks.getTaskGroup(.with { $0.groupID = id }).group }
+      try await client.connect { try await $0.taskGroup(id) }
     }
     switch output {
     case .json:
@@ -70,7 +70,7 @@ struct GroupLogsCommand: AsyncParsableCommand {
   func run() async throws {
     try await CLIErrors.reporting {
       try await client.connect { client in
-        let group = try await client.tasks.getTaskGroup(.with { $0.groupID = id }).group
+        let group = try await client.taskGroup(id)
         for member in group.members {
           try await client.tasks.streamTaskLogs(.with { $0.taskID = member.taskID }) { response in
             var pending = Data()

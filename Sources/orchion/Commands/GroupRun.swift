@@ -42,14 +42,22 @@ enum GroupRun {
     while !isDone(group, first: options.first) {
       progress.show(group)
       try await Task.sleep(for: pollInterval)
-      group = try await client.tasks.getTaskGroup(.with { $0.groupID = submitted.id }).group
+      group = try await client.tasks.getTaskGroup(
+        .with {
+          $0.groupID = submitted.id
+          $0.countsOnly = true
+        }
+      ).group
     }
     progress.show(group, final: true)
     if options.cancelRest, group.pending + group.running > 0 {
+      let unfinished = group.pending + group.running
       group = try await client.tasks.cancelTaskGroup(.with { $0.groupID = submitted.id }).group
-      Console.error("orchion: cancelled the \(group.members.filter { $0.state == .cancelled }.count) members still unfinished")
+      Console.error("orchion: cancelled the \(unfinished) members still unfinished")
     }
-    let failed = group.members.filter { $0.state == .failed || ($0.state == .cancelled && options.first == nil) }
+    var failed = try await client.taskGroup(submitted.id, state: .failed).members
+    if options.first == nil { failed += try await client.taskGroup(submitted.id, state: .cancelled).members }
+    failed.sort { $0.index < $1.index }
     if !failed.isEmpty {
       var table = TextTable(columns: ["INDEX", "TASK", "STATE", "EXIT", "NODE", "MESSAGE"])
       for member in failed {

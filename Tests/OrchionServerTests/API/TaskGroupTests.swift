@@ -111,6 +111,32 @@ struct TaskGroupTests {
     }
   }
 
+  @Test("a big group's members come a page at a time (1,000 by default), by state, or not at all")
+  func pages() async throws {
+    try await withOrchestrator { _, client in
+      let submitted = try await client.tasks.submitTaskGroup(.with { $0.spec = Self.spec; $0.count = 2_500 }).group
+      #expect(submitted.size == 2_500 && submitted.members.count == 1_000 && submitted.nextIndex == 1_000)
+      let second = try await client.tasks.getTaskGroup(.with { $0.groupID = submitted.id; $0.fromIndex = 1_000 }).group
+      #expect(second.members.first?.index == 1_000 && second.members.count == 1_000 && second.nextIndex == 2_000)
+      let small = try await client.tasks.getTaskGroup(.with { $0.groupID = submitted.id; $0.pageSize = 7; $0.fromIndex = 2_495 }).group
+      #expect(small.members.map(\.index) == [2_495, 2_496, 2_497, 2_498, 2_499] && small.nextIndex == 0)
+      let counts = try await client.tasks.getTaskGroup(.with { $0.groupID = submitted.id; $0.countsOnly = true }).group
+      #expect(counts.members.isEmpty && counts.pending == 2_500)
+      let all = try await client.taskGroup(submitted.id)
+      #expect(all.members.map(\.index) == Array(0..<2_500))
+      _ = try await client.tasks.cancelTask(.with { $0.taskID = all.members[42].taskID })
+      let cancelled = try await client.taskGroup(submitted.id, state: .cancelled)
+      #expect(cancelled.members.map(\.index) == [42] && cancelled.cancelled == 1)
+      for (request, field) in [
+        (Orchion_V1_GetTaskGroupRequest.with { $0.groupID = submitted.id; $0.pageSize = 1_001 }, "page_size"),
+        (.with { $0.groupID = submitted.id; $0.fromIndex = -1 }, "from_index"),
+      ] {
+        let message = await expectRPCError(.invalidArgument) { try await client.tasks.getTaskGroup(request) }
+        #expect(message.hasPrefix(field), "\(message)")
+      }
+    }
+  }
+
   @Test("CancelTaskGroup cancels every unfinished member; unknown groups are NOT_FOUND")
   func cancel() async throws {
     try await withOrchestrator { _, client in
