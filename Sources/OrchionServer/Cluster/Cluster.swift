@@ -316,9 +316,10 @@ final class Cluster: Sendable {
     let (task, entry) = try transition { state, now throws(OrchionError) in
       (try state.submit(spec, parent: parent, idempotency: idempotency, now: now), [])
     }
-    // A repeated key returns the earlier task: still wait, in case its commit is in flight.
+    // A repeated key returns the earlier task: still wait, in case its commit is in flight;
+    // it is not a new submission.
     try await journal.waitUntilDurable(entry ?? journal.lastEntry)
-    metrics.submissions.increment()
+    if entry != nil { metrics.submissions.increment() }
     return task
   }
 
@@ -335,7 +336,7 @@ final class Cluster: Sendable {
       (try state.submitGroup(members, spread: spread, parent: parent, idempotency: idempotency, now: now), [])
     }
     try await journal.waitUntilDurable(entry ?? journal.lastEntry)
-    metrics.submissions.increment(by: Int64(tasks.count))
+    if entry != nil { metrics.submissions.increment(by: Int64(tasks.count)) }
     return tasks
   }
 

@@ -26,10 +26,18 @@ struct MetricsEndpointTests {
       try await cluster.waitForActiveNodes(["metrics-a"])
       let http = HTTPTestClient(base: try await cluster.dashboardURL())
       try await withOrchionClient(server: cluster.address, token: testAdminToken) { client in
-        var ids: [String] = []
-        for index in 0..<100 {
+        var ids: [String] = [""]
+        for index in 1..<100 {
           ids.append(try await client.submit(["sh", "-c", "exit \(index % 10 == 0 ? 3 : 0)"]).id)
         }
+        // A retry with the first task's idempotency key is a call, not a submission.
+        let keyed = Orchion_V1_SubmitTaskRequest.with {
+          $0.spec = .with { $0.command = ["sh", "-c", "exit 3"] }
+          $0.idempotencyKey = "metrics-retry"
+        }
+        _ = try await client.tasks.submitTask(keyed)
+        ids.removeFirst()
+        ids.insert(try await client.tasks.submitTask(keyed).task.id, at: 0)
         for id in ids { try await client.waitFor(id) }
         let tasks = try await client.tasks.listTasks(.with { $0.pageSize = 1000 }).tasks
         let succeeded = tasks.filter { $0.state == .succeeded }.count
@@ -53,7 +61,7 @@ struct MetricsEndpointTests {
           Self.sample(
             "orchion_rpc_requests_total{service=\"orchion.v1.TaskService\",method=\"SubmitTask\",code=\"OK\"}",
             in: metrics
-          ) == 100
+          ) == 101
         )
         #expect((Self.sample("orchion_heartbeats_received_total", in: metrics) ?? 0) > 0)
         #expect((Self.sample("orchion_journal_commit_duration_seconds_count", in: metrics) ?? 0) > 0)
